@@ -1,0 +1,49 @@
+# The two commands of the quick start: `make run` and `make test`. Everything they need is
+# installed here: npm packages (cached in ~/.npm), Kafka and the registry (Maven Central,
+# cached in ~/.m2 and .cache/infra).
+SHELL := /bin/bash
+NODE_MODULES_STAMP := node_modules/.installed
+GENERATED := schemas/generated/records.ts
+SCHEMAS := $(wildcard schemas/*.avsc schemas/common/*.avsc) schemas/codegen.ts schemas/catalog.ts
+BIN := ./bin/artenic-optimizer.mjs
+
+.PHONY: run test lint typecheck unit integration bench infra deps clean
+
+$(NODE_MODULES_STAMP): package.json package-lock.json .npmrc
+	npm ci --no-audit --no-fund
+	touch $@
+
+$(GENERATED): $(NODE_MODULES_STAMP) $(SCHEMAS)
+	npx tsx schemas/codegen.ts
+
+deps: $(GENERATED) infra
+
+## Fetch Kafka and Apicurio Registry from Maven Central (once).
+infra: $(NODE_MODULES_STAMP)
+	npx tsx -e "import('./infra/local/localStack.ts').then((m) => m.fetchInfra(console.log))"
+
+## Run the service with local Kafka, registry, embedded ClickHouse and simulated traffic.
+run: deps
+	$(BIN) run --simulate
+
+lint: $(GENERATED)
+	npx eslint .
+
+typecheck: $(GENERATED)
+	npx tsc --noEmit -p tsconfig.json
+
+unit: $(GENERATED)
+	npx vitest run --project unit
+
+integration: deps
+	npx vitest run --project integration
+
+## Lint, type-check, unit and integration tests.
+test: lint typecheck unit integration
+
+## End-to-end throughput and latency of the feedback slice against raw client baselines.
+bench: deps
+	npx tsx bench/feedback-e2e.ts
+
+clean:
+	rm -rf node_modules .cache data schemas/generated

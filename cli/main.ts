@@ -1,0 +1,190 @@
+/**
+ * `artenic-optimizer`: run the service, simulate traffic, start the local stack, query
+ * ClickHouse. Exit codes: 0 ok, 1 runtime failure, 2 bad usage or configuration.
+ */
+import { Command, Option } from 'commander';
+import { loadConfig, describeSettings, type Config } from '../config/options.ts';
+import { createClickHouse, queryRows } from '../infra/clickhouse/client.ts';
+import { startLocalStack } from '../infra/local/localStack.ts';
+import { ArtenicError, ConfigError } from '../topology/errors.ts';
+import { createKafka } from '../topology/kafka.ts';
+import { createLogger, type Logger } from '../topology/logger.ts';
+import { createRegistry, TopicSerde } from '../topology/serde.ts';
+import { startService } from '../topology/service.ts';
+import { ensureTopics } from '../topology/admin.ts';
+import { Publisher, runSimulation } from '../simulate/publisher.ts';
+import { formatTable } from './table.ts';
+
+const EXIT_RUNTIME = 1;
+const EXIT_USAGE = 2;
+
+function configFrom(opts: { config?: string }): Config {
+  return loadConfig({ file: opts.config ?? null });
+}
+
+/** Starts the local Kafka and registry when none is configured; returns the completed config. */
+async function withLocalStack(config: Config, logger: Logger): Promise<{ config: Config; stop: () => Promise<void> }> {
+  if (config.kafka.brokers.length > 0 && config.registry.url) return { config, stop: async () => undefined };
+  if (config.kafka.brokers.length > 0 || config.registry.url) {
+    throw new ConfigError('configure both kafka.brokers and registry.url, or neither (to start the local stack)');
+  }
+  logger.info('no broker or registry configured: starting local Kafka and Apicurio Registry');
+  const stack = await startLocalStack();
+  return {
+    config: { ...config, kafka: { ...config.kafka, brokers: stack.brokers }, registry: { ...config.registry, url: stack.registryUrl } },
+    stop: stack.stop,
+  };
+}
+
+function onShutdown(fn: () => Promise<void>): void {
+  let stopping = false;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      if (stopping) return;
+      stopping = true;
+      fn().then(
+        () => process.exit(0),
+        (err) => {
+          console.error(err);
+          process.exit(EXIT_RUNTIME);
+        },
+      );
+    });
+  }
+}
+
+const program = new Command()
+  .name('artenic-optimizer')
+  .description('Event-driven optimizer for ML training platforms: Kafka in, decisions out, history in ClickHouse.')
+  .option('-c, --config <file>', 'JSON config file (else $ARTENIC_CONFIG); environment variables override it')
+  .showHelpAfterError()
+  .addHelpText('after', '\nEvery setting also has an environment variable; `artenic-optimizer settings` lists them.');
+
+program
+  .command('run')
+  .description('run the service: stream topology + ClickHouse sink (starts local Kafka/registry when none is configured)')
+  .option('--simulate', 'also publish generated platform traffic')
+  .addOption(new Option('--jobs-per-second <n>', 'simulated dispatches per second').default('20').argParser(Number))
+  .addOption(new Option('--summary-every <s>', 'seconds between status summaries').default('5').argParser(Number))
+  .action(async (opts: { simulate?: boolean; jobsPerSecond: number; summaryEvery: number }) => {
+    const base = configFrom(program.opts());
+    const logger = createLogger(base.log.level);
+    const { config, stop: stopStack } = await withLocalStack(base, logger);
+    const service = await startService(config, logger);
+    const abort = new AbortController();
+    let simulation: Promise<void> = Promise.resolve();
+    let publisher: Publisher | undefined;
+    if (opts.simulate) {
+      publisher = await Publisher.connect(createKafka(config, logger, '-simulator'), service.serde, config.topics);
+      simulation = runSimulation(
+        publisher,
+        { seed: 42, runId: `sim${Date.now().toString(36)}`, jobsPerSecond: opts.jobsPerSecond, accessesPerSecond: 5, timeScale: 3_600, backfillMs: 14 * 86_400_000, badRate: 0.002, durationMs: 0, signal: abort.signal },
+        logger.child({ component: 'simulator' }),
+      ).catch((err) => logger.error({ err }, 'simulator failed'));
+    }
+    const db = config.clickhouse.database;
+    console.log(
+      [
+        '',
+        'artenic-optimizer is running.',
+        `  Kafka brokers     ${config.kafka.brokers.join(',')}`,
+        `  Schema registry   ${config.registry.url}`,
+        `  ClickHouse        ${config.clickhouse.url ?? `embedded, data in ${config.clickhouse.dataDir}`} (database ${db})`,
+        `  Decisions         topic ${config.topics['relevance-labels']}, table ${db}.relevance_labels; dead letters in ${config.topics.dlq}`,
+        '  Stop with Ctrl-C (drains and commits what is in flight).',
+        '',
+      ].join('\n'),
+    );
+    const timer = setInterval(() => {
+      const s = service.streams.counters;
+      void queryRows<{ labels: string; mean: number | null }>(service.clickhouse, `SELECT count() AS labels, avg(label) AS mean FROM ${db}.relevance_labels FINAL`)
+        .then(([row]) => {
+          console.log(
+            `[${new Date().toISOString()}] consumed ${JSON.stringify(s.consumed)} | labels ${s.produced['relevance-labels'] ?? 0} ` +
+              `(in ClickHouse ${row?.labels ?? 0}, mean ${row?.mean?.toFixed(2) ?? '-'}) | DLQ ${JSON.stringify(s.deadLetters)} | ` +
+              `state ${service.streams.stateEntries} entries | sink buffered ${service.sink.bufferedRows}`,
+          );
+        })
+        .catch((err) => logger.warn({ err: (err as Error).message }, 'summary query failed'));
+    }, opts.summaryEvery * 1000);
+    onShutdown(async () => {
+      clearInterval(timer);
+      abort.abort();
+      await simulation;
+      await publisher?.close();
+      await service.stop();
+      await stopStack();
+    });
+  });
+
+program
+  .command('simulate')
+  .description('publish generated platform traffic to the configured Kafka')
+  .addOption(new Option('--jobs-per-second <n>', 'dispatches per second').default('20').argParser(Number))
+  .addOption(new Option('--duration <s>', 'seconds to run, 0 for until Ctrl-C').default('0').argParser(Number))
+  .addOption(new Option('--seed <n>', 'random seed').default('42').argParser(Number))
+  .addOption(new Option('--bad-rate <p>', 'fraction of broken records').default('0').argParser(Number))
+  .action(async (opts: { jobsPerSecond: number; duration: number; seed: number; badRate: number }) => {
+    const config = configFrom(program.opts());
+    const logger = createLogger(config.log.level);
+    if (!config.registry.url || config.kafka.brokers.length === 0) throw new ConfigError('simulate needs kafka.brokers and registry.url');
+    const kafka = createKafka(config, logger, '-simulator');
+    const serde = new TopicSerde(createRegistry(config.registry as { url: string; username: string | null; password: string | null }), config.topics);
+    await serde.registerAll();
+    await ensureTopics(kafka, config, []);
+    const publisher = await Publisher.connect(kafka, serde, config.topics);
+    const abort = new AbortController();
+    process.once('SIGINT', () => abort.abort());
+    process.once('SIGTERM', () => abort.abort());
+    await runSimulation(
+      publisher,
+      { seed: opts.seed, runId: `sim${Date.now().toString(36)}`, jobsPerSecond: opts.jobsPerSecond, accessesPerSecond: 5, timeScale: 3_600, backfillMs: 14 * 86_400_000, badRate: opts.badRate, durationMs: opts.duration * 1000, signal: abort.signal },
+      logger,
+    );
+    await publisher.close();
+  });
+
+program
+  .command('infra')
+  .description('start the local Kafka and schema registry and print how to reach them (Ctrl-C stops them)')
+  .action(async () => {
+    const stack = await startLocalStack();
+    console.log(`export ARTENIC_KAFKA_BROKERS=${stack.brokers.join(',')}\nexport ARTENIC_REGISTRY_URL=${stack.registryUrl}`);
+    onShutdown(stack.stop);
+  });
+
+program
+  .command('sql')
+  .description('run a query on the configured ClickHouse; {name:Type} placeholders take --param name=value')
+  .argument('<query>', 'the SQL')
+  .option('-p, --param <name=value...>', 'bound parameters')
+  .option('--json', 'print JSON rows instead of a table')
+  .action(async (query: string, opts: { param?: string[]; json?: boolean }) => {
+    const config = configFrom(program.opts());
+    const client = createClickHouse(config.clickhouse);
+    const params = Object.fromEntries((opts.param ?? []).map((p) => [p.slice(0, p.indexOf('=')), p.slice(p.indexOf('=') + 1)]));
+    try {
+      const rows = await queryRows<Record<string, unknown>>(client, query, params);
+      console.log(opts.json ? JSON.stringify(rows, null, 2) : formatTable(rows));
+    } finally {
+      await client.close();
+    }
+  });
+
+program
+  .command('settings')
+  .description('list every setting, its environment variable and its default')
+  .option('--json', 'as JSON')
+  .action((opts: { json?: boolean }) => {
+    const rows = describeSettings();
+    console.log(opts.json ? JSON.stringify(rows, null, 2) : formatTable(rows));
+  });
+
+program.parseAsync().catch((err: unknown) => {
+  if (err instanceof ConfigError) {
+    console.error(`configuration error: ${err.message}`);
+    process.exit(EXIT_USAGE);
+  }
+  console.error(err instanceof ArtenicError ? `${err.code}: ${err.message}` : err);
+  process.exit(EXIT_RUNTIME);
+});

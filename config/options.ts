@@ -1,0 +1,317 @@
+/**
+ * Service configuration: one schema, one defaults constant, every key documented here.
+ *
+ * Sources, later wins: DEFAULTS < JSON file (ARTENIC_CONFIG or --config) < environment.
+ * Every leaf has an environment variable: `ARTENIC_` + its path in UPPER_SNAKE, e.g.
+ * `feedback.pendingTtlMs` -> `ARTENIC_FEEDBACK_PENDING_TTL_MS`. Lists are comma-separated.
+ * A bad setting fails at start with its path and its variable in the message.
+ */
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { TOPIC_ROLES, type TopicRole } from '../schemas/catalog.ts';
+import { ConfigError } from '../topology/errors.ts';
+
+const DAY_MS = 86_400_000;
+
+const topicNames = Object.fromEntries(TOPIC_ROLES.map((role) => [role, role])) as Record<TopicRole, string>;
+
+/** Working local defaults: anything unset runs against the local stack `make run` starts. */
+export const DEFAULTS = {
+  kafka: {
+    /** Bootstrap brokers. Empty: `make run` starts a local broker and fills this in. */
+    brokers: [] as string[],
+    /** kafkajs client id. */
+    clientId: 'artenic-optimizer',
+    /** Kafka Streams' application.id: consumer group, changelog prefix, transactional id prefix. */
+    applicationId: 'artenic-optimizer',
+    /** Stable per instance: the transactional id is `<applicationId>-<instanceId>`, so a restart fences its zombie. */
+    instanceId: 'instance-0',
+    /** Partitions of every topic created by the service (inputs must be co-partitioned). */
+    partitions: 4,
+    replicationFactor: 1,
+    /** TLS to the brokers. */
+    ssl: false,
+    /** PEM file of the CA that signed the brokers' certificates (with ssl). */
+    sslCaFile: null as string | null,
+    /** SASL mechanism: none, plain, scram-sha-256 or scram-sha-512. */
+    saslMechanism: 'none' as 'none' | 'plain' | 'scram-sha-256' | 'scram-sha-512',
+    saslUsername: null as string | null,
+    saslPassword: null as string | null,
+    /** Session timeout of the consumer groups. */
+    sessionTimeoutMs: 30_000,
+    /** Transaction timeout of the transactional producer. */
+    transactionTimeoutMs: 60_000,
+  },
+  registry: {
+    /** Confluent-compatible registry URL. Empty: the local Apicurio `make run` starts. */
+    url: null as string | null,
+    username: null as string | null,
+    password: null as string | null,
+  },
+  clickhouse: {
+    /** A ClickHouse server, e.g. http://127.0.0.1:8123. Empty: the embedded engine (chdb). */
+    url: null as string | null,
+    username: 'default',
+    password: null as string | null,
+    database: 'artenic',
+    /** Where the embedded engine keeps its data. */
+    dataDir: 'data/clickhouse',
+  },
+  /** Topic name of each role. */
+  topics: topicNames,
+  streams: {
+    /** How late (event time) a record may arrive after stream time and still count. */
+    graceMs: 5 * 60_000,
+    /** Upper bound on records handled in one transaction. */
+    maxBatchRecords: 1_000,
+    /** Stream time that passes between two punctuations (TTL sweeps). */
+    punctuateIntervalMs: 60_000,
+    /** kafkajs fetch size per partition. */
+    maxBytesPerPartition: 1_048_576,
+  },
+  validation: {
+    /** Event times before this (epoch ms) are rejected to the DLQ. Default 2015-01-01. */
+    minEventTimeMs: Date.UTC(2015, 0, 1),
+    /** Event times further than this ahead of the wall clock are rejected to the DLQ. */
+    maxFutureSkewMs: DAY_MS,
+    /** Records larger than this are rejected to the DLQ without decoding. */
+    maxRecordBytes: 1_048_576,
+  },
+  feedback: {
+    /** A dispatch waits this long (event time) for its outcome, then leaves the store for the DLQ. */
+    pendingTtlMs: 7 * DAY_MS,
+    /** Pending dispatches kept per partition; past it the oldest leave for the DLQ. */
+    maxPendingPerPartition: 100_000,
+    /** How long a finished job id is remembered, to drop duplicate outcomes. */
+    completedTtlMs: 2 * DAY_MS,
+    /** Label 4 (optimal): succeeded within these ratios of the estimates. */
+    optimalCostRatio: 0.9,
+    optimalDurationRatio: 0.9,
+    /** Label 3 (good). */
+    goodCostRatio: 1.1,
+    goodDurationRatio: 1.1,
+    /** Label 2 (adequate); anything worse that succeeded is 1 (poor). */
+    adequateCostRatio: 1.5,
+    adequateDurationRatio: 1.5,
+    /** A relative metric change below this (e.g. -0.01 = 1% worse than baseline) costs one label step. */
+    metricRegressionTolerance: -0.01,
+    /** A relative metric gain at or above this earns one label step (never above 4). */
+    metricGainBonus: 0.05,
+    /** A job that succeeded after preemptions loses one step when it had no checkpointing. */
+    preemptionPenalty: true,
+  },
+  sink: {
+    /** Rows buffered before a batch insert. */
+    flushRows: 5_000,
+    /** Longest a row waits in the buffer. */
+    flushIntervalMs: 1_000,
+    /** Consumption pauses above this many buffered rows (backpressure). */
+    maxBufferedRows: 50_000,
+    /** Insert retries before the sink gives up and the consumer restarts from committed offsets. */
+    insertRetries: 8,
+  },
+  http: {
+    /** Status page, /metrics, /healthz. Loopback unless set otherwise. */
+    host: '127.0.0.1',
+    port: 8088,
+  },
+  log: {
+    level: 'info' as 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent',
+  },
+};
+
+const positive = z.number().finite().positive();
+const nonNegative = z.number().finite().nonnegative();
+const ratio = z.number().finite().positive();
+
+export const ConfigSchema = z
+  .object({
+    kafka: z.object({
+      brokers: z.array(z.string().regex(/^[^\s:]+:\d+$/, 'expected host:port')),
+      clientId: z.string().min(1),
+      applicationId: z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, . _ - only'),
+      instanceId: z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, . _ - only'),
+      partitions: z.number().int().min(1).max(1024),
+      replicationFactor: z.number().int().min(1),
+      ssl: z.boolean(),
+      sslCaFile: z.string().nullable(),
+      saslMechanism: z.enum(['none', 'plain', 'scram-sha-256', 'scram-sha-512']),
+      saslUsername: z.string().nullable(),
+      saslPassword: z.string().nullable(),
+      sessionTimeoutMs: z.number().int().min(6_000),
+      transactionTimeoutMs: z.number().int().min(1_000),
+    }),
+    registry: z.object({
+      url: z.url().nullable(),
+      username: z.string().nullable(),
+      password: z.string().nullable(),
+    }),
+    clickhouse: z.object({
+      url: z.url().nullable(),
+      username: z.string(),
+      password: z.string().nullable(),
+      database: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an identifier'),
+      dataDir: z.string().min(1),
+    }),
+    topics: z.object(
+      Object.fromEntries(TOPIC_ROLES.map((r) => [r, z.string().regex(/^[A-Za-z0-9._-]{1,249}$/, 'a legal topic name')])) as Record<
+        TopicRole,
+        z.ZodString
+      >,
+    ),
+    streams: z.object({ graceMs: nonNegative, punctuateIntervalMs: positive, maxBatchRecords: z.number().int().min(1), maxBytesPerPartition: z.number().int().min(1024) }),
+    validation: z.object({ minEventTimeMs: nonNegative, maxFutureSkewMs: nonNegative, maxRecordBytes: z.number().int().min(64) }),
+    feedback: z.object({
+      pendingTtlMs: positive,
+      maxPendingPerPartition: z.number().int().min(1),
+      completedTtlMs: nonNegative,
+      optimalCostRatio: ratio,
+      optimalDurationRatio: ratio,
+      goodCostRatio: ratio,
+      goodDurationRatio: ratio,
+      adequateCostRatio: ratio,
+      adequateDurationRatio: ratio,
+      metricRegressionTolerance: z.number().finite().max(0),
+      metricGainBonus: z.number().finite().positive(),
+      preemptionPenalty: z.boolean(),
+    }),
+    sink: z.object({
+      flushRows: z.number().int().min(1),
+      flushIntervalMs: z.number().int().min(10),
+      maxBufferedRows: z.number().int().min(1),
+      insertRetries: z.number().int().min(0),
+    }),
+    http: z.object({ host: z.string().min(1), port: z.number().int().min(0).max(65535) }),
+    log: z.object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) }),
+  })
+  .superRefine((c, ctx) => {
+    const f = c.feedback;
+    if (!(f.optimalCostRatio <= f.goodCostRatio && f.goodCostRatio <= f.adequateCostRatio)) {
+      ctx.addIssue({ code: 'custom', path: ['feedback', 'goodCostRatio'], message: 'cost ratios must satisfy optimal <= good <= adequate' });
+    }
+    if (!(f.optimalDurationRatio <= f.goodDurationRatio && f.goodDurationRatio <= f.adequateDurationRatio)) {
+      ctx.addIssue({ code: 'custom', path: ['feedback', 'goodDurationRatio'], message: 'duration ratios must satisfy optimal <= good <= adequate' });
+    }
+    if (c.kafka.saslMechanism !== 'none' && (!c.kafka.saslUsername || !c.kafka.saslPassword)) {
+      ctx.addIssue({ code: 'custom', path: ['kafka', 'saslUsername'], message: 'SASL needs a username and a password' });
+    }
+    if ((c.registry.username === null) !== (c.registry.password === null)) {
+      ctx.addIssue({ code: 'custom', path: ['registry', 'username'], message: 'registry basic auth needs both username and password' });
+    }
+    if (c.sink.maxBufferedRows < c.sink.flushRows) {
+      ctx.addIssue({ code: 'custom', path: ['sink', 'maxBufferedRows'], message: 'must be >= sink.flushRows' });
+    }
+    const names = Object.values(c.topics);
+    if (new Set(names).size !== names.length) {
+      ctx.addIssue({ code: 'custom', path: ['topics'], message: 'two roles share one topic name' });
+    }
+  });
+
+export type Config = z.infer<typeof ConfigSchema>;
+
+/** `feedback.pendingTtlMs` -> `ARTENIC_FEEDBACK_PENDING_TTL_MS`. */
+export function envName(path: readonly string[]): string {
+  return 'ARTENIC_' + path.map((p) => p.replace(/([a-z0-9])([A-Z])/g, '$1_$2').replace(/-/g, '_').toUpperCase()).join('_');
+}
+
+type Tree = { [key: string]: unknown };
+
+function leaves(tree: Tree, prefix: string[] = []): Array<[string[], unknown]> {
+  return Object.entries(tree).flatMap(([k, v]) =>
+    v !== null && typeof v === 'object' && !Array.isArray(v) ? leaves(v as Tree, [...prefix, k]) : [[[...prefix, k], v] as [string[], unknown]],
+  );
+}
+
+function coerce(raw: string, example: unknown, path: string[]): unknown {
+  const setting = `${path.join('.')} (${envName(path)})`;
+  if (Array.isArray(example)) return raw.split(',').map((s) => s.trim()).filter(Boolean);
+  if (typeof example === 'number') {
+    const n = Number(raw);
+    if (raw.trim() === '' || Number.isNaN(n)) throw new ConfigError(`invalid setting ${setting}: expected a number, got '${raw}'`);
+    return n;
+  }
+  if (typeof example === 'boolean') {
+    if (/^(1|true|yes|on)$/i.test(raw)) return true;
+    if (/^(0|false|no|off)$/i.test(raw)) return false;
+    throw new ConfigError(`invalid setting ${setting}: expected true or false, got '${raw}'`);
+  }
+  return raw === '' ? null : raw;
+}
+
+function setPath(tree: Tree, path: string[], value: unknown): void {
+  let node = tree;
+  for (const key of path.slice(0, -1)) {
+    node[key] = { ...((node[key] as Tree | undefined) ?? {}) };
+    node = node[key] as Tree;
+  }
+  node[path[path.length - 1] as string] = value;
+}
+
+function merge(base: Tree, over: Tree): Tree {
+  const out: Tree = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    const b = out[k];
+    out[k] = v && typeof v === 'object' && !Array.isArray(v) && b && typeof b === 'object' && !Array.isArray(b) ? merge(b as Tree, v as Tree) : v;
+  }
+  return out;
+}
+
+export interface LoadOptions {
+  env?: NodeJS.ProcessEnv;
+  /** JSON config file; defaults to $ARTENIC_CONFIG. */
+  file?: string | null;
+  /** Applied last, for tests and the CLI. */
+  overrides?: Tree;
+}
+
+/** Loads and validates the configuration; throws ConfigError naming the bad setting. */
+export function loadConfig(options: LoadOptions = {}): Config {
+  const env = options.env ?? process.env;
+  let tree: Tree = structuredClone(DEFAULTS) as Tree;
+  const file = options.file ?? env.ARTENIC_CONFIG ?? null;
+  if (file) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (err) {
+      throw new ConfigError(`cannot read config file ${file}: ${(err as Error).message}`, { cause: err });
+    }
+    tree = merge(tree, parsed as Tree);
+  }
+  const fromEnv: Tree = {};
+  for (const [path, example] of leaves(DEFAULTS as Tree)) {
+    const raw = env[envName(path)];
+    if (raw !== undefined) setPath(fromEnv, path, coerce(raw, example, path));
+  }
+  tree = merge(tree, fromEnv);
+  if (options.overrides) tree = merge(tree, options.overrides);
+  const result = ConfigSchema.safeParse(tree);
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => {
+      const path = issue.path.map(String);
+      return `invalid setting ${path.join('.')} (${envName(path)}): ${issue.message}`;
+    });
+    throw new ConfigError(lines.join('; '));
+  }
+  return result.data;
+}
+
+/** Every environment variable the service reads, with its default: for `--help` and the README. */
+export function describeSettings(): Array<{ path: string; env: string; default: string }> {
+  return leaves(DEFAULTS as Tree).map(([path, value]) => ({
+    path: path.join('.'),
+    env: envName(path),
+    default: value === null ? '' : Array.isArray(value) ? value.join(',') : String(value),
+  }));
+}
+
+/** The configuration with secrets masked: the only form of it that may be logged. */
+export function redactConfig(config: Config): Config {
+  const mask = (v: string | null): string | null => (v === null ? null : '***');
+  return {
+    ...config,
+    kafka: { ...config.kafka, saslPassword: mask(config.kafka.saslPassword) },
+    registry: { ...config.registry, password: mask(config.registry.password) },
+    clickhouse: { ...config.clickhouse, password: mask(config.clickhouse.password) },
+  };
+}

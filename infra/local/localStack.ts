@@ -1,0 +1,235 @@
+/**
+ * The local stack for `make run` and the integration tests, without Docker: Apache Kafka
+ * (KRaft, single node) and Apicurio Registry, fetched once from Maven Central into the
+ * git-ignored `.cache/infra` (Maven's ~/.m2 is the download cache, so a fresh clone on the
+ * same machine copies instead of downloading), started on free loopback ports, and
+ * stopped with the process that started them.
+ */
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
+import { InfraError } from '../../topology/errors.ts';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+export const REPO_ROOT = resolve(HERE, '..', '..');
+export const INFRA_CACHE = process.env.ARTENIC_INFRA_CACHE ?? join(REPO_ROOT, '.cache', 'infra');
+
+function pomProperty(name: string): string {
+  const pom = readFileSync(join(HERE, 'pom.xml'), 'utf8');
+  const m = pom.match(new RegExp(`<${name}>([^<]+)</${name}>`));
+  if (!m?.[1]) throw new InfraError(`infra/local/pom.xml has no <${name}>`);
+  return m[1];
+}
+
+export const KAFKA_VERSION = pomProperty('kafka.version');
+export const APICURIO_VERSION = pomProperty('apicurio.version');
+
+const kafkaLibs = () => join(INFRA_CACHE, `kafka-${KAFKA_VERSION}`, 'libs');
+const apicurioHome = () => join(INFRA_CACHE, `apicurio-registry-${APICURIO_VERSION}`);
+
+/** Fetches Kafka and Apicurio into the cache when they are not there yet. */
+export function fetchInfra(log: (line: string) => void = () => undefined): void {
+  const haveKafka = existsSync(kafkaLibs()) && readdirSync(kafkaLibs()).some((f) => f.startsWith('kafka_2.13'));
+  const haveApicurio = existsSync(join(apicurioHome(), 'quarkus-run.jar'));
+  if (haveKafka && haveApicurio) return;
+  mkdirSync(INFRA_CACHE, { recursive: true });
+  log(`fetching Kafka ${KAFKA_VERSION} and Apicurio Registry ${APICURIO_VERSION} from Maven Central into ${INFRA_CACHE}`);
+  try {
+    execFileSync('mvn', ['-q', '-B', '-f', join(HERE, 'pom.xml'), 'package', `-Dinfra.dir=${INFRA_CACHE}`], { stdio: ['ignore', 'inherit', 'inherit'] });
+    const tarball = join(INFRA_CACHE, `apicurio-registry-${APICURIO_VERSION}-all.tar.gz`);
+    rmSync(apicurioHome(), { recursive: true, force: true });
+    mkdirSync(apicurioHome(), { recursive: true });
+    execFileSync('tar', ['xzf', tarball, '-C', apicurioHome()]);
+    rmSync(tarball);
+  } catch (err) {
+    throw new InfraError(`could not fetch the local stack (needs mvn and Maven Central): ${(err as Error).message}`, { cause: err });
+  }
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', rej);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => res(port));
+    });
+  });
+}
+
+/** The major version a `java` binary reports (it prints to stderr), 0 when it does not run. */
+function javaVersion(java: string): number {
+  const res = spawnSync(java, ['-version'], { encoding: 'utf8' });
+  const m = `${res.stderr ?? ''}${res.stdout ?? ''}`.match(/version "(\d+)(?:\.(\d+))?/);
+  if (!m) return 0;
+  return m[1] === '1' ? Number(m[2]) : Number(m[1]);
+}
+
+/** A Java of at least `major`: $ARTENIC_JAVA<major>, $JAVA_HOME, PATH, then /usr/lib/jvm. */
+export function findJava(major: number): string {
+  const candidates = [
+    process.env[`ARTENIC_JAVA${major}`],
+    process.env.JAVA_HOME ? join(process.env.JAVA_HOME, 'bin', 'java') : undefined,
+    'java',
+    ...(existsSync('/usr/lib/jvm') ? readdirSync('/usr/lib/jvm').sort().reverse().map((d) => join('/usr/lib/jvm', d, 'bin', 'java')) : []),
+  ].filter((c): c is string => Boolean(c));
+  for (const java of candidates) {
+    if (java !== 'java' && !existsSync(java)) continue;
+    if (javaVersion(java) >= major) return java;
+  }
+  throw new InfraError(`no Java ${major}+ found (looked at ${candidates.join(', ')}); set ARTENIC_JAVA${major}`);
+}
+
+export interface RunningService {
+  readonly url: string;
+  readonly process: ChildProcess;
+  readonly logFile: string;
+  stop(): Promise<void>;
+}
+
+async function waitFor(what: string, check: () => Promise<boolean>, child: ChildProcess, logFile: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new InfraError(`${what} exited with code ${child.exitCode}; see ${logFile}`);
+    if (await check().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new InfraError(`${what} did not come up within ${timeoutMs} ms; see ${logFile}`);
+}
+
+function stopper(child: ChildProcess, cleanup?: () => void): () => Promise<void> {
+  return async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise<void>((r) => child.once('exit', () => r()));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    cleanup?.();
+  };
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((res) => {
+    const s = connect(port, '127.0.0.1');
+    s.once('connect', () => {
+      s.destroy();
+      res(true);
+    });
+    s.once('error', () => res(false));
+  });
+}
+
+export interface KafkaOptions {
+  /** Extra broker properties (SASL, TLS listeners...). */
+  extraProperties?: Record<string, string>;
+  workDir?: string;
+}
+
+/** Starts a single-node KRaft broker on a free loopback port. */
+export async function startKafka(options: KafkaOptions = {}): Promise<RunningService & { brokers: string[] }> {
+  fetchInfra((l) => console.error(l));
+  const [port, controllerPort] = [await freePort(), await freePort()];
+  const dir = options.workDir ?? join(INFRA_CACHE, 'run', `kafka-${port}-${randomBytes(3).toString('hex')}`);
+  mkdirSync(join(dir, 'data'), { recursive: true });
+  const props: Record<string, string> = {
+    'process.roles': 'broker,controller',
+    'node.id': '1',
+    'controller.quorum.bootstrap.servers': `127.0.0.1:${controllerPort}`,
+    listeners: `PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
+    'advertised.listeners': `PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
+    'controller.listener.names': 'CONTROLLER',
+    'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+    'inter.broker.listener.name': 'PLAINTEXT',
+    'log.dirs': join(dir, 'data'),
+    'num.partitions': '4',
+    'offsets.topic.replication.factor': '1',
+    'offsets.topic.num.partitions': '8',
+    'transaction.state.log.replication.factor': '1',
+    'transaction.state.log.min.isr': '1',
+    'transaction.state.log.num.partitions': '8',
+    'group.initial.rebalance.delay.ms': '0',
+    'auto.create.topics.enable': 'false',
+    'log.cleaner.backoff.ms': '5000',
+    ...options.extraProperties,
+  };
+  const propsFile = join(dir, 'server.properties');
+  writeFileSync(propsFile, Object.entries(props).map(([k, v]) => `${k}=${v}`).join('\n') + '\n');
+  writeFileSync(join(dir, 'log4j2.properties'), 'rootLogger.level=WARN\nrootLogger.appenderRef.stdout.ref=STDOUT\nappender.stdout.type=Console\nappender.stdout.name=STDOUT\nappender.stdout.layout.type=PatternLayout\nappender.stdout.layout.pattern=[%d] %p %m (%c)%n\n');
+  const java = findJava(17);
+  const classpath = `${kafkaLibs()}/*`;
+  const clusterId = randomBytes(16).toString('base64url').slice(0, 22);
+  try {
+    execFileSync(java, ['-cp', classpath, 'kafka.tools.StorageTool', 'format', '--standalone', '-t', clusterId, '-c', propsFile], { stdio: 'pipe' });
+  } catch (err) {
+    throw new InfraError(`formatting KRaft storage failed: ${String((err as { stderr?: Buffer }).stderr ?? err)}`, { cause: err });
+  }
+  const logFile = join(dir, 'kafka.log');
+  const out = createWriteStream(logFile);
+  const child = spawn(java, ['-Xms256m', '-Xmx768m', `-Dlog4j2.configurationFile=${join(dir, 'log4j2.properties')}`, '-cp', classpath, 'kafka.Kafka', propsFile], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout?.pipe(out);
+  child.stderr?.pipe(out);
+  await waitFor('Kafka', () => canConnect(port), child, logFile, 60_000);
+  return {
+    url: `127.0.0.1:${port}`,
+    brokers: [`127.0.0.1:${port}`],
+    process: child,
+    logFile,
+    stop: stopper(child, () => rmSync(dir, { recursive: true, force: true })),
+  };
+}
+
+export interface RegistryOptions {
+  /** Basic auth users, as Apicurio's properties; none by default. */
+  extraProperties?: Record<string, string>;
+}
+
+/** Starts Apicurio Registry (in-memory, global BACKWARD rule) on a free loopback port. */
+export async function startRegistry(options: RegistryOptions = {}): Promise<RunningService> {
+  fetchInfra((l) => console.error(l));
+  const port = await freePort();
+  const java = findJava(21);
+  const dir = join(INFRA_CACHE, 'run', `registry-${port}`);
+  mkdirSync(dir, { recursive: true });
+  const logFile = join(dir, 'registry.log');
+  const props: Record<string, string> = {
+    'quarkus.http.port': String(port),
+    'quarkus.http.host': '127.0.0.1',
+    'quarkus.management.enabled': 'false',
+    // Confluent answers 404 for a subject without a rule; Apicurio answers NONE, which
+    // @kafkajs/confluent-schema-registry reads as a mismatch. A global rule avoids both.
+    'apicurio.rules.global.compatibility': 'BACKWARD',
+    'quarkus.log.level': 'WARN',
+    ...options.extraProperties,
+  };
+  const out = createWriteStream(logFile);
+  const child = spawn(java, ['-Xms128m', '-Xmx512m', ...Object.entries(props).map(([k, v]) => `-D${k}=${v}`), '-jar', join(apicurioHome(), 'quarkus-run.jar')], {
+    cwd: dir,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout?.pipe(out);
+  child.stderr?.pipe(out);
+  const url = `http://127.0.0.1:${port}/apis/ccompat/v7`;
+  await waitFor('Apicurio Registry', async () => (await fetch(`${url}/subjects`)).status < 500, child, logFile, 90_000);
+  return { url, process: child, logFile, stop: stopper(child, () => rmSync(dir, { recursive: true, force: true })) };
+}
+
+/** Both, for `make run` and the tests. */
+export async function startLocalStack(): Promise<{ brokers: string[]; registryUrl: string; stop(): Promise<void> }> {
+  const [kafka, registry] = await Promise.all([startKafka(), startRegistry()]);
+  return {
+    brokers: kafka.brokers,
+    registryUrl: registry.url,
+    stop: async () => {
+      await Promise.all([kafka.stop(), registry.stop()]);
+    },
+  };
+}

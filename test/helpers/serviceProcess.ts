@@ -1,0 +1,45 @@
+/** The service as a real child process, to be killed with SIGKILL or stopped with SIGTERM. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { join } from 'node:path';
+import type { Config } from '../../config/options.ts';
+import { REPO_ROOT } from '../../infra/local/localStack.ts';
+import { envOf } from './testConfig.ts';
+
+export interface ServiceProcess {
+  child: ChildProcess;
+  exited: Promise<number | null>;
+  kill(signal: NodeJS.Signals): Promise<number | null>;
+}
+
+export async function startServiceProcess(config: Config, logFile: string, extraEnv: Record<string, string> = {}): Promise<ServiceProcess> {
+  const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'artenic-optimizer.mjs'), 'run', '--summary-every', '3600'], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, ...envOf(config), ...extraEnv },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const log = createWriteStream(logFile, { flags: 'a' });
+  child.stderr?.pipe(log);
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  await new Promise<void>((resolve, reject) => {
+    let seen = '';
+    const timer = setTimeout(() => reject(new Error(`service did not start; see ${logFile}`)), 90_000);
+    child.stdout?.on('data', (chunk: Buffer) => {
+      log.write(chunk);
+      seen = (seen + chunk.toString()).slice(-10_000);
+      if (seen.includes('"msg":"running"')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`service exited with ${code} before running; see ${logFile}`)));
+  });
+  return {
+    child,
+    exited,
+    kill: async (signal) => {
+      child.kill(signal);
+      return exited;
+    },
+  };
+}

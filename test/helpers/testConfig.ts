@@ -1,0 +1,102 @@
+/**
+ * Configuration for one integration test: the shared broker and registry, random topic
+ * names and application id (so tests never see each other's records), a fresh embedded
+ * ClickHouse directory. Each helper registers its own clean-up.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { afterAll, inject } from 'vitest';
+import { Kafka, logLevel, type Consumer } from 'kafkajs';
+import { loadConfig, type Config } from '../../config/options.ts';
+import { TOPIC_ROLES } from '../../schemas/catalog.ts';
+
+export function randomName(prefix: string): string {
+  return `${prefix}-${randomBytes(4).toString('hex')}`;
+}
+
+export function testConfig(overrides: Record<string, unknown> = {}): Config {
+  const suffix = randomBytes(4).toString('hex');
+  const dataDir = mkdtempSync(join(tmpdir(), 'artenic-ch-'));
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+  return loadConfig({
+    env: {},
+    overrides: {
+      kafka: { brokers: inject('brokers'), applicationId: `test-${suffix}`, sessionTimeoutMs: 10_000 },
+      registry: { url: inject('registryUrl') },
+      clickhouse: { dataDir, database: `test_${suffix}` },
+      topics: Object.fromEntries(TOPIC_ROLES.map((r) => [r, `${r}-${suffix}`])),
+      sink: { flushIntervalMs: 200 },
+      log: { level: 'warn' },
+      ...overrides,
+    },
+  });
+}
+
+/** The environment that makes a child service process use this configuration. */
+export function envOf(config: Config): Record<string, string> {
+  const env: Record<string, string> = {
+    ARTENIC_KAFKA_BROKERS: config.kafka.brokers.join(','),
+    ARTENIC_KAFKA_APPLICATION_ID: config.kafka.applicationId,
+    ARTENIC_KAFKA_SESSION_TIMEOUT_MS: String(config.kafka.sessionTimeoutMs),
+    ARTENIC_REGISTRY_URL: config.registry.url ?? '',
+    ARTENIC_CLICKHOUSE_DATA_DIR: config.clickhouse.dataDir,
+    ARTENIC_CLICKHOUSE_DATABASE: config.clickhouse.database,
+    ARTENIC_SINK_FLUSH_INTERVAL_MS: String(config.sink.flushIntervalMs),
+    ARTENIC_LOG_LEVEL: 'info',
+  };
+  for (const role of TOPIC_ROLES) env[`ARTENIC_TOPICS_${role.replace(/-/g, '_').toUpperCase()}`] = config.topics[role];
+  return env;
+}
+
+export function testKafka(config: Config): Kafka {
+  return new Kafka({ clientId: 'test', brokers: config.kafka.brokers, logLevel: logLevel.NOTHING });
+}
+
+/**
+ * Reads a topic from the beginning with read_committed until `until` says it has enough,
+ * or the timeout passes. Returns what it read.
+ */
+export async function readTopic<T>(
+  kafka: Kafka,
+  topic: string,
+  decode: (value: Buffer | null, key: string | null) => Promise<T>,
+  until: (items: T[]) => boolean,
+  timeoutMs = 60_000,
+): Promise<T[]> {
+  const consumer: Consumer = kafka.consumer({ groupId: randomName('reader'), readUncommitted: false, maxWaitTimeInMs: 100 });
+  const items: T[] = [];
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      consumer
+        .run({
+          eachMessage: async ({ message }) => {
+            items.push(await decode(message.value, message.key?.toString() ?? null));
+            if (until(items)) {
+              clearTimeout(timer);
+              resolve();
+            }
+          },
+        })
+        .catch(reject);
+    });
+    // A little longer, to catch duplicates that would arrive right after.
+    await new Promise((r) => setTimeout(r, 1_000));
+  } finally {
+    await consumer.disconnect();
+  }
+  return items;
+}
+
+export async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}

@@ -1,0 +1,97 @@
+/**
+ * Kafka Streams' promise, kept: the service is killed with SIGKILL twice in the middle of
+ * a stream and restarted; every expected label appears exactly once on the topic
+ * (read_committed), including those whose dispatch was pending in a store at the kill.
+ */
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { buildLabel } from '../../processors/feedback/join.ts';
+import { EventGenerator } from '../../simulate/generator.ts';
+import { Publisher } from '../../simulate/publisher.ts';
+import type { RelevanceLabel } from '../../schemas/generated/records.ts';
+import { createLogger } from '../../topology/logger.ts';
+import { createKafka } from '../../topology/kafka.ts';
+import { createRegistry, TopicSerde } from '../../topology/serde.ts';
+import { ensureTopics } from '../../topology/admin.ts';
+import { readTopic, randomName, testConfig, testKafka, waitUntil } from '../helpers/testConfig.ts';
+import { startServiceProcess, type ServiceProcess } from '../helpers/serviceProcess.ts';
+
+const JOBS = 4_000;
+const PENDING = 300;
+
+describe('SIGKILL mid-stream', () => {
+  const config = testConfig();
+  const logger = createLogger('warn');
+  const kafka = testKafka(config);
+  const logFile = join(tmpdir(), `${randomName('sigkill-service')}.log`);
+  let service: ServiceProcess | undefined;
+
+  afterAll(async () => {
+    if (service && service.child.exitCode === null) await service.kill('SIGKILL');
+  });
+
+  async function labelOffsets(): Promise<number> {
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const offsets = await admin.fetchTopicOffsets(config.topics['relevance-labels']);
+      return offsets.reduce((n, o) => n + Number(o.high), 0);
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  it('restarts and finds every expected label exactly once', async () => {
+    const serde = new TopicSerde(createRegistry({ url: config.registry.url as string, username: null, password: null }), config.topics);
+    await serde.registerAll();
+    await ensureTopics(createKafka(config, logger), config, []);
+    const publisher = await Publisher.connect(createKafka(config, logger, '-publisher'), serde, config.topics);
+    const generator = new EventGenerator({ seed: 11, runId: 'kill' });
+    const start = Date.UTC(2026, 9, 1);
+    const jobs = Array.from({ length: JOBS + PENDING }, (_, i) => generator.job(start + i * 10_000));
+    const complete = jobs.slice(0, JOBS);
+    const pending = jobs.slice(JOBS);
+
+    // Dispatches whose outcomes will only come after the kills: they wait in the store.
+    for (const j of pending) await publisher.add('job-dispatch', j.dispatch.job_id, j.dispatch);
+    await publisher.addJobs(complete);
+    await publisher.flush();
+
+    service = await startServiceProcess(config, logFile);
+    await waitUntil('first labels', async () => (await labelOffsets()) > 200, 90_000);
+    expect(await service.kill('SIGKILL')).toBeNull();
+
+    service = await startServiceProcess(config, logFile);
+    await waitUntil('more labels', async () => (await labelOffsets()) > 2_000, 90_000);
+    await service.kill('SIGKILL');
+
+    for (const j of pending) await publisher.add('job-outcome', j.outcome.job_id, j.outcome);
+    await publisher.close();
+    service = await startServiceProcess(config, logFile);
+
+    const expected = new Map<string, RelevanceLabel>();
+    for (const j of jobs) {
+      const label = buildLabel(j.dispatch, j.outcome, config.feedback);
+      if (label) expected.set(j.dispatch.job_id, label);
+    }
+    const labels = await readTopic<RelevanceLabel>(
+      kafka,
+      config.topics['relevance-labels'],
+      async (v) => (await serde.decode('relevance-labels', v, { minEventTimeMs: 0, maxEventTimeMs: Infinity })) as RelevanceLabel,
+      (items) => items.length >= expected.size,
+      150_000,
+    );
+    const seen = new Map<string, number>();
+    for (const l of labels) seen.set(l.job_id, (seen.get(l.job_id) ?? 0) + 1);
+    const duplicates = [...seen].filter(([, n]) => n > 1);
+    const missing = [...expected.keys()].filter((id) => !seen.has(id));
+    expect(duplicates).toEqual([]);
+    expect(missing).toEqual([]);
+    expect(labels.length).toBe(expected.size);
+    for (const l of labels) expect(l).toEqual(expected.get(l.job_id));
+
+    // A graceful stop drains and exits cleanly.
+    expect(await service.kill('SIGTERM')).toBe(0);
+  });
+});

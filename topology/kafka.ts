@@ -1,0 +1,31 @@
+/** kafkajs clients built from the configuration: brokers, TLS, SASL, logging through pino. */
+import { readFileSync } from 'node:fs';
+import { Kafka, logLevel, type KafkaConfig, type SASLOptions } from 'kafkajs';
+import type { Config } from '../config/options.ts';
+import type { Logger } from './logger.ts';
+
+export function createKafka(config: Config, logger: Logger, clientIdSuffix = ''): Kafka {
+  const k = config.kafka;
+  if (k.brokers.length === 0) throw new Error('kafka.brokers is empty: configure ARTENIC_KAFKA_BROKERS or use `make run`');
+  const sasl: SASLOptions | undefined =
+    k.saslMechanism === 'none' ? undefined : ({ mechanism: k.saslMechanism, username: k.saslUsername ?? '', password: k.saslPassword ?? '' } as SASLOptions);
+  const ssl = k.ssl ? (k.sslCaFile ? { ca: [readFileSync(k.sslCaFile, 'utf8')] } : true) : false;
+  const kafkaLogger = logger.child({ component: 'kafkajs' });
+  const options: KafkaConfig = {
+    clientId: `${k.clientId}${clientIdSuffix}`,
+    brokers: k.brokers,
+    ssl,
+    ...(sasl ? { sasl } : {}),
+    connectionTimeout: 5_000,
+    retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 10_000 },
+    logLevel: logLevel.WARN,
+    // kafkajs' own entries carry no secrets; route them to pino with their level.
+    logCreator: () => ({ level, log }) => {
+      const { message, ...extra } = log;
+      if (level <= logLevel.ERROR) kafkaLogger.error(extra, message);
+      else if (level === logLevel.WARN) kafkaLogger.warn(extra, message);
+      else kafkaLogger.debug(extra, message);
+    },
+  };
+  return new Kafka(options);
+}

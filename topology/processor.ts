@@ -1,0 +1,62 @@
+/**
+ * The processor API, in Kafka Streams' nouns. A Processor declares its input topics and
+ * its stores; the runtime calls `init` once per task (partition), `process` for each
+ * decoded record in offset order, and `punctuate` as stream time advances.
+ * Lifecycle: init -> (process | punctuate)* -> close. Nothing here knows kafkajs.
+ */
+import type { InputTopic, OutputTopic, TopicRole } from '../schemas/catalog.ts';
+import type { TopicRecords } from '../schemas/generated/records.ts';
+import type { ErrorCode } from './errors.ts';
+import type { KeyValueStore, StoreSpec } from './stores/index.ts';
+
+/** A decoded, validated input record. Immutable. */
+export interface InputRecord<R extends InputTopic = InputTopic> {
+  readonly role: R;
+  readonly key: string | null;
+  readonly value: TopicRecords[R];
+  /** The record's own event time (its `event_time` field). */
+  readonly eventTime: number;
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: string;
+}
+
+/** What a processor emits; the runtime encodes and produces it inside the task's transaction. */
+export type Emission =
+  | { kind: 'record'; role: OutputTopic; key: string; value: TopicRecords[OutputTopic] }
+  | {
+      kind: 'dead-letter';
+      code: ErrorCode;
+      reason: string;
+      processor: string;
+      key: string | null;
+      /** A record that left a store: re-encoded with its topic's current schema, so it can be replayed. */
+      record?: { role: TopicRole; value: TopicRecords[TopicRole]; eventTime: number };
+      /** A record that could not be decoded: its original bytes. */
+      raw?: { key: Buffer | null; value: Buffer | null; timestamp: number; schemaId: number | null };
+      /** Where the record came from, when it is known. */
+      source?: { topic: string; partition: number; offset: string };
+    };
+
+export interface ProcessorContext {
+  readonly partition: number;
+  /** The largest event time this task has seen. */
+  readonly streamTime: number;
+  readonly graceMs: number;
+  forward<R extends OutputTopic>(role: R, key: string, value: TopicRecords[R]): void;
+  deadLetter(letter: Omit<Extract<Emission, { kind: 'dead-letter' }>, 'kind' | 'processor'>): void;
+  getStateStore<V>(name: string): KeyValueStore<V>;
+  /** Counts something worth a metric (duplicates dropped, entries expired). */
+  count(what: string, n?: number): void;
+}
+
+export interface Processor {
+  readonly name: string;
+  readonly inputs: readonly InputTopic[];
+  readonly stores: readonly StoreSpec[];
+  init?(ctx: ProcessorContext): void;
+  process(record: InputRecord, ctx: ProcessorContext): void;
+  /** Stream-time punctuation: called after each batch with the task's stream time. */
+  punctuate?(streamTime: number, ctx: ProcessorContext): void;
+  close?(): void;
+}

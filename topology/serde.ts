@@ -1,0 +1,131 @@
+/**
+ * Avro in the Confluent wire format (magic byte 0, 4-byte schema id, Avro body), through
+ * @kafkajs/confluent-schema-registry. Values are decoded with the writer's schema resolved
+ * into this service's reader schema, so older producers keep working after a BACKWARD
+ * change. Decoding errors are classified into DLQ codes; a registry that cannot be reached
+ * is a retriable error instead, because the record is not at fault.
+ */
+import avro from 'avsc';
+import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
+import { COMPACTED_TOPICS, TOPIC_ROLES, topicSchema, type TopicRole } from '../schemas/catalog.ts';
+import type { TopicRecords } from '../schemas/generated/records.ts';
+import { compileValidator, type EventTimeBounds, type Validator } from '../schemas/validate.ts';
+import { ArtenicError, DeadLetterError } from './errors.ts';
+
+export { COMPACTED_TOPICS };
+
+export interface RegistryOptions {
+  url: string;
+  username: string | null;
+  password: string | null;
+}
+
+export function createRegistry(options: RegistryOptions): SchemaRegistry {
+  return new SchemaRegistry({
+    host: options.url,
+    ...(options.username && options.password ? { auth: { username: options.username, password: options.password } } : {}),
+    retry: { retries: 3, initialRetryTime: 200 },
+  } as ConstructorParameters<typeof SchemaRegistry>[0]);
+}
+
+/** A registry error that is the registry's fault, not the record's. */
+export class RegistryUnavailableError extends ArtenicError {
+  constructor(message: string, cause: unknown) {
+    super('INFRA', message, { retriable: true, cause });
+  }
+}
+
+function isNotFound(err: unknown): boolean {
+  const e = err as { status?: number; message?: string };
+  return e?.status === 404 || /\b404\b|not found/i.test(e?.message ?? '');
+}
+
+export class TopicSerde {
+  private readonly ids = new Map<TopicRole, number>();
+  private readonly readers = new Map<TopicRole, avro.Type>();
+  private readonly validators = new Map<TopicRole, Validator>();
+  /** Resolvers from a writer schema id into a role's reader schema. */
+  private readonly resolvers = new Map<string, avro.Resolver | null>();
+  private readonly writerTypes = new Map<number, avro.Type>();
+
+  constructor(
+    readonly registry: SchemaRegistry,
+    private readonly topicNames: Record<TopicRole, string>,
+  ) {
+    for (const role of TOPIC_ROLES) {
+      const schema = topicSchema(role);
+      this.readers.set(role, avro.Type.forSchema(schema as avro.Schema));
+      this.validators.set(role, compileValidator(schema));
+    }
+  }
+
+  /** Registers every topic's schema under `<topic>-value` (idempotent) and remembers the ids. */
+  async registerAll(): Promise<Map<TopicRole, number>> {
+    for (const role of TOPIC_ROLES) {
+      const { id } = await this.registry.register(
+        { type: SchemaType.AVRO, schema: JSON.stringify(topicSchema(role)) },
+        { subject: `${this.topicNames[role]}-value` },
+      );
+      this.ids.set(role, id);
+    }
+    return this.ids;
+  }
+
+  schemaId(role: TopicRole): number {
+    const id = this.ids.get(role);
+    if (id === undefined) throw new Error(`schema of ${role} not registered: call registerAll() first`);
+    return id;
+  }
+
+  /** Encodes a record of a role in the wire format. Throws on a value that does not fit its schema (a bug). */
+  async encode<R extends TopicRole>(role: R, value: TopicRecords[R]): Promise<Buffer> {
+    return this.registry.encode(this.schemaId(role), value);
+  }
+
+  private async writerType(id: number): Promise<avro.Type> {
+    let type = this.writerTypes.get(id);
+    if (type) return type;
+    try {
+      const schema = await this.registry.getSchema(id);
+      type = avro.Type.forSchema(schema as unknown as avro.Schema);
+    } catch (err) {
+      if (isNotFound(err)) throw new DeadLetterError('UNKNOWN_SCHEMA', `schema id ${id} is not in the registry`, { cause: err });
+      throw new RegistryUnavailableError(`registry unavailable while fetching schema ${id}: ${(err as Error).message}`, err);
+    }
+    this.writerTypes.set(id, type);
+    return type;
+  }
+
+  /**
+   * Decodes and validates one value. Throws DeadLetterError (the record's fault) or
+   * RegistryUnavailableError (retriable).
+   */
+  async decode<R extends TopicRole>(role: R, buffer: Buffer | null, bounds: EventTimeBounds): Promise<TopicRecords[R]> {
+    if (!buffer || buffer.length === 0) throw new DeadLetterError('EMPTY_VALUE', 'record has no value');
+    if (buffer.length < 5 || buffer[0] !== 0) {
+      throw new DeadLetterError('BAD_MAGIC_BYTE', `not in the Confluent wire format (first byte ${buffer[0] ?? 'none'}, length ${buffer.length})`);
+    }
+    const id = buffer.readInt32BE(1);
+    const writer = await this.writerType(id);
+    const reader = this.readers.get(role) as avro.Type;
+    const cacheKey = `${role}/${id}`;
+    let resolver = this.resolvers.get(cacheKey);
+    if (resolver === undefined) {
+      try {
+        resolver = writer.equals(reader) ? null : reader.createResolver(writer);
+      } catch (err) {
+        throw new DeadLetterError('SCHEMA_MISMATCH', `schema ${id} cannot be read as ${role}: ${(err as Error).message}`, { cause: err });
+      }
+      this.resolvers.set(cacheKey, resolver);
+    }
+    let value: TopicRecords[R];
+    try {
+      value = (resolver ? reader.fromBuffer(buffer.subarray(5), resolver) : reader.fromBuffer(buffer.subarray(5))) as TopicRecords[R];
+    } catch (err) {
+      throw new DeadLetterError('UNDECODABLE', `Avro body does not decode with schema ${id}: ${(err as Error).message}`, { cause: err });
+    }
+    const violation = (this.validators.get(role) as Validator)(value, bounds);
+    if (violation) throw new DeadLetterError(violation.code, violation.message);
+    return value;
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * The whole service: registry, topics, migrations, the stream topology and the ClickHouse
+ * sink, started in that order and stopped in reverse. `startService` is what `run` calls
+ * and what the integration tests start in a child process.
+ */
+import type { Config } from '../config/options.ts';
+import { redactConfig } from '../config/options.ts';
+import { createClickHouse, type ClickHouseClient } from '../infra/clickhouse/client.ts';
+import { migrate } from '../infra/clickhouse/migrate.ts';
+import { ensureTopics } from './admin.ts';
+import { withRetries } from './errors.ts';
+import { createKafka } from './kafka.ts';
+import type { Logger } from './logger.ts';
+import { createRegistry, TopicSerde } from './serde.ts';
+import { ClickHouseSink } from './sink/clickhouseSink.ts';
+import { StreamsApp } from './streamsApp.ts';
+import { StreamTask } from './task.ts';
+import { buildProcessors } from './topology.ts';
+
+export interface RunningServiceHandle {
+  streams: StreamsApp;
+  sink: ClickHouseSink;
+  clickhouse: ClickHouseClient;
+  serde: TopicSerde;
+  stop(): Promise<void>;
+}
+
+export async function startService(config: Config, logger: Logger): Promise<RunningServiceHandle> {
+  logger.info({ config: redactConfig(config) }, 'starting');
+  if (!config.registry.url) throw new Error('registry.url is not set: configure ARTENIC_REGISTRY_URL or use `make run`');
+  const kafka = createKafka(config, logger);
+  const serde = new TopicSerde(createRegistry({ url: config.registry.url, username: config.registry.username, password: config.registry.password }), config.topics);
+  await withRetries('register schemas', () => serde.registerAll(), {
+    retries: 10,
+    retryAll: true,
+    onRetry: (err, n) => logger.warn({ err: (err as Error).message, attempt: n }, 'schema registration failed; retrying'),
+  });
+  const processors = buildProcessors(config);
+  await ensureTopics(kafka, config, StreamTask.storeNames(processors));
+  const clickhouse = createClickHouse(config.clickhouse);
+  const applied = await migrate(clickhouse, config.clickhouse.database);
+  if (applied.length > 0) logger.info({ applied }, 'ClickHouse migrations applied');
+
+  const streams = new StreamsApp(kafka, config, serde, processors, logger.child({ component: 'streams' }));
+  const sink = new ClickHouseSink(kafka, config, serde, clickhouse, logger.child({ component: 'clickhouse-sink' }));
+  await streams.start();
+  await sink.start();
+  logger.info({ transactionalId: streams.transactionalId, group: streams.groupId }, 'running');
+  let stopped = false;
+  return {
+    streams,
+    sink,
+    clickhouse,
+    serde,
+    stop: async () => {
+      if (stopped) return;
+      stopped = true;
+      await streams.stop();
+      await sink.stop();
+      await clickhouse.close();
+      logger.info('stopped');
+    },
+  };
+}

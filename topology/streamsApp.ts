@@ -1,0 +1,298 @@
+/**
+ * The Kafka runtime: a consumer group over the co-partitioned input topics feeds one RxJS
+ * pipeline per partition (decode -> validate -> processors), and every batch commits
+ * through one Kafka transaction holding its outputs, its dead letters, its store changes
+ * and its input offsets. Downstream readers use read_committed, so each input affects
+ * the outputs exactly once, however often the service crashes.
+ *
+ * Lifecycle: `start()` once; `stop()` drains the batch in flight, commits it and leaves
+ * the group. A failed transaction corrupts the tasks: they are dropped and restored from
+ * their changelogs, and the batch is consumed again from the committed offsets.
+ */
+import { from, lastValueFrom, toArray } from 'rxjs';
+import { Partitioners, type Consumer, type EachBatchPayload, type Kafka, type Message, type Producer } from 'kafkajs';
+import type { Config } from '../config/options.ts';
+import { INPUT_TOPICS, type InputTopic, type OutputTopic } from '../schemas/catalog.ts';
+import { TaskCorruptedError } from './errors.ts';
+import type { Logger } from './logger.ts';
+import { decodeRecords, type SourceMessage } from './operators/decodeRecords.ts';
+import { processRecords } from './operators/processRecords.ts';
+import type { Emission, Processor } from './processor.ts';
+import { restoreTasks } from './restore.ts';
+import type { TopicSerde } from './serde.ts';
+import { changelogTopic } from './stores/index.ts';
+import { StreamTask } from './task.ts';
+import type { DeadLetter } from '../schemas/generated/records.ts';
+
+/** Brokers refuse record batches over message.max.bytes (1 MiB by default): stay well below. */
+const MAX_REQUEST_BYTES = 512 * 1024;
+const MAX_DEAD_LETTER_VALUE_BYTES = 512 * 1024;
+
+function messageBytes(m: Message): number {
+  const size = (v: Message['key'] | Message['value']) => (v === null || v === undefined ? 0 : typeof v === 'string' ? Buffer.byteLength(v) : v.length);
+  return size(m.key) + size(m.value) + 64;
+}
+
+/** Splits what a transaction sends into requests of at most `maxBytes` each. */
+export function chunkRequests(byTopic: Map<string, Message[]>, maxBytes: number): Array<Array<{ topic: string; messages: Message[] }>> {
+  const requests: Array<Array<{ topic: string; messages: Message[] }>> = [];
+  let current: Array<{ topic: string; messages: Message[] }> = [];
+  let bytes = 0;
+  for (const [topic, messages] of byTopic) {
+    let slice: Message[] = [];
+    for (const m of messages) {
+      const size = messageBytes(m);
+      if (bytes + size > maxBytes && (slice.length > 0 || current.length > 0)) {
+        if (slice.length > 0) current.push({ topic, messages: slice });
+        requests.push(current);
+        current = [];
+        slice = [];
+        bytes = 0;
+      }
+      slice.push(m);
+      bytes += size;
+    }
+    if (slice.length > 0) current.push({ topic, messages: slice });
+  }
+  if (current.length > 0) requests.push(current);
+  return requests;
+}
+
+export interface StreamsCounters {
+  consumed: Record<string, number>;
+  produced: Record<string, number>;
+  deadLetters: Record<string, number>;
+  events: Record<string, number>;
+  transactions: number;
+  restores: number;
+}
+
+export class StreamsApp {
+  readonly counters: StreamsCounters = { consumed: {}, produced: {}, deadLetters: {}, events: {}, transactions: 0, restores: 0 };
+  private readonly tasks = new Map<number, StreamTask>();
+  private assigned = new Set<number>();
+  private consumer?: Consumer;
+  private producer?: Producer;
+  private readonly roleByTopic: Map<string, InputTopic>;
+  private readonly storeNames: string[];
+  private running = false;
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly config: Config,
+    private readonly serde: TopicSerde,
+    private readonly processors: readonly Processor[],
+    private readonly logger: Logger,
+  ) {
+    this.roleByTopic = new Map(INPUT_TOPICS.map((role) => [config.topics[role], role]));
+    this.storeNames = StreamTask.storeNames(processors);
+  }
+
+  get groupId(): string {
+    return this.config.kafka.applicationId;
+  }
+
+  get transactionalId(): string {
+    return `${this.config.kafka.applicationId}-${this.config.kafka.instanceId}`;
+  }
+
+  /** Entries held in all stores of all tasks: the size of the state. */
+  get stateEntries(): number {
+    let n = 0;
+    for (const t of this.tasks.values()) n += t.totalEntries;
+    return n;
+  }
+
+  /** Topic names the stores log to. */
+  get changelogTopics(): string[] {
+    return this.storeNames.map((s) => changelogTopic(this.config.kafka.applicationId, s));
+  }
+
+  async start(): Promise<void> {
+    const k = this.config.kafka;
+    // One transactional id per instance: a restarted instance fences its predecessor and
+    // aborts whatever transaction the predecessor left open.
+    this.producer = this.kafka.producer({
+      createPartitioner: Partitioners.DefaultPartitioner,
+      transactionalId: this.transactionalId,
+      idempotent: true,
+      maxInFlightRequests: 1,
+      transactionTimeout: k.transactionTimeoutMs,
+      allowAutoTopicCreation: false,
+    });
+    await this.producer.connect();
+    this.consumer = this.kafka.consumer({
+      groupId: this.groupId,
+      readUncommitted: false,
+      sessionTimeout: k.sessionTimeoutMs,
+      heartbeatInterval: Math.floor(k.sessionTimeoutMs / 10),
+      maxBytesPerPartition: this.config.streams.maxBytesPerPartition,
+      allowAutoTopicCreation: false,
+      maxWaitTimeInMs: 200,
+    });
+    this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => {
+      const partitions = new Set<number>();
+      for (const parts of Object.values(payload.memberAssignment)) for (const p of parts as number[]) partitions.add(p);
+      // Tasks of partitions that left this instance are dropped; if they come back, they are
+      // restored from the changelog, which may have moved on meanwhile.
+      for (const p of this.tasks.keys()) if (!partitions.has(p)) this.tasks.delete(p);
+      this.assigned = partitions;
+      this.logger.info({ partitions: [...partitions].sort((a, b) => a - b) }, 'partitions assigned');
+    });
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topics: INPUT_TOPICS.map((r) => this.config.topics[r]), fromBeginning: true });
+    this.running = true;
+    await this.consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: 1,
+      eachBatch: (payload) => this.onBatch(payload),
+    });
+  }
+
+  private async ensureTask(partition: number): Promise<StreamTask> {
+    const existing = this.tasks.get(partition);
+    if (existing) return existing;
+    const wanted = new Set([...this.assigned, partition]);
+    const fresh = [...wanted].filter((p) => !this.tasks.has(p)).map((p) => new StreamTask(p, this.processors, this.taskOptions()));
+    await restoreTasks({
+      kafka: this.kafka,
+      producer: this.producer as Producer,
+      applicationId: this.config.kafka.applicationId,
+      tasks: fresh,
+      logger: this.logger,
+    });
+    this.counters.restores++;
+    for (const t of fresh) {
+      t.init();
+      this.tasks.set(t.partition, t);
+    }
+    return this.tasks.get(partition) as StreamTask;
+  }
+
+  private taskOptions() {
+    return {
+      graceMs: this.config.streams.graceMs,
+      punctuateIntervalMs: this.config.streams.punctuateIntervalMs,
+      onCount: (what: string, n: number) => {
+        this.counters.events[what] = (this.counters.events[what] ?? 0) + n;
+      },
+    };
+  }
+
+  private async onBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+    const role = this.roleByTopic.get(batch.topic);
+    if (!role) return;
+    const task = await this.ensureTask(batch.partition);
+    const max = this.config.streams.maxBatchRecords;
+    for (let i = 0; i < batch.messages.length; i += max) {
+      if (!isRunning() || isStale()) return;
+      const chunk = batch.messages.slice(i, i + max);
+      const sources: SourceMessage[] = chunk.map((message) => ({ role, topic: batch.topic, partition: batch.partition, message }));
+      try {
+        const emissions = await lastValueFrom(
+          from(sources).pipe(
+            decodeRecords({ serde: this.serde, bounds: () => this.bounds(), maxRecordBytes: this.config.validation.maxRecordBytes }),
+            processRecords(task),
+            toArray(),
+          ),
+        );
+        emissions.push(...task.maybePunctuate());
+        const last = chunk[chunk.length - 1]?.offset as string;
+        await this.commit(task, emissions, batch.topic, batch.partition, (BigInt(last) + 1n).toString());
+        resolveOffset(last);
+        this.counters.consumed[role] = (this.counters.consumed[role] ?? 0) + chunk.length;
+      } catch (err) {
+        // State may hold changes of a batch that did not commit: drop every task and let
+        // kafkajs fetch again from the committed offsets.
+        this.tasks.clear();
+        this.logger.warn({ err, topic: batch.topic, partition: batch.partition }, 'batch failed; tasks dropped and will be restored');
+        throw new TaskCorruptedError(`batch of ${batch.topic}/${batch.partition} failed: ${(err as Error).message}`, { cause: err });
+      }
+      await heartbeat();
+    }
+  }
+
+  private bounds() {
+    return { minEventTimeMs: this.config.validation.minEventTimeMs, maxEventTimeMs: Date.now() + this.config.validation.maxFutureSkewMs };
+  }
+
+  private async encodeEmissions(emissions: Emission[]): Promise<Map<string, Message[]>> {
+    const out = new Map<string, Message[]>();
+    const push = (topic: string, m: Message) => {
+      const list = out.get(topic);
+      if (list) list.push(m);
+      else out.set(topic, [m]);
+    };
+    for (const e of emissions) {
+      if (e.kind === 'record') {
+        const value = await this.serde.encode(e.role as OutputTopic, e.value);
+        push(this.config.topics[e.role], { key: e.key, value });
+        this.counters.produced[e.role] = (this.counters.produced[e.role] ?? 0) + 1;
+        continue;
+      }
+      let value = e.record ? await this.serde.encode(e.record.role, e.record.value) : (e.raw?.value ?? null);
+      let reason = e.reason;
+      if (value && value.length > MAX_DEAD_LETTER_VALUE_BYTES) {
+        // The dead letter must itself fit in a broker request; the original stays readable at its offset.
+        reason = `${reason} (value of ${value.length} bytes omitted; read it at its source offset)`;
+        value = null;
+      }
+      const src = e.source;
+      const letter: DeadLetter = {
+        event_id: src ? `dlq:${src.topic}:${src.partition}:${src.offset}` : `dlq:${e.code}:${e.record?.role ?? 'unknown'}:${e.key ?? ''}`,
+        event_time: e.record?.eventTime ?? e.raw?.timestamp ?? 0,
+        source_topic: src?.topic ?? (e.record ? this.config.topics[e.record.role] : ''),
+        source_partition: src?.partition ?? -1,
+        source_offset: src ? Number(src.offset) : -1,
+        error_code: e.code,
+        reason,
+        processor: e.processor,
+        schema_id: e.raw ? e.raw.schemaId : e.record ? this.serde.schemaId(e.record.role) : null,
+        key: e.raw ? e.raw.key : e.key !== null ? Buffer.from(e.key) : null,
+        value,
+      };
+      push(this.config.topics.dlq, { key: e.key, value: await this.serde.encode('dlq', letter) });
+      this.counters.deadLetters[e.code] = (this.counters.deadLetters[e.code] ?? 0) + 1;
+    }
+    return out;
+  }
+
+  private async commit(task: StreamTask, emissions: Emission[], topic: string, partition: number, nextOffset: string): Promise<void> {
+    const byTopic = await this.encodeEmissions(emissions);
+    for (const { store, entries } of task.drainChangelogs()) {
+      byTopic.set(
+        changelogTopic(this.config.kafka.applicationId, store),
+        entries.map((c) => ({ key: c.key, value: c.value, partition: task.partition })),
+      );
+    }
+    const producer = this.producer as Producer;
+    const requests = chunkRequests(byTopic, MAX_REQUEST_BYTES);
+    // The coordinator may still be finishing the previous transaction
+    // (CONCURRENT_TRANSACTIONS); the same content is sent again in a fresh transaction.
+    // An aborted attempt is invisible to read_committed readers.
+    for (let attempt = 0; ; attempt++) {
+      const txn = await producer.transaction();
+      try {
+        for (const topicMessages of requests) await txn.sendBatch({ topicMessages, acks: -1 });
+        await txn.sendOffsets({ consumerGroupId: this.groupId, topics: [{ topic, partitions: [{ partition, offset: nextOffset }] }] });
+        await txn.commit();
+        this.counters.transactions++;
+        return;
+      } catch (err) {
+        await txn.abort().catch(() => undefined);
+        if (!(err as { retriable?: boolean }).retriable || attempt >= 10) throw err;
+        this.counters.events.transaction_retries = (this.counters.events.transaction_retries ?? 0) + 1;
+        await new Promise((r) => setTimeout(r, Math.min(20 * 2 ** attempt, 2_000)));
+      }
+    }
+  }
+
+  /** Drains: the batch in flight finishes and commits, then the group is left. */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    await this.consumer?.disconnect().catch((err) => this.logger.warn({ err }, 'consumer disconnect failed'));
+    await this.producer?.disconnect().catch((err) => this.logger.warn({ err }, 'producer disconnect failed'));
+  }
+}

@@ -1,0 +1,8 @@
+/** Which processors run, built from the configuration. Add a processor here to wire it in. */
+import type { Config } from '../config/options.ts';
+import { feedbackProcessor } from '../processors/feedback/processor.ts';
+import type { Processor } from './processor.ts';
+
+export function buildProcessors(config: Config): Processor[] {
+  return [feedbackProcessor(config.feedback)];
+}

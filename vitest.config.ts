@@ -1,0 +1,27 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts'],
+          environment: 'node',
+        },
+      },
+      {
+        test: {
+          name: 'integration',
+          include: ['test/integration/**/*.test.ts'],
+          environment: 'node',
+          globalSetup: ['test/helpers/globalSetup.ts'],
+          testTimeout: 180_000,
+          hookTimeout: 180_000,
+          // Two cores: one file at a time keeps broker, registry and services responsive.
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
