@@ -9,8 +9,10 @@ BIN := ./bin/artenic-optimizer.mjs
 
 .PHONY: run test lint typecheck unit integration bench infra deps clean
 
+# `npm install`, not `npm ci`: chdb lists platform packages that were never published for
+# other platforms (404), which `npm ci` reports as a lock mismatch. The lock still pins versions.
 $(NODE_MODULES_STAMP): package.json package-lock.json .npmrc
-	npm ci --no-audit --no-fund
+	npm install --no-audit --no-fund
 	touch $@
 
 $(GENERATED): $(NODE_MODULES_STAMP) $(SCHEMAS)
