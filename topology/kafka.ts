@@ -22,7 +22,10 @@ export function createKafka(config: Config, logger: Logger, clientIdSuffix = '')
     // kafkajs' own entries carry no secrets; route them to pino with their level.
     logCreator: () => ({ level, log }) => {
       const { message, ...extra } = log;
-      if (level <= logLevel.ERROR) kafkaLogger.error(extra, message);
+      // CONCURRENT_TRANSACTIONS right after a commit is routine and retried: not an error.
+      const routine = /concurrent operation on the same transaction/.test(`${message} ${String(extra.error ?? '')}`);
+      if (routine) kafkaLogger.debug(extra, message);
+      else if (level <= logLevel.ERROR) kafkaLogger.error(extra, message);
       else if (level === logLevel.WARN) kafkaLogger.warn(extra, message);
       else kafkaLogger.debug(extra, message);
     },

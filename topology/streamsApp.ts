@@ -119,6 +119,9 @@ export class StreamsApp {
       maxInFlightRequests: 1,
       transactionTimeout: k.transactionTimeoutMs,
       allowAutoTopicCreation: false,
+      // The coordinator answers CONCURRENT_TRANSACTIONS while it still writes the previous
+      // transaction's markers (milliseconds); retry soon, as the Java client does.
+      retry: { retries: 10, initialRetryTime: 20, maxRetryTime: 1_000 },
     });
     await this.producer.connect();
     this.consumer = this.kafka.consumer({
