@@ -24,23 +24,19 @@ export function feedbackProcessor(options: FeedbackOptions): Processor {
   const name = 'feedback';
 
   function leave(ctx: ProcessorContext, key: string, p: PendingJob, capacity: boolean): void {
-    if (p.dispatch) {
+    const waiting = p.dispatch
+      ? { side: 'dispatch', missing: 'outcome', timeout: 'OUTCOME_TIMEOUT' as const, record: { role: 'job-dispatch' as const, value: p.dispatch, eventTime: p.dispatch.event_time } }
+      : p.outcome
+        ? { side: 'outcome', missing: 'dispatch', timeout: 'ORPHAN_OUTCOME' as const, record: { role: 'job-outcome' as const, value: p.outcome, eventTime: p.outcome.event_time } }
+        : null;
+    if (waiting) {
       ctx.deadLetter({
-        code: capacity ? 'PENDING_CAPACITY' : 'OUTCOME_TIMEOUT',
+        code: capacity ? 'PENDING_CAPACITY' : waiting.timeout,
         reason: capacity
-          ? `pending store over ${options.maxPendingPerPartition} entries; dispatch evicted before its outcome arrived`
-          : `no outcome for job ${key} within ${options.pendingTtlMs} ms of event time`,
+          ? `pending store over ${options.maxPendingPerPartition} entries; ${waiting.side} evicted before its ${waiting.missing} arrived`
+          : `no ${waiting.missing} for job ${key} within ${options.pendingTtlMs} ms of event time`,
         key,
-        record: { role: 'job-dispatch', value: p.dispatch, eventTime: p.dispatch.event_time },
-      });
-    } else if (p.outcome) {
-      ctx.deadLetter({
-        code: capacity ? 'PENDING_CAPACITY' : 'ORPHAN_OUTCOME',
-        reason: capacity
-          ? `pending store over ${options.maxPendingPerPartition} entries; outcome evicted before its dispatch arrived`
-          : `no dispatch for job ${key} within ${options.pendingTtlMs} ms of event time`,
-        key,
-        record: { role: 'job-outcome', value: p.outcome, eventTime: p.outcome.event_time },
+        record: waiting.record,
       });
     }
     ctx.count(capacity ? 'feedback_evicted' : 'feedback_expired');

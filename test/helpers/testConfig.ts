@@ -11,6 +11,10 @@ import { afterAll, inject } from 'vitest';
 import { Kafka, logLevel, type Consumer } from 'kafkajs';
 import { loadConfig, type Config } from '../../config/options.ts';
 import { TOPIC_ROLES } from '../../schemas/catalog.ts';
+import { buildLabel } from '../../processors/feedback/join.ts';
+import type { RelevanceLabel } from '../../schemas/generated/records.ts';
+import type { GeneratedJob } from '../../simulate/generator.ts';
+import type { TopicSerde } from '../../topology/serde.ts';
 
 export function randomName(prefix: string): string {
   return `${prefix}-${randomBytes(4).toString('hex')}`;
@@ -99,4 +103,25 @@ export async function waitUntil(what: string, check: () => Promise<boolean>, tim
     await new Promise((r) => setTimeout(r, 250));
   }
   throw new Error(`timed out waiting for ${what}`);
+}
+
+/** The label each job must get, by job id, computed by the pure function. */
+export function expectedLabels(jobs: GeneratedJob[], config: Config): Map<string, RelevanceLabel> {
+  const expected = new Map<string, RelevanceLabel>();
+  for (const j of jobs) {
+    const label = buildLabel(j.dispatch, j.outcome, config.feedback);
+    if (label) expected.set(j.dispatch.job_id, label);
+  }
+  return expected;
+}
+
+/** Reads the labels topic (read_committed) until `count` labels arrived or the timeout passed. */
+export function readLabels(kafka: Kafka, config: Config, serde: TopicSerde, count: number, timeoutMs = 60_000): Promise<RelevanceLabel[]> {
+  return readTopic<RelevanceLabel>(
+    kafka,
+    config.topics['relevance-labels'],
+    async (v) => (await serde.decode('relevance-labels', v, { minEventTimeMs: 0, maxEventTimeMs: Infinity })) as RelevanceLabel,
+    (items) => items.length >= count,
+    timeoutMs,
+  );
 }

@@ -5,15 +5,14 @@
  * full replay of the sink leaving the counts unchanged.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildLabel } from '../../processors/feedback/join.ts';
 import { EventGenerator } from '../../simulate/generator.ts';
 import { Publisher } from '../../simulate/publisher.ts';
-import type { DeadLetter, RelevanceLabel } from '../../schemas/generated/records.ts';
+import type { DeadLetter } from '../../schemas/generated/records.ts';
 import { queryRows } from '../../infra/clickhouse/client.ts';
 import { createLogger } from '../../topology/logger.ts';
 import { createKafka } from '../../topology/kafka.ts';
 import { startService, type RunningServiceHandle } from '../../topology/service.ts';
-import { readTopic, testConfig, testKafka, waitUntil } from '../helpers/testConfig.ts';
+import { expectedLabels, readLabels, readTopic, testConfig, testKafka, waitUntil } from '../helpers/testConfig.ts';
 
 const JOBS = 300;
 
@@ -61,17 +60,8 @@ describe('feedback labels flow to Kafka and ClickHouse', () => {
     await publisher.add('job-outcome', 'future-job', future);
     await publisher.flush();
 
-    const expected = new Map<string, RelevanceLabel>();
-    for (const j of jobs) {
-      const label = buildLabel(j.dispatch, j.outcome, config.feedback);
-      if (label) expected.set(j.dispatch.job_id, label);
-    }
-    const labels = await readTopic<RelevanceLabel>(
-      kafka,
-      config.topics['relevance-labels'],
-      async (v) => (await service.serde.decode('relevance-labels', v, { minEventTimeMs: 0, maxEventTimeMs: Infinity })) as RelevanceLabel,
-      (items) => items.length >= expected.size,
-    );
+    const expected = expectedLabels(jobs, config);
+    const labels = await readLabels(kafka, config, service.serde, expected.size);
     const byJob = new Map<string, number>();
     for (const l of labels) byJob.set(l.job_id, (byJob.get(l.job_id) ?? 0) + 1);
     expect(labels.length).toBe(expected.size);

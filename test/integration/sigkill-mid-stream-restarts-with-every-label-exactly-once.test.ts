@@ -6,15 +6,13 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildLabel } from '../../processors/feedback/join.ts';
 import { EventGenerator } from '../../simulate/generator.ts';
 import { Publisher } from '../../simulate/publisher.ts';
-import type { RelevanceLabel } from '../../schemas/generated/records.ts';
 import { createLogger } from '../../topology/logger.ts';
 import { createKafka } from '../../topology/kafka.ts';
 import { createRegistry, TopicSerde } from '../../topology/serde.ts';
 import { ensureTopics } from '../../topology/admin.ts';
-import { readTopic, randomName, testConfig, testKafka, waitUntil } from '../helpers/testConfig.ts';
+import { expectedLabels, randomName, readLabels, testConfig, testKafka, waitUntil } from '../helpers/testConfig.ts';
 import { startServiceProcess, type ServiceProcess } from '../helpers/serviceProcess.ts';
 
 const JOBS = 4_000;
@@ -70,18 +68,8 @@ describe('SIGKILL mid-stream', () => {
     await publisher.close();
     service = await startServiceProcess(config, logFile);
 
-    const expected = new Map<string, RelevanceLabel>();
-    for (const j of jobs) {
-      const label = buildLabel(j.dispatch, j.outcome, config.feedback);
-      if (label) expected.set(j.dispatch.job_id, label);
-    }
-    const labels = await readTopic<RelevanceLabel>(
-      kafka,
-      config.topics['relevance-labels'],
-      async (v) => (await serde.decode('relevance-labels', v, { minEventTimeMs: 0, maxEventTimeMs: Infinity })) as RelevanceLabel,
-      (items) => items.length >= expected.size,
-      150_000,
-    );
+    const expected = expectedLabels(jobs, config);
+    const labels = await readLabels(kafka, config, serde, expected.size, 150_000);
     const seen = new Map<string, number>();
     for (const l of labels) seen.set(l.job_id, (seen.get(l.job_id) ?? 0) + 1);
     const duplicates = [...seen].filter(([, n]) => n > 1);
