@@ -195,7 +195,7 @@ export class StreamsApp {
       try {
         const emissions = await lastValueFrom(
           from(sources).pipe(
-            decodeRecords({ serde: this.serde, bounds: () => this.bounds(), maxRecordBytes: this.config.validation.maxRecordBytes }),
+            decodeRecords({ serde: this.serde, bounds: this.bounds(), maxRecordBytes: this.config.validation.maxRecordBytes }),
             processRecords(task),
             toArray(),
           ),

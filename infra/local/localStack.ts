@@ -224,6 +224,8 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Runn
 
 /** Both, for `make run` and the tests. */
 export async function startLocalStack(): Promise<{ brokers: string[]; registryUrl: string; stop(): Promise<void> }> {
+  // Once, before the two starts run side by side: two Maven runs on a cold cache would race.
+  fetchInfra((l) => console.error(l));
   const [kafka, registry] = await Promise.all([startKafka(), startRegistry()]);
   return {
     brokers: kafka.brokers,

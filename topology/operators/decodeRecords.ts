@@ -17,7 +17,8 @@ export type Decoded = { ok: true; record: InputRecord } | { ok: false; deadLette
 
 export interface DecodeOptions {
   serde: TopicSerde;
-  bounds: () => EventTimeBounds;
+  /** Accepted event-time range, computed once per batch. */
+  bounds: EventTimeBounds;
   maxRecordBytes: number;
 }
 
@@ -49,7 +50,7 @@ export function decodeRecords(options: DecodeOptions): OperatorFunction<SourceMe
       return deadLetter(new DeadLetterError('RECORD_TOO_LARGE', `value of ${value.length} bytes exceeds validation.maxRecordBytes (${options.maxRecordBytes})`));
     }
     try {
-      const decoded = await options.serde.decode(role, value, options.bounds());
+      const decoded = await options.serde.decode(role, value, options.bounds);
       return {
         ok: true,
         record: {

@@ -115,7 +115,7 @@ export class ClickHouseSink {
   private async flushOnce(): Promise<void> {
     if (this.buffered === 0 || Date.now() < this.backoffUntil) return;
     const buffer = this.buffer;
-    const offsets = [...this.offsets.values()];
+    const offsets = this.offsets;
     const count = this.buffered;
     this.buffer = new Map();
     this.offsets = new Map();
@@ -126,15 +126,11 @@ export class ClickHouseSink {
         await this.client.insert({ table: qualified(this.config.clickhouse.database, table), values: rows, format: 'JSONEachRow' });
       }
     } catch (err) {
-      // Put everything back in front of what arrived meanwhile, and back off.
+      // Put everything back in front of what arrived meanwhile (whose offsets are later, so
+      // they win), and back off. Tables already written are deduplicated on the retry.
       for (const [table, rows] of this.buffer) buffer.set(table, [...(buffer.get(table) ?? []), ...rows]);
-      for (const [k, v] of this.offsets) {
-        const i = offsets.findIndex((o) => `${o.topic}|${o.partition}` === k);
-        if (i >= 0) offsets.splice(i, 1);
-        offsets.push(v);
-      }
       this.buffer = buffer;
-      this.offsets = new Map(offsets.map((o) => [`${o.topic}|${o.partition}`, o]));
+      this.offsets = new Map([...offsets, ...this.offsets]);
       this.buffered += count;
       this.counters.insertFailures++;
       this.failures++;
@@ -148,7 +144,7 @@ export class ClickHouseSink {
     this.counters.lastInsertMs = Date.now() - started;
     for (const [table, rows] of buffer) this.counters.rowsInserted[table] = (this.counters.rowsInserted[table] ?? 0) + rows.length;
     try {
-      await this.consumer?.commitOffsets(offsets);
+      await this.consumer?.commitOffsets([...offsets.values()]);
     } catch (err) {
       // A rebalance moved a partition: its new owner re-reads from the last commit, and
       // the table deduplicates the overlap.
