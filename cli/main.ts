@@ -14,6 +14,7 @@ import { startService } from '../topology/service.ts';
 import { ensureTopics } from '../topology/admin.ts';
 import { Publisher, runSimulation } from '../simulate/publisher.ts';
 import { formatTable } from './table.ts';
+import { analyze, analyzeAll } from '../processors/storage/analyze.ts';
 
 const EXIT_RUNTIME = 1;
 const EXIT_USAGE = 2;
@@ -101,7 +102,7 @@ program
         .then(([row]) => {
           console.log(
             `[${new Date().toISOString()}] consumed ${JSON.stringify(s.consumed)} | labels ${s.produced['relevance-labels'] ?? 0} ` +
-              `(in ClickHouse ${row?.labels ?? 0}, mean ${row?.mean?.toFixed(2) ?? '-'}) | DLQ ${JSON.stringify(s.deadLetters)} | ` +
+              `(in ClickHouse ${row?.labels ?? 0}, mean ${row?.mean?.toFixed(2) ?? '-'}) | tiering decisions ${s.produced['tiering-decisions'] ?? 0} | DLQ ${JSON.stringify(s.deadLetters)} | ` +
               `state ${service.streams.stateEntries} entries | sink buffered ${service.sink.bufferedRows}`,
           );
         })
@@ -166,6 +167,45 @@ program
     try {
       const rows = await queryRows<Record<string, unknown>>(client, query, params);
       console.log(opts.json ? JSON.stringify(rows, null, 2) : formatTable(rows));
+    } finally {
+      await client.close();
+    }
+  });
+
+const storage = program.command('storage').description('storage optimizer: tiering and format advice from the access history in ClickHouse');
+storage
+  .command('analyze')
+  .description('advice for one dataset, or for all of them, as the stream computes it')
+  .argument('[dataset]', 'dataset id; all datasets when left out')
+  .option('--at <time>', 'evaluate at this ISO time (default: the latest access seen)')
+  .option('--json', 'print JSON')
+  .action(async (dataset: string | undefined, opts: { at?: string; json?: boolean }) => {
+    const config = configFrom(program.opts());
+    const at = opts.at === undefined ? undefined : Date.parse(opts.at);
+    if (at !== undefined && Number.isNaN(at)) throw new ConfigError(`--at: not a time: ${opts.at}`);
+    const client = createClickHouse(config.clickhouse);
+    try {
+      const db = config.clickhouse.database;
+      const decisions = dataset
+        ? [await analyze(client, db, dataset, config.storage, at)].filter((d) => d !== null)
+        : (await analyzeAll(client, db, config.storage, at)).decisions;
+      if (dataset && decisions.length === 0) {
+        console.error(`no accesses of dataset ${dataset} in ClickHouse`);
+        process.exitCode = EXIT_RUNTIME;
+        return;
+      }
+      const rows = decisions.map((d) => ({
+        dataset: d.dataset_id,
+        tier: d.tier,
+        size_mb: Math.round(d.size_bytes / 1e6),
+        format: d.format,
+        advice: d.format_advice ?? '',
+        estimated_mb: d.estimated_size_bytes === null ? '' : Math.round(d.estimated_size_bytes / 1e6),
+        saving_usd_month: d.monthly_saving_usd.toFixed(2),
+        reason: d.reason,
+      }));
+      console.log(opts.json ? JSON.stringify(decisions, null, 2) : formatTable(rows));
+      if (!opts.json && !dataset) console.log(`\ntotal monthly saving: $${decisions.reduce((s, d) => s + d.monthly_saving_usd, 0).toFixed(2)}`);
     } finally {
       await client.close();
     }

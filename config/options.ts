@@ -100,6 +100,38 @@ export const DEFAULTS = {
     /** A job that succeeded after preemptions loses one step when it had no checkpointing. */
     preemptionPenalty: true,
   },
+  storage: {
+    /** HOT: accessed within this many days... */
+    hotIdleDays: 7,
+    /** ...or more than this many accesses in 30 days. */
+    hotMonthlyAccesses: 4,
+    /** Hysteresis: a HOT dataset stays HOT while it has at least this many accesses in 30 days. */
+    hotExitMonthlyAccesses: 3,
+    /** Hysteresis: a WARM or COLD dataset returns to HOT on a recent access only with accesses on this many distinct days of the last 7. */
+    hotEntryDaysInWeek: 2,
+    /** COLD: no access for this many days... */
+    coldIdleDays: 90,
+    /** ...and fewer than this many accesses a month over 90 days. The 30-90-day band is WARM. */
+    coldMonthlyAccesses: 1,
+    /** Datasets under this size stay HOT (per-object fees outweigh savings; S3 and GCS do the same under 128 KiB). */
+    minTieringBytes: 131_072,
+    /** Under this size: keep the format as it is. */
+    keepAsIsBytes: 10_000_000,
+    /** CSV over this size: convert to Parquet, assumed this many times smaller (3-5x). */
+    csvParquetBytes: 100_000_000,
+    csvParquetRatio: 4,
+    /** Tabular JSON over this size: Parquet or JSONL, assumed this many times smaller (2-4x). */
+    jsonBytes: 50_000_000,
+    jsonParquetRatio: 3,
+    /** USD per GiB-month: S3 Standard, Standard-IA, Glacier Instant Retrieval (us-east-1 list prices). */
+    priceHotPerGibMonth: 0.023,
+    priceWarmPerGibMonth: 0.0125,
+    priceColdPerGibMonth: 0.004,
+    /** Operations that count as an access. */
+    countedOperations: ['READ', 'DOWNLOAD'] as string[],
+    /** Versions remembered per dataset for growth. */
+    maxVersionsKept: 12,
+  },
   sink: {
     /** Rows buffered before a batch insert. */
     flushRows: 5_000,
@@ -175,6 +207,25 @@ export const ConfigSchema = z
       metricGainBonus: z.number().finite().positive(),
       preemptionPenalty: z.boolean(),
     }),
+    storage: z.object({
+      hotIdleDays: positive,
+      hotMonthlyAccesses: nonNegative,
+      hotExitMonthlyAccesses: nonNegative,
+      hotEntryDaysInWeek: z.number().int().min(1).max(7),
+      coldIdleDays: positive,
+      coldMonthlyAccesses: nonNegative,
+      minTieringBytes: nonNegative,
+      keepAsIsBytes: nonNegative,
+      csvParquetBytes: nonNegative,
+      csvParquetRatio: z.number().finite().min(1),
+      jsonBytes: nonNegative,
+      jsonParquetRatio: z.number().finite().min(1),
+      priceHotPerGibMonth: nonNegative,
+      priceWarmPerGibMonth: nonNegative,
+      priceColdPerGibMonth: nonNegative,
+      countedOperations: z.array(z.enum(['READ', 'WRITE', 'DOWNLOAD'])).min(1),
+      maxVersionsKept: z.number().int().min(1),
+    }),
     sink: z.object({
       flushRows: z.number().int().min(1),
       flushIntervalMs: z.number().int().min(10),
@@ -197,6 +248,16 @@ export const ConfigSchema = z
     }
     if ((c.registry.username === null) !== (c.registry.password === null)) {
       ctx.addIssue({ code: 'custom', path: ['registry', 'username'], message: 'registry basic auth needs both username and password' });
+    }
+    const st = c.storage;
+    if (!(st.hotIdleDays < st.coldIdleDays)) {
+      ctx.addIssue({ code: 'custom', path: ['storage', 'coldIdleDays'], message: 'must be greater than storage.hotIdleDays' });
+    }
+    if (st.hotExitMonthlyAccesses > st.hotMonthlyAccesses + 1) {
+      ctx.addIssue({ code: 'custom', path: ['storage', 'hotExitMonthlyAccesses'], message: 'must be at most storage.hotMonthlyAccesses + 1 (it is the lower edge of the hysteresis band)' });
+    }
+    if (!(st.priceColdPerGibMonth <= st.priceWarmPerGibMonth && st.priceWarmPerGibMonth <= st.priceHotPerGibMonth)) {
+      ctx.addIssue({ code: 'custom', path: ['storage', 'priceWarmPerGibMonth'], message: 'prices must satisfy cold <= warm <= hot' });
     }
     if (c.sink.maxBufferedRows < c.sink.flushRows) {
       ctx.addIssue({ code: 'custom', path: ['sink', 'maxBufferedRows'], message: 'must be >= sink.flushRows' });

@@ -27,13 +27,13 @@ export function testConfig(overrides: Record<string, unknown> = {}): Config {
   return loadConfig({
     env: {},
     overrides: {
-      kafka: { brokers: inject('brokers'), applicationId: `test-${suffix}`, sessionTimeoutMs: 10_000 },
+      ...overrides,
+      kafka: { brokers: inject('brokers'), applicationId: `test-${suffix}`, sessionTimeoutMs: 10_000, ...(overrides.kafka as object | undefined) },
       registry: { url: inject('registryUrl') },
       clickhouse: { dataDir, database: `test_${suffix}` },
       topics: Object.fromEntries(TOPIC_ROLES.map((r) => [r, `${r}-${suffix}`])),
       sink: { flushIntervalMs: 200 },
       log: { level: 'warn' },
-      ...overrides,
     },
   });
 }
