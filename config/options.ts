@@ -132,6 +132,35 @@ export const DEFAULTS = {
     /** Versions remembered per dataset for growth. */
     maxVersionsKept: 12,
   },
+  spot: {
+    /** Beta prior of the per-run preemption rate: mean priorA / (priorA + priorB), worth priorA + priorB runs. */
+    priorA: 1,
+    priorB: 9,
+    /** Mass of the reported credible interval. */
+    credibleLevel: 0.9,
+    /** Recommend spot when it saves more than this (percent of on-demand)... */
+    minSavingsPct: 30,
+    /** ...and the preemption rate (posterior mean) is below this... */
+    maxPreemptionRate: 0.2,
+    /** ...and the job checkpoints. */
+    requireCheckpointing: true,
+    /** Paid downtime after each preemption, in hours. */
+    restartHours: 0.1,
+    /** Checkpoint interval of a job that checkpoints, in hours. */
+    checkpointHours: 0.5,
+    /** A new spot-risk record is emitted when the band or the verdict changes, or the rate moves this much. */
+    emitMinRateDelta: 0.01,
+  },
+  anomalies: {
+    /** Runs of a workload class on an offer needed before any is judged. */
+    minSamples: 20,
+    /** Modified z-score (0.6745 (x - median) / MAD) above which a run is an anomaly (Iglewicz-Hoaglin: 3.5). */
+    threshold: 3.5,
+    /** ...and the cost is at least this many times the median (an effect-size floor). */
+    minRatioToMedian: 1.5,
+    /** Costs remembered per workload class and offer. */
+    maxHistory: 200,
+  },
   sink: {
     /** Rows buffered before a batch insert. */
     flushRows: 5_000,
@@ -226,6 +255,23 @@ export const ConfigSchema = z
       countedOperations: z.array(z.enum(['READ', 'WRITE', 'DOWNLOAD'])).min(1),
       maxVersionsKept: z.number().int().min(1),
     }),
+    spot: z.object({
+      priorA: positive,
+      priorB: positive,
+      credibleLevel: z.number().gt(0).lt(1),
+      minSavingsPct: z.number().finite().min(0).max(100),
+      maxPreemptionRate: z.number().gt(0).max(1),
+      requireCheckpointing: z.boolean(),
+      restartHours: nonNegative,
+      checkpointHours: positive,
+      emitMinRateDelta: nonNegative,
+    }),
+    anomalies: z.object({
+      minSamples: z.number().int().min(3),
+      threshold: positive,
+      minRatioToMedian: z.number().finite().min(1),
+      maxHistory: z.number().int().min(3),
+    }),
     sink: z.object({
       flushRows: z.number().int().min(1),
       flushIntervalMs: z.number().int().min(10),
@@ -258,6 +304,9 @@ export const ConfigSchema = z
     }
     if (!(st.priceColdPerGibMonth <= st.priceWarmPerGibMonth && st.priceWarmPerGibMonth <= st.priceHotPerGibMonth)) {
       ctx.addIssue({ code: 'custom', path: ['storage', 'priceWarmPerGibMonth'], message: 'prices must satisfy cold <= warm <= hot' });
+    }
+    if (c.anomalies.maxHistory < c.anomalies.minSamples) {
+      ctx.addIssue({ code: 'custom', path: ['anomalies', 'maxHistory'], message: 'must be >= anomalies.minSamples' });
     }
     if (c.sink.maxBufferedRows < c.sink.flushRows) {
       ctx.addIssue({ code: 'custom', path: ['sink', 'maxBufferedRows'], message: 'must be >= sink.flushRows' });

@@ -9,20 +9,21 @@ export interface TopicPlan {
   compacted: boolean;
 }
 
-export function topicPlan(config: Config, storeNames: readonly string[]): TopicPlan[] {
+export function topicPlan(config: Config, storeNames: readonly string[], repartitionTopics: readonly string[] = []): TopicPlan[] {
   return [
+    ...repartitionTopics.map((topic) => ({ topic, compacted: false })),
     ...TOPIC_ROLES.map((role) => ({ topic: config.topics[role], compacted: COMPACTED_TOPICS.has(role) })),
     ...storeNames.map((name) => ({ topic: changelogTopic(config.kafka.applicationId, name), compacted: true })),
   ];
 }
 
 /** Idempotent: existing topics are left as they are. */
-export async function ensureTopics(kafka: Kafka, config: Config, storeNames: readonly string[]): Promise<void> {
+export async function ensureTopics(kafka: Kafka, config: Config, storeNames: readonly string[], repartitionTopics: readonly string[] = []): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   try {
     const existing = new Set(await admin.listTopics());
-    const missing = topicPlan(config, storeNames).filter((t) => !existing.has(t.topic));
+    const missing = topicPlan(config, storeNames, repartitionTopics).filter((t) => !existing.has(t.topic));
     if (missing.length > 0) {
       await admin.createTopics({
         waitForLeaders: true,

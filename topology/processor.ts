@@ -10,8 +10,10 @@ import type { ErrorCode } from './errors.ts';
 import type { KeyValueStore, StoreSpec } from './stores/index.ts';
 
 /** A decoded, validated input record. Immutable. */
-export interface InputRecord<R extends InputTopic = InputTopic> {
+export interface InputRecord<R extends TopicRole = TopicRole> {
   readonly role: R;
+  /** Where it came from: the input role, or the name of a repartition. */
+  readonly source: string;
   readonly key: string | null;
   readonly value: TopicRecords[R];
   /** The record's own event time (its `event_time` field). */
@@ -50,9 +52,28 @@ export interface ProcessorContext {
   count(what: string, n?: number): void;
 }
 
+/**
+ * Kafka Streams' selectKey + repartition: every record the topology emits on `from` is
+ * also written, under the key `key(value)`, to `<applicationId>-<name>-repartition`, which
+ * the declaring processor reads. Records that share a new key then meet on one partition,
+ * next to the input topics keyed the same way (the catalog, for instance).
+ */
+export interface Repartition<R extends OutputTopic = OutputTopic> {
+  readonly name: string;
+  readonly from: R;
+  key(value: TopicRecords[R]): string;
+}
+
+/** `<applicationId>-<name>-repartition`, as Kafka Streams names it. */
+export function repartitionTopic(applicationId: string, name: string): string {
+  return `${applicationId}-${name}-repartition`;
+}
+
 export interface Processor {
   readonly name: string;
   readonly inputs: readonly InputTopic[];
+  /** Repartitions this processor reads (declared here, produced by the runtime). */
+  readonly repartitions?: readonly Repartition[];
   readonly stores: readonly StoreSpec[];
   init?(ctx: ProcessorContext): void;
   process(record: InputRecord, ctx: ProcessorContext): void;

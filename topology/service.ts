@@ -15,6 +15,7 @@ import { createRegistry, TopicSerde } from './serde.ts';
 import { ClickHouseSink } from './sink/clickhouseSink.ts';
 import { StreamsApp } from './streamsApp.ts';
 import { StreamTask } from './task.ts';
+import { repartitionTopic } from './processor.ts';
 import { buildProcessors } from './topology.ts';
 
 export interface RunningServiceHandle {
@@ -36,7 +37,8 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     onRetry: (err, n) => logger.warn({ err: (err as Error).message, attempt: n }, 'schema registration failed; retrying'),
   });
   const processors = buildProcessors(config);
-  await ensureTopics(kafka, config, StreamTask.storeNames(processors));
+  const repartitions = processors.flatMap((p) => p.repartitions ?? []).map((r) => repartitionTopic(config.kafka.applicationId, r.name));
+  await ensureTopics(kafka, config, StreamTask.storeNames(processors), [...new Set(repartitions)]);
   const clickhouse = createClickHouse(config.clickhouse);
   const applied = await migrate(clickhouse, config.clickhouse.database);
   if (applied.length > 0) logger.info({ applied }, 'ClickHouse migrations applied');

@@ -12,12 +12,12 @@
 import { from, lastValueFrom, toArray } from 'rxjs';
 import { Partitioners, type Consumer, type EachBatchPayload, type Kafka, type Message, type Producer } from 'kafkajs';
 import type { Config } from '../config/options.ts';
-import { INPUT_TOPICS, type InputTopic, type OutputTopic } from '../schemas/catalog.ts';
+import { INPUT_TOPICS, type OutputTopic, type TopicRole } from '../schemas/catalog.ts';
 import { TaskCorruptedError } from './errors.ts';
 import type { Logger } from './logger.ts';
 import { decodeRecords, type SourceMessage } from './operators/decodeRecords.ts';
 import { processRecords } from './operators/processRecords.ts';
-import type { Emission, Processor } from './processor.ts';
+import { repartitionTopic, type Emission, type Processor, type Repartition } from './processor.ts';
 import { restoreTasks } from './restore.ts';
 import type { TopicSerde } from './serde.ts';
 import { changelogTopic } from './stores/index.ts';
@@ -73,7 +73,8 @@ export class StreamsApp {
   private assigned = new Set<number>();
   private consumer?: Consumer;
   private producer?: Producer;
-  private readonly roleByTopic: Map<string, InputTopic>;
+  private readonly sourceByTopic: Map<string, { role: TopicRole; source: string }>;
+  private readonly repartitions: Repartition[];
   private readonly storeNames: string[];
   private running = false;
 
@@ -84,7 +85,12 @@ export class StreamsApp {
     private readonly processors: readonly Processor[],
     private readonly logger: Logger,
   ) {
-    this.roleByTopic = new Map(INPUT_TOPICS.map((role) => [config.topics[role], role]));
+    const byName = new Map(processors.flatMap((p) => p.repartitions ?? []).map((r) => [r.name, r]));
+    this.repartitions = [...byName.values()];
+    this.sourceByTopic = new Map<string, { role: TopicRole; source: string }>([
+      ...INPUT_TOPICS.map((role) => [config.topics[role], { role, source: role }] as const),
+      ...this.repartitions.map((r) => [repartitionTopic(config.kafka.applicationId, r.name), { role: r.from, source: r.name }] as const),
+    ]);
     this.storeNames = StreamTask.storeNames(processors);
   }
 
@@ -101,6 +107,11 @@ export class StreamsApp {
     let n = 0;
     for (const t of this.tasks.values()) n += t.totalEntries;
     return n;
+  }
+
+  /** Repartition topics the processors read. */
+  get repartitionTopics(): string[] {
+    return this.repartitions.map((r) => repartitionTopic(this.config.kafka.applicationId, r.name));
   }
 
   /** Topic names the stores log to. */
@@ -143,7 +154,7 @@ export class StreamsApp {
       this.logger.info({ partitions: [...partitions].sort((a, b) => a - b) }, 'partitions assigned');
     });
     await this.consumer.connect();
-    await this.consumer.subscribe({ topics: INPUT_TOPICS.map((r) => this.config.topics[r]), fromBeginning: true });
+    await this.consumer.subscribe({ topics: [...this.sourceByTopic.keys()], fromBeginning: true });
     this.running = true;
     await this.consumer.run({
       autoCommit: false,
@@ -184,14 +195,15 @@ export class StreamsApp {
   }
 
   private async onBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
-    const role = this.roleByTopic.get(batch.topic);
-    if (!role) return;
+    const origin = this.sourceByTopic.get(batch.topic);
+    if (!origin) return;
+    const { role, source } = origin;
     const task = await this.ensureTask(batch.partition);
     const max = this.config.streams.maxBatchRecords;
     for (let i = 0; i < batch.messages.length; i += max) {
       if (!isRunning() || isStale()) return;
       const chunk = batch.messages.slice(i, i + max);
-      const sources: SourceMessage[] = chunk.map((message) => ({ role, topic: batch.topic, partition: batch.partition, message }));
+      const sources: SourceMessage[] = chunk.map((message) => ({ role, source, topic: batch.topic, partition: batch.partition, message }));
       try {
         const emissions = await lastValueFrom(
           from(sources).pipe(
@@ -204,7 +216,7 @@ export class StreamsApp {
         const last = chunk[chunk.length - 1]?.offset as string;
         await this.commit(task, emissions, batch.topic, batch.partition, (BigInt(last) + 1n).toString());
         resolveOffset(last);
-        this.counters.consumed[role] = (this.counters.consumed[role] ?? 0) + chunk.length;
+        this.counters.consumed[source] = (this.counters.consumed[source] ?? 0) + chunk.length;
       } catch (err) {
         // State may hold changes of a batch that did not commit: drop every task and let
         // kafkajs fetch again from the committed offsets.
@@ -232,6 +244,9 @@ export class StreamsApp {
         const value = await this.serde.encode(e.role as OutputTopic, e.value);
         push(this.config.topics[e.role], { key: e.key, value });
         this.counters.produced[e.role] = (this.counters.produced[e.role] ?? 0) + 1;
+        for (const r of this.repartitions) {
+          if (r.from === e.role) push(repartitionTopic(this.config.kafka.applicationId, r.name), { key: r.key(e.value as never), value });
+        }
         continue;
       }
       let value = e.record ? await this.serde.encode(e.record.role, e.record.value) : (e.raw?.value ?? null);

@@ -78,7 +78,8 @@ export class StreamTask {
   process(record: InputRecord): Emission[] {
     this.advance(record.eventTime);
     for (const p of this.processors) {
-      if (p.inputs.includes(record.role)) p.process(record, this.ctx.get(p.name) as ProcessorContext);
+      const reads = record.source === record.role ? (p.inputs as readonly string[]).includes(record.role) : (p.repartitions ?? []).some((r) => r.name === record.source);
+      if (reads) p.process(record, this.ctx.get(p.name) as ProcessorContext);
     }
     return this.takeEmissions();
   }

@@ -1,13 +1,15 @@
 import { concatMap, type OperatorFunction } from 'rxjs';
 import type { KafkaMessage } from 'kafkajs';
-import type { InputTopic } from '../../schemas/catalog.ts';
+import type { TopicRole } from '../../schemas/catalog.ts';
 import type { EventTimeBounds } from '../../schemas/validate.ts';
 import { DeadLetterError } from '../errors.ts';
 import type { Emission, InputRecord } from '../processor.ts';
 import type { TopicSerde } from '../serde.ts';
 
 export interface SourceMessage {
-  role: InputTopic;
+  role: TopicRole;
+  /** The input role, or the repartition name. */
+  source: string;
   topic: string;
   partition: number;
   message: KafkaMessage;
@@ -31,7 +33,7 @@ export interface DecodeOptions {
  * @see processRecords
  */
 export function decodeRecords(options: DecodeOptions): OperatorFunction<SourceMessage, Decoded> {
-  return concatMap(async ({ role, topic, partition, message }): Promise<Decoded> => {
+  return concatMap(async ({ role, source, topic, partition, message }): Promise<Decoded> => {
     const value = message.value;
     const schemaId = value && value.length >= 5 && value[0] === 0 ? value.readInt32BE(1) : null;
     const deadLetter = (err: DeadLetterError): Decoded => ({
@@ -55,6 +57,7 @@ export function decodeRecords(options: DecodeOptions): OperatorFunction<SourceMe
         ok: true,
         record: {
           role,
+          source,
           key: message.key ? message.key.toString('utf8') : null,
           value: decoded,
           eventTime: decoded.event_time,

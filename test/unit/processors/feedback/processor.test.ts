@@ -15,7 +15,7 @@ function driver(overrides: Partial<typeof DEFAULTS.feedback> = {}) {
   let offset = 0;
   const pipe = (role: 'job-dispatch' | 'job-outcome', value: InputRecord['value']): Emission[] => {
     const v = value as { event_time: number; job_id: string };
-    const out = task.process({ role, key: v.job_id, value, eventTime: v.event_time, topic: role, partition: 0, offset: String(offset++) });
+    const out = task.process({ role, source: role, key: v.job_id, value, eventTime: v.event_time, topic: role, partition: 0, offset: String(offset++) });
     return [...out, ...task.maybePunctuate()];
   };
   return { task, pipe };
