@@ -7,7 +7,7 @@ GENERATED := schemas/generated/records.ts
 SCHEMAS := $(wildcard schemas/*.avsc schemas/common/*.avsc) schemas/codegen.ts schemas/catalog.ts
 BIN := ./bin/artenic-optimizer.mjs
 
-.PHONY: run test lint typecheck unit integration bench infra deps clean
+.PHONY: run test lint typecheck unit integration bench infra deps clean browser
 
 # `npm install`, not `npm ci`: chdb lists platform packages that were never published for
 # other platforms (404), which `npm ci` reports as a lock mismatch. The lock still pins versions.
@@ -37,7 +37,11 @@ typecheck: $(GENERATED)
 unit: $(GENERATED)
 	npx vitest run --project unit
 
-integration: deps
+## Debian's Chromium for the status-page test (playwright-core drives it; no browser download).
+browser:
+	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+
+integration: deps browser
 	npx vitest run --project integration
 
 ## Lint, type-check, unit and integration tests.

@@ -17,8 +17,13 @@ import { StreamsApp } from './streamsApp.ts';
 import { StreamTask } from './task.ts';
 import { repartitionTopic } from './processor.ts';
 import { buildProcessors } from './topology.ts';
+import { createMetrics } from './metrics.ts';
+import { startHttpServer } from './http.ts';
+import { statusData } from '../dashboard/statusData.ts';
 
 export interface RunningServiceHandle {
+  /** Where the status page, /metrics, /healthz and /readyz answer. */
+  httpUrl: string;
   streams: StreamsApp;
   sink: ClickHouseSink;
   clickhouse: ClickHouseClient;
@@ -47,9 +52,22 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   const sink = new ClickHouseSink(kafka, config, serde, clickhouse, logger.child({ component: 'clickhouse-sink' }));
   await streams.start();
   await sink.start();
+  const metrics = createMetrics({ streams, sink, kafka });
+  const http = await startHttpServer(
+    config.http.host,
+    config.http.port,
+    {
+      registry: metrics.registry,
+      ready: () => streams.ready && sink.ready,
+      status: () => statusData(clickhouse, config.clickhouse.database, streams, sink),
+    },
+    logger,
+  );
+  logger.info({ url: http.url }, 'status page, /metrics, /healthz, /readyz');
   logger.info({ transactionalId: streams.transactionalId, group: streams.groupId }, 'running');
   let stopped = false;
   return {
+    httpUrl: http.url,
     streams,
     sink,
     clickhouse,
@@ -57,6 +75,8 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     stop: async () => {
       if (stopped) return;
       stopped = true;
+      metrics.stop();
+      await http.close();
       await streams.stop();
       await sink.stop();
       await clickhouse.close();

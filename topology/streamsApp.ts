@@ -77,6 +77,9 @@ export class StreamsApp {
   private readonly repartitions: Repartition[];
   private readonly storeNames: string[];
   private running = false;
+  private joined = false;
+  /** Observer of each committed batch: source, records, seconds from fetch to commit. */
+  onBatchCommitted?: (source: string, records: number, seconds: number) => void;
 
   constructor(
     private readonly kafka: Kafka,
@@ -102,11 +105,28 @@ export class StreamsApp {
     return `${this.config.kafka.applicationId}-${this.config.kafka.instanceId}`;
   }
 
+  /** Running and a member of its group: what /readyz reports. */
+  get ready(): boolean {
+    return this.running && this.joined;
+  }
+
+  /** Entries per store, over all tasks of this instance. */
+  get storeSizes(): Record<string, number> {
+    const sizes: Record<string, number> = {};
+    for (const t of this.tasks.values()) for (const [name, s] of t.stores) sizes[name] = (sizes[name] ?? 0) + s.store.size;
+    return sizes;
+  }
+
   /** Entries held in all stores of all tasks: the size of the state. */
   get stateEntries(): number {
     let n = 0;
     for (const t of this.tasks.values()) n += t.totalEntries;
     return n;
+  }
+
+  /** Every topic the topology consumes. */
+  get subscribedTopics(): string[] {
+    return [...this.sourceByTopic.keys()];
   }
 
   /** Repartition topics the processors read. */
@@ -151,6 +171,7 @@ export class StreamsApp {
       // restored from the changelog, which may have moved on meanwhile.
       for (const p of this.tasks.keys()) if (!partitions.has(p)) this.tasks.delete(p);
       this.assigned = partitions;
+      this.joined = true;
       this.logger.info({ partitions: [...partitions].sort((a, b) => a - b) }, 'partitions assigned');
     });
     await this.consumer.connect();
@@ -203,6 +224,7 @@ export class StreamsApp {
     for (let i = 0; i < batch.messages.length; i += max) {
       if (!isRunning() || isStale()) return;
       const chunk = batch.messages.slice(i, i + max);
+      const chunkStarted = process.hrtime.bigint();
       const sources: SourceMessage[] = chunk.map((message) => ({ role, source, topic: batch.topic, partition: batch.partition, message }));
       try {
         const emissions = await lastValueFrom(
@@ -217,6 +239,7 @@ export class StreamsApp {
         await this.commit(task, emissions, batch.topic, batch.partition, (BigInt(last) + 1n).toString());
         resolveOffset(last);
         this.counters.consumed[source] = (this.counters.consumed[source] ?? 0) + chunk.length;
+        this.onBatchCommitted?.(source, chunk.length, Number(process.hrtime.bigint() - chunkStarted) / 1e9);
       } catch (err) {
         // State may hold changes of a batch that did not commit: drop every task and let
         // kafkajs fetch again from the committed offsets.
@@ -310,6 +333,7 @@ export class StreamsApp {
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
+    this.joined = false;
     await this.consumer?.disconnect().catch((err) => this.logger.warn({ err }, 'consumer disconnect failed'));
     await this.producer?.disconnect().catch((err) => this.logger.warn({ err }, 'producer disconnect failed'));
   }

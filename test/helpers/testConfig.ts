@@ -33,6 +33,8 @@ export function testConfig(overrides: Record<string, unknown> = {}): Config {
       clickhouse: { dataDir, database: `test_${suffix}` },
       topics: Object.fromEntries(TOPIC_ROLES.map((r) => [r, `${r}-${suffix}`])),
       sink: { flushIntervalMs: 200 },
+      // An ephemeral port: several services may run at once.
+      http: { host: '127.0.0.1', port: 0 },
       log: { level: 'warn' },
     },
   });
@@ -49,6 +51,7 @@ export function envOf(config: Config): Record<string, string> {
     ARTENIC_CLICKHOUSE_DATABASE: config.clickhouse.database,
     ARTENIC_SINK_FLUSH_INTERVAL_MS: String(config.sink.flushIntervalMs),
     ARTENIC_LOG_LEVEL: 'info',
+    ARTENIC_HTTP_PORT: String(config.http.port),
   };
   for (const role of TOPIC_ROLES) env[`ARTENIC_TOPICS_${role.replace(/-/g, '_').toUpperCase()}`] = config.topics[role];
   return env;

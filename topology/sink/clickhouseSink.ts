@@ -37,6 +37,9 @@ export class ClickHouseSink {
   private timer?: NodeJS.Timeout;
   private readonly roleByTopic: Map<string, TopicRole>;
   private stopped = false;
+  private started = false;
+  /** Observer of each successful insert: rows and seconds. */
+  onInsert?: (rows: number, seconds: number) => void;
   private backoffUntil = 0;
   private failures = 0;
 
@@ -54,6 +57,15 @@ export class ClickHouseSink {
     return `${this.config.kafka.applicationId}-clickhouse-sink`;
   }
 
+  /** Every topic the sink persists. */
+  get subscribedTopics(): string[] {
+    return [...this.roleByTopic.keys()];
+  }
+
+  get ready(): boolean {
+    return this.started && !this.stopped;
+  }
+
   get bufferedRows(): number {
     return this.buffered;
   }
@@ -69,6 +81,7 @@ export class ClickHouseSink {
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: [...this.roleByTopic.keys()], fromBeginning: true });
     this.timer = setInterval(() => void this.flush(), this.config.sink.flushIntervalMs);
+    this.started = true;
     await this.consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: (p) => this.onBatch(p) });
   }
 
@@ -142,6 +155,7 @@ export class ClickHouseSink {
     this.failures = 0;
     this.counters.inserts++;
     this.counters.lastInsertMs = Date.now() - started;
+    this.onInsert?.(count, this.counters.lastInsertMs / 1000);
     for (const [table, rows] of buffer) this.counters.rowsInserted[table] = (this.counters.rowsInserted[table] ?? 0) + rows.length;
     try {
       await this.consumer?.commitOffsets([...offsets.values()]);

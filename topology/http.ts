@@ -1,0 +1,64 @@
+/**
+ * The service's HTTP endpoints, on `http.host` (loopback by default) and `http.port`:
+ * `/` the status page, `/api/status` its data, `/metrics` Prometheus, `/healthz` (the
+ * process answers) and `/readyz` (the topology and the sink run: 200, else 503).
+ */
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Registry } from 'prom-client';
+import type { Logger } from './logger.ts';
+
+const PAGE = join(dirname(fileURLToPath(import.meta.url)), '..', 'dashboard', 'index.html');
+
+export interface HttpEndpoints {
+  registry: Registry;
+  ready(): boolean;
+  status(): Promise<unknown>;
+}
+
+export async function startHttpServer(host: string, port: number, endpoints: HttpEndpoints, logger: Logger): Promise<{ server: Server; url: string; close(): Promise<void> }> {
+  const page = readFileSync(PAGE);
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    const send = (code: number, type: string, body: string | Buffer) => {
+      res.writeHead(code, { 'content-type': type, 'cache-control': 'no-store' });
+      res.end(body);
+    };
+    if (req.method !== 'GET') return send(405, 'text/plain', 'method not allowed\n');
+    switch (path) {
+      case '/':
+      case '/index.html':
+        return send(200, 'text/html; charset=utf-8', page);
+      case '/healthz':
+        return send(200, 'text/plain', 'ok\n');
+      case '/readyz':
+        return endpoints.ready() ? send(200, 'text/plain', 'ready\n') : send(503, 'text/plain', 'not ready\n');
+      case '/metrics':
+        endpoints.registry.metrics().then(
+          (text) => send(200, endpoints.registry.contentType, text),
+          (err: Error) => send(500, 'text/plain', `${err.message}\n`),
+        );
+        return;
+      case '/api/status':
+        endpoints.status().then(
+          (data) => send(200, 'application/json', JSON.stringify(data)),
+          (err: Error) => {
+            logger.warn({ err: err.message }, 'status query failed');
+            send(503, 'application/json', JSON.stringify({ error: 'status unavailable' }));
+          },
+        );
+        return;
+      default:
+        return send(404, 'text/plain', 'not found\n');
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const address = server.address();
+  const url = `http://${host}:${typeof address === 'object' && address ? address.port : port}`;
+  return { server, url, close: () => new Promise<void>((r) => server.close(() => r())) };
+}

@@ -1,0 +1,152 @@
+/**
+ * Prometheus metrics of the service: records consumed, produced and dead-lettered per
+ * topic, batch processing latency, consumer lag per topic, state store sizes, ClickHouse
+ * insert latency and rows. Counters are read from the components when scraped.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Kafka } from 'kafkajs';
+import type { ClickHouseSink } from './sink/clickhouseSink.ts';
+import type { StreamsApp } from './streamsApp.ts';
+
+export interface ServiceMetrics {
+  registry: Registry;
+  /** Polls consumer lag until stopped. */
+  stop(): void;
+}
+
+function mirror(counter: Counter<string>, label: string, values: Record<string, number>): void {
+  counter.reset();
+  for (const [k, v] of Object.entries(values)) counter.inc({ [label]: k }, v);
+}
+
+export function createMetrics(args: { streams: StreamsApp; sink: ClickHouseSink; kafka: Kafka; lagIntervalMs?: number }): ServiceMetrics {
+  const { streams, sink, kafka } = args;
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'artenic_' });
+  const consumed = new Counter({
+    name: 'artenic_records_consumed_total',
+    help: 'Records consumed and committed by the stream topology, per input (topic role or repartition).',
+    labelNames: ['source'],
+    registers: [registry],
+    collect() {
+      mirror(this, 'source', streams.counters.consumed);
+    },
+  });
+  const produced = new Counter({
+    name: 'artenic_records_produced_total',
+    help: 'Records produced by the stream topology, per output topic role.',
+    labelNames: ['topic'],
+    registers: [registry],
+    collect() {
+      mirror(this, 'topic', streams.counters.produced);
+    },
+  });
+  const dlq = new Counter({
+    name: 'artenic_dead_letters_total',
+    help: 'Records sent to the DLQ, per error code.',
+    labelNames: ['code'],
+    registers: [registry],
+    collect() {
+      mirror(this, 'code', streams.counters.deadLetters);
+    },
+  });
+  new Counter({
+    name: 'artenic_transactions_total',
+    help: 'Kafka transactions committed.',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(streams.counters.transactions);
+    },
+  });
+  new Gauge({
+    name: 'artenic_state_store_entries',
+    help: 'Entries per state store on this instance.',
+    labelNames: ['store'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [store, n] of Object.entries(streams.storeSizes)) this.set({ store }, n);
+    },
+  });
+  new Gauge({
+    name: 'artenic_sink_buffered_rows',
+    help: 'Rows waiting for the next ClickHouse insert.',
+    registers: [registry],
+    collect() {
+      this.set(sink.bufferedRows);
+    },
+  });
+  const sinkRows = new Counter({
+    name: 'artenic_clickhouse_rows_inserted_total',
+    help: 'Rows inserted into ClickHouse, per table.',
+    labelNames: ['table'],
+    registers: [registry],
+    collect() {
+      mirror(this, 'table', sink.counters.rowsInserted);
+    },
+  });
+  const batchLatency = new Histogram({
+    name: 'artenic_batch_processing_seconds',
+    help: 'From the start of a batch to its transaction commit, per input.',
+    labelNames: ['source'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+  const insertLatency = new Histogram({
+    name: 'artenic_clickhouse_insert_seconds',
+    help: 'Duration of a ClickHouse batch insert (all tables of one flush).',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+  const lag = new Gauge({ name: 'artenic_consumer_lag', help: 'Records not yet committed by a consumer group, per topic.', labelNames: ['group', 'topic'], registers: [registry] });
+  new Gauge({
+    name: 'artenic_ready',
+    help: '1 when the stream topology and the sink are running.',
+    registers: [registry],
+    collect() {
+      this.set(streams.ready && sink.ready ? 1 : 0);
+    },
+  });
+  void consumed;
+  void produced;
+  void dlq;
+  void sinkRows;
+  streams.onBatchCommitted = (source, _records, seconds) => batchLatency.observe({ source }, seconds);
+  sink.onInsert = (_rows, seconds) => insertLatency.observe(seconds);
+
+  const admin = kafka.admin();
+  let connected = false;
+  const pollLag = async () => {
+    if (!connected) {
+      await admin.connect();
+      connected = true;
+    }
+    for (const [group, topics] of [
+      [streams.groupId, streams.subscribedTopics],
+      [sink.groupId, sink.subscribedTopics],
+    ] as const) {
+      const committed = await admin.fetchOffsets({ groupId: group, topics: [...topics] });
+      for (const { topic, partitions } of committed) {
+        const ends = await admin.fetchTopicOffsets(topic);
+        let total = 0;
+        for (const end of ends) {
+          const c = partitions.find((p) => p.partition === end.partition);
+          const at = c && Number(c.offset) >= 0 ? Number(c.offset) : Number(end.low);
+          total += Math.max(0, Number(end.high) - at);
+        }
+        lag.set({ group, topic }, total);
+      }
+    }
+  };
+  const timer = setInterval(() => void pollLag().catch(() => undefined), args.lagIntervalMs ?? 10_000);
+  timer.unref();
+  void pollLag().catch(() => undefined);
+  return {
+    registry,
+    stop: () => {
+      clearInterval(timer);
+      if (connected) void admin.disconnect().catch(() => undefined);
+    },
+  };
+}
