@@ -14,7 +14,16 @@ import { startService } from '../topology/service.ts';
 import { ensureTopics } from '../topology/admin.ts';
 import { Publisher, runSimulation } from '../simulate/publisher.ts';
 import { formatTable } from './table.ts';
+import { readFileSync } from 'node:fs';
+import { replayEvents, type ReplayEvent } from '../topology/replay.ts';
+import type { StatusData } from '../dashboard/statusData.ts';
 import { analyze, analyzeAll } from '../processors/storage/analyze.ts';
+import { compareForWorkload, spendSummary, spotTable, type Period } from '../processors/cost/queries.ts';
+import type { WorkloadProfile } from '../schemas/generated/records.ts';
+import avro from 'avsc';
+import { loadCommonTypes } from '../schemas/catalog.ts';
+
+const WORKLOAD_TYPE = avro.Type.forSchema(loadCommonTypes().get('artenic.WorkloadProfile') as avro.Schema);
 
 const EXIT_RUNTIME = 1;
 const EXIT_USAGE = 2;
@@ -35,6 +44,20 @@ async function withLocalStack(config: Config, logger: Logger): Promise<{ config:
     config: { ...config, kafka: { ...config.kafka, brokers: stack.brokers }, registry: { ...config.registry, url: stack.registryUrl } },
     stop: stack.stop,
   };
+}
+
+async function withClickHouse(fn: (client: ReturnType<typeof createClickHouse>, database: string) => Promise<void>): Promise<void> {
+  const config = configFrom(program.opts());
+  const client = createClickHouse(config.clickhouse);
+  try {
+    await fn(client, config.clickhouse.database);
+  } finally {
+    await client.close();
+  }
+}
+
+function printRows(rows: Array<Record<string, unknown>>, json?: boolean): void {
+  console.log(json ? JSON.stringify(rows, null, 2) : formatTable(rows));
 }
 
 function onShutdown(fn: () => Promise<void>): void {
@@ -65,8 +88,8 @@ program
   .command('run')
   .description('run the service: stream topology + ClickHouse sink (starts local Kafka/registry when none is configured)')
   .option('--simulate', 'also publish generated platform traffic')
-  .addOption(new Option('--jobs-per-second <n>', 'simulated dispatches per second').default('20').argParser(Number))
-  .addOption(new Option('--summary-every <s>', 'seconds between status summaries').default('5').argParser(Number))
+  .addOption(new Option('--jobs-per-second <n>', 'simulated dispatches per second').default(20).argParser(Number))
+  .addOption(new Option('--summary-every <s>', 'seconds between status summaries').default(5).argParser(Number))
   .action(async (opts: { simulate?: boolean; jobsPerSecond: number; summaryEvery: number }) => {
     const base = configFrom(program.opts());
     const logger = createLogger(base.log.level);
@@ -122,10 +145,10 @@ program
 program
   .command('simulate')
   .description('publish generated platform traffic to the configured Kafka')
-  .addOption(new Option('--jobs-per-second <n>', 'dispatches per second').default('20').argParser(Number))
-  .addOption(new Option('--duration <s>', 'seconds to run, 0 for until Ctrl-C').default('0').argParser(Number))
-  .addOption(new Option('--seed <n>', 'random seed').default('42').argParser(Number))
-  .addOption(new Option('--bad-rate <p>', 'fraction of broken records').default('0').argParser(Number))
+  .addOption(new Option('--jobs-per-second <n>', 'dispatches per second').default(20).argParser(Number))
+  .addOption(new Option('--duration <s>', 'seconds to run, 0 for until Ctrl-C').default(0).argParser(Number))
+  .addOption(new Option('--seed <n>', 'random seed').default(42).argParser(Number))
+  .addOption(new Option('--bad-rate <p>', 'fraction of broken records').default(0).argParser(Number))
   .action(async (opts: { jobsPerSecond: number; duration: number; seed: number; badRate: number }) => {
     const config = configFrom(program.opts());
     const logger = createLogger(config.log.level);
@@ -210,6 +233,113 @@ storage
     } finally {
       await client.close();
     }
+  });
+
+const cost = program.command('cost').description('cost intelligence from ClickHouse');
+cost
+  .command('summary')
+  .description('spend per period and provider, instance type or team')
+  .addOption(new Option('--period <period>', 'day or month').choices(['day', 'month']).default('month'))
+  .addOption(new Option('--by <column>', 'grouping').choices(['provider', 'instance_type', 'team']).default('provider'))
+  .option('--json', 'print JSON')
+  .action(async (opts: { period: Period; by: 'provider' | 'instance_type' | 'team'; json?: boolean }) => {
+    await withClickHouse(async (client, db) => printRows(await spendSummary(client, db, opts.period, opts.by), opts.json));
+  });
+cost
+  .command('compare')
+  .description('compare providers for a workload: price, estimated time and cost, availability, Pareto frontier')
+  .option('--workload <json>', 'a WorkloadProfile as JSON (schemas/common/WorkloadProfile.avsc)')
+  .option('--framework <name>', 'model framework', 'PYTORCH')
+  .option('--model-family <name>', 'model family', 'transformer')
+  .addOption(new Option('--params <n>', 'parameter count').default(100000000).argParser(Number))
+  .addOption(new Option('--dataset-gb <n>', 'dataset size in GB').default(10).argParser(Number))
+  .addOption(new Option('--gpu-memory-gb <n>', 'GPU memory the job needs').default(16).argParser(Number))
+  .addOption(new Option('--gpus <n>', 'GPUs').default(1).argParser(Number))
+  .addOption(new Option('--hours <n>', 'expected hours on one A100').default(4).argParser(Number))
+  .option('--pareto', 'only the Pareto frontier')
+  .option('--json', 'print JSON')
+  .action(async (opts: { workload?: string; framework: string; modelFamily: string; params: number; datasetGb: number; gpuMemoryGb: number; gpus: number; hours: number; pareto?: boolean; json?: boolean }) => {
+    let workload: WorkloadProfile;
+    try {
+      workload = opts.workload
+        ? (JSON.parse(opts.workload) as WorkloadProfile)
+        : { framework: opts.framework.toUpperCase() as WorkloadProfile['framework'], model_family: opts.modelFamily, param_count: opts.params, dataset_size_gb: opts.datasetGb, gpu_memory_required_gb: opts.gpuMemoryGb, num_gpus: opts.gpus, expected_duration_h: opts.hours, distributed: opts.gpus > 1 };
+    } catch (err) {
+      throw new ConfigError(`--workload is not JSON: ${(err as Error).message}`);
+    }
+    if (!WORKLOAD_TYPE.isValid(workload)) throw new ConfigError('--workload does not match schemas/common/WorkloadProfile.avsc');
+    await withClickHouse(async (client, db) => {
+      const { offers, providers } = await compareForWorkload(client, db, workload);
+      const shown = opts.pareto ? offers.filter((o) => o.pareto) : offers;
+      if (opts.json) return console.log(JSON.stringify({ offers: shown, providers }, null, 2));
+      console.log(formatTable(shown.map((o) => ({ provider: o.provider, region: o.region, instance: o.instanceType, usd_per_hour: o.onDemandPerHour, spot_per_hour: o.spotPerHour ?? '', hours: o.estimatedHours.toFixed(2), cost_usd: o.estimatedCostUsd.toFixed(2), from: o.durationSource, available: o.available, pareto: o.pareto ? '*' : '' }))));
+      console.log('');
+      console.log(formatTable(providers.map((p) => ({ provider: p.provider, offers: p.offers, regions: p.regions, available: `${Math.round(p.availableShare * 100)}%`, cheapest_usd: p.cheapestCostUsd.toFixed(2) }))));
+    });
+  });
+
+program
+  .command('spot')
+  .description('spot risk per offer: preemption rate with its credible interval, band, savings, verdict')
+  .option('--json', 'print JSON')
+  .action(async (opts: { json?: boolean }) => {
+    await withClickHouse(async (client, db) => printRows(await spotTable(client, db), opts.json));
+  });
+
+program
+  .command('status')
+  .description('the running service: readiness, optimizer mode and samples, consumed/produced/DLQ counts, sink')
+  .option('--url <url>', 'the service (default: http://<http.host>:<http.port>)')
+  .option('--json', 'print JSON')
+  .action(async (opts: { url?: string; json?: boolean }) => {
+    const config = configFrom(program.opts());
+    const url = opts.url ?? `http://${config.http.host}:${config.http.port}`;
+    let status: StatusData;
+    try {
+      const response = await fetch(`${url}/api/status`);
+      if (!response.ok) throw new Error(`HTTP ${response.status}`);
+      status = (await response.json()) as StatusData;
+    } catch (err) {
+      console.error(`no service answers at ${url}: ${(err as Error).message}`);
+      process.exitCode = EXIT_RUNTIME;
+      return;
+    }
+    if (opts.json) return console.log(JSON.stringify(status, null, 2));
+    const o = status.optimizer;
+    console.log(
+      formatTable([
+        { item: 'ready', value: status.streams.ready },
+        { item: 'mode', value: o.mode },
+        { item: 'training samples', value: o.samples },
+        { item: 'mean label', value: o.meanLabel?.toFixed(2) ?? '' },
+        { item: 'NDCG@5', value: o.ndcgAt5 ?? 'no learned model yet' },
+        { item: 'model version', value: o.modelVersion ?? 'none' },
+        { item: 'consumed', value: JSON.stringify(status.streams.consumed) },
+        { item: 'produced', value: JSON.stringify(status.streams.produced) },
+        { item: 'dead letters', value: JSON.stringify(status.streams.deadLetters) },
+        { item: 'sink buffered rows', value: status.sink.bufferedRows },
+      ]),
+    );
+  });
+
+program
+  .command('replay')
+  .description('run the processors over a file of events without Kafka (backtesting), through the same code path')
+  .argument('<file>', 'JSON lines: {"topic": "<input role>", "key": "...", "value": {...}}')
+  .option('--only <role>', 'print only the outputs of this topic role')
+  .action(async (file: string, opts: { only?: string }) => {
+    const config = configFrom(program.opts());
+    const events: ReplayEvent[] = [];
+    for (const [i, text] of readFileSync(file, 'utf8').split('\n').entries()) {
+      if (!text.trim()) continue;
+      try {
+        events.push(JSON.parse(text) as ReplayEvent);
+      } catch {
+        events.push({ topic: '(unparsable line)', key: null, value: null });
+        console.error(`line ${i + 1}: not JSON`);
+      }
+    }
+    for (const o of replayEvents(events, config)) if (!opts.only || o.topic === opts.only) console.log(JSON.stringify(o));
   });
 
 program

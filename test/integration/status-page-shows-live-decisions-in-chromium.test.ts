@@ -59,14 +59,15 @@ describe('status page in Chromium', () => {
   });
 
   it('renders live data from ClickHouse', async () => {
-    const response = await fetch(`${service.httpUrl}/api/status`);
-    const body = await response.text();
-    expect(response.status, body).toBe(200);
-    const status = JSON.parse(body) as StatusData;
     const page = await browser.newPage();
     const errors: string[] = [];
     page.on('pageerror', (err) => errors.push(err.message));
+    // Data keeps arriving: check the page against the very response it rendered.
+    const rendered = page.waitForResponse((r) => r.url().endsWith('/api/status'));
     await page.goto(service.httpUrl);
+    const response = await rendered;
+    expect(response.status(), await response.text()).toBe(200);
+    const status = (await response.json()) as StatusData;
     await page.waitForSelector('body[data-loaded="true"]', { timeout: 30_000 }).catch(async (err: Error) => {
       throw new Error(`${err.message}; page errors: ${errors.join('; ')}; shown: ${await page.locator('#error').innerText()}`);
     });

@@ -1,0 +1,125 @@
+/**
+ * Every CLI command that exists, run as a real child process against the real broker,
+ * registry and ClickHouse engine: exit codes, tables by default and --json on request.
+ */
+import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { queryRows } from '../../infra/clickhouse/client.ts';
+import { REPO_ROOT } from '../../infra/local/localStack.ts';
+import { offerKey } from '../../processors/cost/labelsByOffer.ts';
+import { CATALOG } from '../../simulate/catalog.ts';
+import { EventGenerator, toInstanceOffer } from '../../simulate/generator.ts';
+import { Publisher } from '../../simulate/publisher.ts';
+import { createKafka } from '../../topology/kafka.ts';
+import { createLogger } from '../../topology/logger.ts';
+import { startService, type RunningServiceHandle } from '../../topology/service.ts';
+import { envOf, randomName, testConfig, waitUntil } from '../helpers/testConfig.ts';
+
+const run = promisify(execFile);
+
+describe('CLI commands', () => {
+  const config = testConfig();
+  const logger = createLogger('warn');
+  let service: RunningServiceHandle | undefined;
+  const env = { ...process.env, ...envOf(config) };
+  const cli = async (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
+    try {
+      const { stdout, stderr } = await run(process.execPath, [join(REPO_ROOT, 'bin', 'artenic-optimizer.mjs'), ...args], { env, cwd: REPO_ROOT, timeout: 60_000 });
+      return { code: 0, stdout, stderr };
+    } catch (err) {
+      const e = err as { code: number; stdout: string; stderr: string };
+      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+    }
+  };
+  const g = new EventGenerator({ seed: 41, runId: 'cli' });
+  const start = Date.UTC(2026, 7, 1);
+  const jobs = Array.from({ length: 200 }, (_, i) => g.job(start + i * 600_000));
+
+  beforeAll(async () => {
+    service = await startService(config, logger);
+    const publisher = await Publisher.connect(createKafka(config, logger, '-publisher'), service.serde, config.topics);
+    for (const o of CATALOG) await publisher.add('instance-catalog', offerKey({ provider: o.provider, region: o.region, instance_type: o.instanceType }), toInstanceOffer(o, start));
+    await publisher.addJobs(jobs);
+    for (let i = 0; i < 100; i++) {
+      const a = g.datasetAccess(start + i * 3_600_000);
+      if (a) await publisher.add('dataset-access', a.dataset_id, a);
+    }
+    await publisher.close();
+    const db = config.clickhouse.database;
+    await waitUntil('data in ClickHouse', async () => {
+      const [r] = await queryRows<{ l: string; s: string; t: string; c: string }>(
+        service!.clickhouse,
+        `SELECT (SELECT count() FROM ${db}.relevance_labels) AS l, (SELECT count() FROM ${db}.spot_risk) AS s, (SELECT count() FROM ${db}.tiering_decisions) AS t, (SELECT count() FROM ${db}.instance_catalog) AS c`,
+      );
+      return Number(r?.l) > 150 && Number(r?.s) > 0 && Number(r?.t) > 0 && Number(r?.c) === CATALOG.length;
+    }, 120_000);
+  });
+
+  afterAll(async () => {
+    await service?.stop();
+  });
+
+  it('status talks to the running service', async () => {
+    const json = await cli('status', '--url', service!.httpUrl, '--json');
+    expect(json.code).toBe(0);
+    const status = JSON.parse(json.stdout) as { optimizer: { mode: string; samples: number }; streams: { ready: boolean } };
+    expect(status.optimizer.mode).toBe('HEURISTIC');
+    expect(status.optimizer.samples).toBeGreaterThan(150);
+    expect(status.streams.ready).toBe(true);
+    expect((await cli('status', '--url', service!.httpUrl)).stdout).toMatch(/training samples\s+\d+/);
+    expect((await cli('status', '--url', 'http://127.0.0.1:1')).code).toBe(1);
+  });
+
+  it('reads ClickHouse: spot, cost summary, cost compare, storage analyze, sql', async () => {
+    // The embedded engine is opened by one process at a time: stop the service first.
+    await service!.stop();
+    service = undefined;
+    const spot = await cli('spot', '--json');
+    expect(spot.code, spot.stderr).toBe(0);
+    const offers = JSON.parse(spot.stdout) as Array<{ offer: string; band: string }>;
+    expect(offers.length).toBeGreaterThan(0);
+    expect(offers.every((o) => ['<5%', '5-10%', '10-15%', '15-20%', '>20%'].includes(o.band))).toBe(true);
+
+    const summary = JSON.parse((await cli('cost', 'summary', '--period', 'month', '--by', 'provider', '--json')).stdout) as Array<{ cost_usd: number }>;
+    const expected = jobs.reduce((s, j) => s + j.outcome.cost_usd, 0);
+    expect(summary.reduce((s, r) => s + Number(r.cost_usd), 0)).toBeCloseTo(expected, 0);
+    expect((await cli('cost', 'summary', '--by', 'nonsense')).code).not.toBe(0);
+
+    const compare = await cli('cost', 'compare', '--gpu-memory-gb', '40', '--hours', '6', '--json');
+    expect(compare.code, compare.stderr).toBe(0);
+    const cmp = JSON.parse(compare.stdout) as { offers: Array<{ pareto: boolean }>; providers: unknown[] };
+    expect(cmp.offers.some((o) => o.pareto)).toBe(true);
+    expect(cmp.providers.length).toBeGreaterThan(1);
+    expect((await cli('cost', 'compare', '--workload', '{"not":"a workload"}')).code).toBe(2);
+
+    const storage = await cli('storage', 'analyze', '--json');
+    expect(storage.code).toBe(0);
+    expect((JSON.parse(storage.stdout) as unknown[]).length).toBeGreaterThan(0);
+    expect((await cli('storage', 'analyze', 'no-such-dataset')).code).toBe(1);
+
+    const sql = await cli('sql', `SELECT count() AS n FROM ${config.clickhouse.database}.job_dispatch WHERE team = {team:String}`, '-p', "team=x' OR 1=1 --", '--json');
+    expect(Number((JSON.parse(sql.stdout) as Array<{ n: unknown }>)[0]?.n)).toBe(0);
+    const real = await cli('sql', `SELECT count() AS n FROM ${config.clickhouse.database}.job_dispatch WHERE team = {team:String}`, '-p', `team=${jobs[0]!.dispatch.team}`, '--json');
+    expect(Number((JSON.parse(real.stdout) as Array<{ n: unknown }>)[0]?.n)).toBe(jobs.filter((j) => j.dispatch.team === jobs[0]!.dispatch.team).length);
+  });
+
+  it('replays a file through the processors without Kafka, and lists settings', async () => {
+    const file = join(tmpdir(), `${randomName('replay')}.jsonl`);
+    writeFileSync(file, jobs.slice(0, 5).flatMap((j) => [JSON.stringify({ topic: 'job-dispatch', key: j.dispatch.job_id, value: j.dispatch }), JSON.stringify({ topic: 'job-outcome', key: j.outcome.job_id, value: j.outcome })]).join('\n') + '\nnot json\n');
+    const replay = await cli('replay', file, '--only', 'relevance-labels');
+    expect(replay.code).toBe(0);
+    const labels = replay.stdout.trim().split('\n').map((l) => JSON.parse(l) as { value: { job_id: string } });
+    expect(labels.map((l) => l.value.job_id)).toEqual(jobs.slice(0, 5).filter((j) => j.outcome.status !== 'CANCELLED').map((j) => j.dispatch.job_id));
+    const settings = await cli('settings', '--json');
+    expect((JSON.parse(settings.stdout) as Array<{ env: string }>).map((s) => s.env)).toContain('ARTENIC_FEEDBACK_PENDING_TTL_MS');
+    const bad = await cli('settings');
+    expect(bad.code).toBe(0);
+    const badConfig = await run(process.execPath, [join(REPO_ROOT, 'bin', 'artenic-optimizer.mjs'), 'spot'], { env: { ...env, ARTENIC_KAFKA_PARTITIONS: 'many' } }).catch((e: { code: number; stderr: string }) => e);
+    expect((badConfig as { code: number }).code).toBe(2);
+    expect((badConfig as { stderr: string }).stderr).toContain('kafka.partitions (ARTENIC_KAFKA_PARTITIONS)');
+  });
+});
