@@ -7,7 +7,7 @@ GENERATED := schemas/generated/records.ts
 SCHEMAS := $(wildcard schemas/*.avsc schemas/common/*.avsc) schemas/codegen.ts schemas/catalog.ts
 BIN := ./bin/artenic-optimizer.mjs
 
-.PHONY: run test lint typecheck unit integration bench infra deps clean browser
+.PHONY: run test lint typecheck unit integration bench infra deps clean browser compose-validator
 
 # `npm install`, not `npm ci`: chdb lists platform packages that were never published for
 # other platforms (404), which `npm ci` reports as a lock mismatch. The lock still pins versions.
@@ -41,7 +41,11 @@ unit: $(GENERATED)
 browser:
 	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 
-integration: deps browser
+## A Compose validator for the compose-file test: the docker plugin, else Debian's docker-compose.
+compose-validator:
+	@docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose)
+
+integration: deps browser compose-validator
 	npx vitest run --project integration
 
 ## Lint, type-check, unit and integration tests.

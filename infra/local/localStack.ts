@@ -49,17 +49,37 @@ export function fetchInfra(log: (line: string) => void = () => undefined): void 
   }
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
+function canBind(port: number): Promise<boolean> {
+  return new Promise((res) => {
     const srv = createServer();
     srv.unref();
-    srv.on('error', rej);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => res(port));
-    });
+    srv.once('error', () => res(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => res(true)));
   });
+}
+
+/**
+ * A free loopback port below Linux's ephemeral range (32768+), so that no outgoing
+ * connection of another process takes it between this check and the service's bind.
+ */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if (await canBind(port)) return port;
+  }
+  throw new InfraError('no free loopback port found in 20000-31999');
+}
+
+/** Starts a service, again on fresh ports when it fails to come up (a port taken meanwhile, a slow JVM). */
+async function withAttempts<T>(what: string, start: () => Promise<T>, attempts = 3): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await start();
+    } catch (err) {
+      if (i >= attempts) throw err;
+      console.error(`${what} failed to start (${(err as Error).message}); retrying on new ports`);
+    }
+  }
 }
 
 /** The major version a `java` binary reports (it prints to stderr), 0 when it does not run. */
@@ -177,7 +197,10 @@ export async function startKafka(options: KafkaOptions = {}): Promise<RunningSer
   });
   child.stdout?.pipe(out);
   child.stderr?.pipe(out);
-  await waitFor('Kafka', () => canConnect(port), child, logFile, 60_000);
+  await waitFor('Kafka', () => canConnect(port), child, logFile, 60_000).catch((err: unknown) => {
+    child.kill('SIGKILL');
+    throw err;
+  });
   return {
     url: `127.0.0.1:${port}`,
     brokers: [`127.0.0.1:${port}`],
@@ -203,7 +226,9 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Runn
   const props: Record<string, string> = {
     'quarkus.http.port': String(port),
     'quarkus.http.host': '127.0.0.1',
-    'quarkus.management.enabled': 'false',
+    // The management interface is fixed at build time; keep it on loopback and on a port of its own.
+    'quarkus.management.host': '127.0.0.1',
+    'quarkus.management.port': String(await freePort()),
     // Confluent answers 404 for a subject without a rule; Apicurio answers NONE, which
     // @kafkajs/confluent-schema-registry reads as a mismatch. A global rule avoids both.
     'apicurio.rules.global.compatibility': 'BACKWARD',
@@ -218,7 +243,10 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Runn
   child.stdout?.pipe(out);
   child.stderr?.pipe(out);
   const url = `http://127.0.0.1:${port}/apis/ccompat/v7`;
-  await waitFor('Apicurio Registry', async () => (await fetch(`${url}/subjects`)).status < 500, child, logFile, 90_000);
+  await waitFor('Apicurio Registry', async () => (await fetch(`${url}/subjects`)).status < 500, child, logFile, 90_000).catch((err: unknown) => {
+    child.kill('SIGKILL');
+    throw err;
+  });
   return { url, process: child, logFile, stop: stopper(child, () => rmSync(dir, { recursive: true, force: true })) };
 }
 
@@ -226,7 +254,7 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Runn
 export async function startLocalStack(): Promise<{ brokers: string[]; registryUrl: string; stop(): Promise<void> }> {
   // Once, before the two starts run side by side: two Maven runs on a cold cache would race.
   fetchInfra((l) => console.error(l));
-  const [kafka, registry] = await Promise.all([startKafka(), startRegistry()]);
+  const [kafka, registry] = await Promise.all([withAttempts('Kafka', () => startKafka()), withAttempts('Apicurio Registry', () => startRegistry())]);
   return {
     brokers: kafka.brokers,
     registryUrl: registry.url,
