@@ -251,10 +251,10 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Runn
 }
 
 /** Both, for `make run` and the tests. */
-export async function startLocalStack(): Promise<{ brokers: string[]; registryUrl: string; stop(): Promise<void> }> {
+export async function startLocalStack(options: KafkaOptions = {}): Promise<{ brokers: string[]; registryUrl: string; stop(): Promise<void> }> {
   // Once, before the two starts run side by side: two Maven runs on a cold cache would race.
   fetchInfra((l) => console.error(l));
-  const [kafka, registry] = await Promise.all([withAttempts('Kafka', () => startKafka()), withAttempts('Apicurio Registry', () => startRegistry())]);
+  const [kafka, registry] = await Promise.all([withAttempts('Kafka', () => startKafka(options)), withAttempts('Apicurio Registry', () => startRegistry())]);
   return {
     brokers: kafka.brokers,
     registryUrl: registry.url,

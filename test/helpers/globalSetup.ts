@@ -10,7 +10,8 @@ declare module 'vitest' {
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const stack = await startLocalStack();
+  // Records up to 16 MiB, so the bad-input tests can send a 10 MB one.
+  const stack = await startLocalStack({ extraProperties: { 'message.max.bytes': '16777216', 'replica.fetch.max.bytes': '16777216' } });
   project.provide('brokers', stack.brokers);
   project.provide('registryUrl', stack.registryUrl);
   return () => stack.stop();

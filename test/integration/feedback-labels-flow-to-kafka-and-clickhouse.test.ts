@@ -59,6 +59,9 @@ describe('feedback labels flow to Kafka and ClickHouse', () => {
     const future = { ...jobs[3]!.outcome, event_id: 'future', job_id: 'future-job', event_time: Date.UTC(2100, 0, 1) };
     await publisher.add('job-outcome', 'future-job', future);
     await publisher.flush();
+    // 10 MB in one record: dead-lettered without its value, and the stream goes on.
+    publisher.addRaw('job-dispatch', 'huge', Buffer.alloc(10_000_000, 7));
+    await publisher.flush();
 
     const expected = expectedLabels(jobs, config);
     const labels = await readLabels(kafka, config, service.serde, expected.size);
@@ -74,10 +77,13 @@ describe('feedback labels flow to Kafka and ClickHouse', () => {
       kafka,
       config.topics.dlq,
       async (v) => (await service.serde.decode('dlq', v, { minEventTimeMs: -Infinity, maxEventTimeMs: Infinity })) as DeadLetter,
-      (items) => items.length >= 6,
+      (items) => items.length >= 7,
     );
     const codes = letters.map((l) => l.error_code).sort();
-    expect(codes).toEqual(['BAD_MAGIC_BYTE', 'EVENT_TIME_OUT_OF_RANGE', 'EVENT_TIME_OUT_OF_RANGE', 'INVALID_FIELD', 'INVALID_FIELD', 'UNKNOWN_SCHEMA']);
+    expect(codes).toEqual(['BAD_MAGIC_BYTE', 'EVENT_TIME_OUT_OF_RANGE', 'EVENT_TIME_OUT_OF_RANGE', 'INVALID_FIELD', 'INVALID_FIELD', 'RECORD_TOO_LARGE', 'UNKNOWN_SCHEMA']);
+    const huge = letters.find((l) => l.error_code === 'RECORD_TOO_LARGE');
+    expect(huge?.value).toBeNull();
+    expect(huge?.reason).toMatch(/10000000 bytes.*omitted/);
     const garbage = letters.find((l) => l.error_code === 'BAD_MAGIC_BYTE');
     expect(garbage?.value?.toString()).toBe('definitely not avro');
     expect(garbage?.source_topic).toBe(config.topics['job-dispatch']);
@@ -88,7 +94,7 @@ describe('feedback labels flow to Kafka and ClickHouse', () => {
 
     // Reconciliation: every input record is either processed or dead-lettered.
     const consumed = (service.streams.counters.consumed['job-dispatch'] ?? 0) + (service.streams.counters.consumed['job-outcome'] ?? 0);
-    expect(consumed).toBe(2 * JOBS + JOBS / 10 + 6);
+    expect(consumed).toBe(2 * JOBS + JOBS / 10 + 7);
   });
 
   it('persists inputs, labels and dead letters to ClickHouse, and a replay changes no count', async () => {
@@ -104,7 +110,7 @@ describe('feedback labels flow to Kafka and ClickHouse', () => {
     const labelled = jobs.filter((j) => j.outcome.status !== 'CANCELLED').length;
     await waitUntil('rows in ClickHouse', async () => {
       const c = await counts();
-      return Number(c.d) === JOBS && Number(c.o) === JOBS && Number(c.l) === labelled && Number(c.q) === 6;
+      return Number(c.d) === JOBS && Number(c.o) === JOBS && Number(c.l) === labelled && Number(c.q) === 7;
     }, 150_000);
     const before = await counts();
     const rawBefore = await queryRows<{ n: string }>(service.clickhouse, `SELECT count() AS n FROM ${db}.job_dispatch`);
@@ -113,7 +119,8 @@ describe('feedback labels flow to Kafka and ClickHouse', () => {
     await service.sink.stop();
     const admin = kafka.admin();
     await admin.connect();
-    for (const topic of Object.values(config.topics)) await admin.resetOffsets({ groupId: service.sink.groupId, topic, earliest: true });
+    // Without its committed offsets the group starts again from the earliest records.
+    await admin.deleteGroups([service.sink.groupId]);
     await admin.disconnect();
     const { ClickHouseSink } = await import('../../topology/sink/clickhouseSink.ts');
     const replay = new ClickHouseSink(createKafka(config, logger), config, service.serde, service.clickhouse, logger);
