@@ -51,9 +51,10 @@ integration: deps browser compose-validator
 ## Lint, type-check, unit and integration tests.
 test: lint typecheck unit integration
 
-## End-to-end throughput and latency of the feedback slice against raw client baselines.
+## Benchmarks: the topology end to end against raw client baselines; the advisor's hot paths.
 bench: deps
 	npx tsx bench/feedback-e2e.ts
+	npx tsx bench/advisor-latency.ts
 
 clean:
 	rm -rf node_modules .cache data schemas/generated

@@ -18,7 +18,8 @@ import { readFileSync } from 'node:fs';
 import { replayEvents, type ReplayEvent } from '../topology/replay.ts';
 import type { StatusData } from '../dashboard/statusData.ts';
 import { analyze, analyzeAll } from '../processors/storage/analyze.ts';
-import { compareForWorkload, spendSummary, spotTable, type Period } from '../processors/cost/queries.ts';
+import { compareForWorkload, latestCatalog, latestSpotRisk, spendSummary, spotTable, type Period } from '../processors/cost/queries.ts';
+import { suggest } from '../processors/advisor/processor.ts';
 import type { WorkloadProfile } from '../schemas/generated/records.ts';
 import avro from 'avsc';
 import { loadCommonTypes } from '../schemas/catalog.ts';
@@ -245,29 +246,48 @@ cost
   .action(async (opts: { period: Period; by: 'provider' | 'instance_type' | 'team'; json?: boolean }) => {
     await withClickHouse(async (client, db) => printRows(await spendSummary(client, db, opts.period, opts.by), opts.json));
   });
-cost
-  .command('compare')
-  .description('compare providers for a workload: price, estimated time and cost, availability, Pareto frontier')
-  .option('--workload <json>', 'a WorkloadProfile as JSON (schemas/common/WorkloadProfile.avsc)')
-  .option('--framework <name>', 'model framework', 'PYTORCH')
-  .option('--model-family <name>', 'model family', 'transformer')
-  .addOption(new Option('--params <n>', 'parameter count').default(100000000).argParser(Number))
-  .addOption(new Option('--dataset-gb <n>', 'dataset size in GB').default(10).argParser(Number))
-  .addOption(new Option('--gpu-memory-gb <n>', 'GPU memory the job needs').default(16).argParser(Number))
-  .addOption(new Option('--gpus <n>', 'GPUs').default(1).argParser(Number))
-  .addOption(new Option('--hours <n>', 'expected hours on one A100').default(4).argParser(Number))
+interface WorkloadFlags {
+  workload?: string;
+  framework: string;
+  modelFamily: string;
+  params: number;
+  datasetGb: number;
+  gpuMemoryGb: number;
+  gpus: number;
+  hours: number;
+}
+
+/** The workload flags `cost compare` and `recommend` share. */
+function workloadOptions(command: Command): Command {
+  return command
+    .option('--workload <json>', 'a WorkloadProfile as JSON (schemas/common/WorkloadProfile.avsc)')
+    .option('--framework <name>', 'model framework', 'PYTORCH')
+    .option('--model-family <name>', 'model family', 'transformer')
+    .addOption(new Option('--params <n>', 'parameter count').default(100000000).argParser(Number))
+    .addOption(new Option('--dataset-gb <n>', 'dataset size in GB').default(10).argParser(Number))
+    .addOption(new Option('--gpu-memory-gb <n>', 'GPU memory the job needs').default(16).argParser(Number))
+    .addOption(new Option('--gpus <n>', 'GPUs').default(1).argParser(Number))
+    .addOption(new Option('--hours <n>', 'expected hours on one A100').default(4).argParser(Number));
+}
+
+function workloadFrom(opts: WorkloadFlags): WorkloadProfile {
+  let workload: WorkloadProfile;
+  try {
+    workload = opts.workload
+      ? (JSON.parse(opts.workload) as WorkloadProfile)
+      : { framework: opts.framework.toUpperCase() as WorkloadProfile['framework'], model_family: opts.modelFamily, param_count: opts.params, dataset_size_gb: opts.datasetGb, gpu_memory_required_gb: opts.gpuMemoryGb, num_gpus: opts.gpus, expected_duration_h: opts.hours, distributed: opts.gpus > 1 };
+  } catch (err) {
+    throw new ConfigError(`--workload is not JSON: ${(err as Error).message}`);
+  }
+  if (!WORKLOAD_TYPE.isValid(workload)) throw new ConfigError('the workload does not match schemas/common/WorkloadProfile.avsc');
+  return workload;
+}
+
+workloadOptions(cost.command('compare').description('compare providers for a workload: price, estimated time and cost, availability, Pareto frontier'))
   .option('--pareto', 'only the Pareto frontier')
   .option('--json', 'print JSON')
-  .action(async (opts: { workload?: string; framework: string; modelFamily: string; params: number; datasetGb: number; gpuMemoryGb: number; gpus: number; hours: number; pareto?: boolean; json?: boolean }) => {
-    let workload: WorkloadProfile;
-    try {
-      workload = opts.workload
-        ? (JSON.parse(opts.workload) as WorkloadProfile)
-        : { framework: opts.framework.toUpperCase() as WorkloadProfile['framework'], model_family: opts.modelFamily, param_count: opts.params, dataset_size_gb: opts.datasetGb, gpu_memory_required_gb: opts.gpuMemoryGb, num_gpus: opts.gpus, expected_duration_h: opts.hours, distributed: opts.gpus > 1 };
-    } catch (err) {
-      throw new ConfigError(`--workload is not JSON: ${(err as Error).message}`);
-    }
-    if (!WORKLOAD_TYPE.isValid(workload)) throw new ConfigError('--workload does not match schemas/common/WorkloadProfile.avsc');
+  .action(async (opts: WorkloadFlags & { pareto?: boolean; json?: boolean }) => {
+    const workload = workloadFrom(opts);
     await withClickHouse(async (client, db) => {
       const { offers, providers } = await compareForWorkload(client, db, workload);
       const shown = opts.pareto ? offers.filter((o) => o.pareto) : offers;
@@ -275,6 +295,28 @@ cost
       console.log(formatTable(shown.map((o) => ({ provider: o.provider, region: o.region, instance: o.instanceType, usd_per_hour: o.onDemandPerHour, spot_per_hour: o.spotPerHour ?? '', hours: o.estimatedHours.toFixed(2), cost_usd: o.estimatedCostUsd.toFixed(2), from: o.durationSource, available: o.available, pareto: o.pareto ? '*' : '' }))));
       console.log('');
       console.log(formatTable(providers.map((p) => ({ provider: p.provider, offers: p.offers, regions: p.regions, available: `${Math.round(p.availableShare * 100)}%`, cheapest_usd: p.cheapestCostUsd.toFixed(2) }))));
+    });
+  });
+
+workloadOptions(program.command('recommend').description('rank instances for a workload, as the stream answers a recommendation request'))
+  .addOption(new Option('--top <k>', 'how many').default(5).argParser(Number))
+  .addOption(new Option('--budget <usd>', 'most the run may cost').argParser(Number))
+  .option('--regions <list>', 'comma-separated region allow-list')
+  .option('--json', 'print JSON')
+  .action(async (opts: WorkloadFlags & { top: number; budget?: number; regions?: string; json?: boolean }) => {
+    const config = configFrom(program.opts());
+    const workload = workloadFrom(opts);
+    await withClickHouse(async (client, db) => {
+      const ranked = suggest(
+        { workload, budgetUsd: opts.budget ?? null, regionAllowList: opts.regions ? opts.regions.split(',').map((r) => r.trim()) : [], topK: opts.top },
+        await latestCatalog(client, db),
+        await latestSpotRisk(client, db),
+        config.advisor,
+      );
+      if (ranked.length === 0) console.error('no feasible instance: check the GPU memory, budget and regions, and that the catalog has reached ClickHouse');
+      if (opts.json) return console.log(JSON.stringify({ mode: 'HEURISTIC', ranked }, null, 2));
+      console.log(formatTable(ranked.map((r) => ({ rank: r.rank, provider: r.instance.provider, region: r.instance.region, instance: r.instance.instance_type, usd_per_hour: r.instance.hourly_price_usd, est_cost_usd: r.estimated_cost_usd.toFixed(2), score: r.score.toFixed(3), cost: r.factors.cost.toFixed(2), gpu: r.factors.gpu.toFixed(2), memory: r.factors.memory.toFixed(2), reliability: r.factors.reliability.toFixed(2) }))));
+      if (ranked.length === 0) process.exitCode = EXIT_RUNTIME;
     });
   });
 

@@ -132,6 +132,15 @@ export const DEFAULTS = {
     /** Versions remembered per dataset for growth. */
     maxVersionsKept: 12,
   },
+  advisor: {
+    /** Heuristic ranker weights (normalised by their sum): cheaper, faster, more GPU memory headroom, fewer preemptions. */
+    weightCost: 0.4,
+    weightGpu: 0.3,
+    weightMemory: 0.2,
+    weightReliability: 0.1,
+    /** Alternatives listed in the suggestion made for each dispatch. */
+    dispatchTopK: 5,
+  },
   spot: {
     /** Beta prior of the per-run preemption rate: mean priorA / (priorA + priorB), worth priorA + priorB runs. */
     priorA: 1,
@@ -255,6 +264,13 @@ export const ConfigSchema = z
       countedOperations: z.array(z.enum(['READ', 'WRITE', 'DOWNLOAD'])).min(1),
       maxVersionsKept: z.number().int().min(1),
     }),
+    advisor: z.object({
+      weightCost: nonNegative,
+      weightGpu: nonNegative,
+      weightMemory: nonNegative,
+      weightReliability: nonNegative,
+      dispatchTopK: z.number().int().min(1).max(100),
+    }),
     spot: z.object({
       priorA: positive,
       priorB: positive,
@@ -304,6 +320,10 @@ export const ConfigSchema = z
     }
     if (!(st.priceColdPerGibMonth <= st.priceWarmPerGibMonth && st.priceWarmPerGibMonth <= st.priceHotPerGibMonth)) {
       ctx.addIssue({ code: 'custom', path: ['storage', 'priceWarmPerGibMonth'], message: 'prices must satisfy cold <= warm <= hot' });
+    }
+    const a = c.advisor;
+    if (a.weightCost + a.weightGpu + a.weightMemory + a.weightReliability <= 0) {
+      ctx.addIssue({ code: 'custom', path: ['advisor', 'weightCost'], message: 'the advisor weights must not all be 0' });
     }
     if (c.anomalies.maxHistory < c.anomalies.minSamples) {
       ctx.addIssue({ code: 'custom', path: ['anomalies', 'maxHistory'], message: 'must be >= anomalies.minSamples' });

@@ -48,6 +48,8 @@ export interface ProcessorContext {
   forward<R extends OutputTopic>(role: R, key: string, value: TopicRecords[R]): void;
   deadLetter(letter: Omit<Extract<Emission, { kind: 'dead-letter' }>, 'kind' | 'processor'>): void;
   getStateStore<V>(name: string): KeyValueStore<V>;
+  /** A global table (the whole of a topic, on every instance), by topic role. */
+  getGlobalTable<R extends TopicRole>(role: R): ReadonlyMap<string, TopicRecords[R]>;
   /** Counts something worth a metric (duplicates dropped, entries expired). */
   count(what: string, n?: number): void;
 }
@@ -72,6 +74,8 @@ export function repartitionTopic(applicationId: string, name: string): string {
 export interface Processor {
   readonly name: string;
   readonly inputs: readonly InputTopic[];
+  /** Topics this processor looks up as global tables (read whole on every instance). */
+  readonly globalTables?: readonly TopicRole[];
   /** Repartitions this processor reads (declared here, produced by the runtime). */
   readonly repartitions?: readonly Repartition[];
   readonly stores: readonly StoreSpec[];

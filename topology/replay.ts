@@ -26,7 +26,9 @@ export type ReplayOutput =
 export function replayEvents(events: Iterable<ReplayEvent>, config: Config): ReplayOutput[] {
   const processors = buildProcessors(config);
   const repartitions = processors.flatMap((p) => p.repartitions ?? []);
-  const task = new StreamTask(0, processors, { graceMs: config.streams.graceMs, punctuateIntervalMs: config.streams.punctuateIntervalMs });
+  // Global tables follow the file itself: catalog lines as they come, spot risk as it is emitted.
+  const globals = new Map<string, Map<string, unknown>>([...new Set(processors.flatMap((p) => p.globalTables ?? []))].map((role) => [role, new Map()]));
+  const task = new StreamTask(0, processors, { graceMs: config.streams.graceMs, punctuateIntervalMs: config.streams.punctuateIntervalMs, globalTables: globals });
   task.init();
   const types = new Map(INPUT_TOPICS.map((r) => [r, avro.Type.forSchema(topicSchema(r) as avro.Schema)]));
   const validators = new Map(INPUT_TOPICS.map((r) => [r, compileValidator(topicSchema(r))]));
@@ -44,6 +46,7 @@ export function replayEvents(events: Iterable<ReplayEvent>, config: Config): Rep
         continue;
       }
       out.push({ topic: e.role, key: e.key, value: e.value });
+      globals.get(e.role)?.set(e.key, e.value);
       for (const r of repartitions) {
         if (r.from !== e.role) continue;
         const value = e.value as { event_time: number };
@@ -71,6 +74,7 @@ export function replayEvents(events: Iterable<ReplayEvent>, config: Config): Rep
       continue;
     }
     const value = event.value as { event_time: number };
+    if (event.key) globals.get(role)?.set(event.key, event.value);
     drain(task.process({ role, source: role, key: event.key ?? null, value: event.value as TopicRecords[InputTopic], eventTime: value.event_time, topic: role, partition: 0, offset: String(offset++) }));
     drain(task.maybePunctuate());
   }

@@ -22,6 +22,7 @@ import { restoreTasks } from './restore.ts';
 import type { TopicSerde } from './serde.ts';
 import { changelogTopic } from './stores/index.ts';
 import { StreamTask } from './task.ts';
+import { GlobalTable } from './globalTable.ts';
 import type { DeadLetter } from '../schemas/generated/records.ts';
 
 /** Brokers refuse record batches over message.max.bytes (1 MiB by default): stay well below. */
@@ -139,8 +140,15 @@ export class StreamsApp {
     return this.storeNames.map((s) => changelogTopic(this.config.kafka.applicationId, s));
   }
 
+  private readonly globals = new Map<string, GlobalTable<TopicRole>>();
+
   async start(): Promise<void> {
     const k = this.config.kafka;
+    for (const role of new Set(this.processors.flatMap((p) => p.globalTables ?? []))) {
+      const table = new GlobalTable(this.kafka, this.serde, role, this.config.topics[role], this.config.kafka.applicationId, this.logger);
+      await table.start();
+      this.globals.set(role, table);
+    }
     // One transactional id per instance: a restarted instance fences its predecessor and
     // aborts whatever transaction the predecessor left open.
     this.producer = this.kafka.producer({
@@ -207,6 +215,7 @@ export class StreamsApp {
 
   private taskOptions() {
     return {
+      globalTables: new Map([...this.globals].map(([role, t]) => [role, t.rows])),
       graceMs: this.config.streams.graceMs,
       punctuateIntervalMs: this.config.streams.punctuateIntervalMs,
       onCount: (what: string, n: number) => {
@@ -336,5 +345,6 @@ export class StreamsApp {
     this.joined = false;
     await this.consumer?.disconnect().catch((err) => this.logger.warn({ err }, 'consumer disconnect failed'));
     await this.producer?.disconnect().catch((err) => this.logger.warn({ err }, 'producer disconnect failed'));
+    for (const t of this.globals.values()) await t.stop();
   }
 }

@@ -4,6 +4,8 @@
  * changelogs, and thrown away (never patched) when a transaction fails.
  */
 import type { Emission, InputRecord, Processor, ProcessorContext } from './processor.ts';
+import type { TopicRole } from '../schemas/catalog.ts';
+import type { TopicRecords } from '../schemas/generated/records.ts';
 import { buildLoggedStore, type ChangelogEntry, type KeyValueStore, type LoggedStore } from './stores/index.ts';
 
 /** Built-in store holding the task's stream time, so punctuation resumes where it was. */
@@ -12,6 +14,8 @@ const STREAM_TIME_KEY = 'stream-time';
 
 export interface TaskOptions {
   graceMs: number;
+  /** Global tables by topic role (shared by all tasks). */
+  globalTables?: ReadonlyMap<string, ReadonlyMap<string, unknown>>;
   /** Punctuate when stream time has advanced this much since the last punctuation. */
   punctuateIntervalMs: number;
   onCount?: (what: string, n: number) => void;
@@ -66,6 +70,11 @@ export class StreamTask {
         return s.store as KeyValueStore<V>;
       },
       count: (what, n = 1) => this.options.onCount?.(what, n),
+      getGlobalTable: <R extends TopicRole>(role: R) => {
+        const table = this.options.globalTables?.get(role);
+        if (!table || !(processor.globalTables ?? []).includes(role)) throw new Error(`processor ${processor.name} asked for undeclared global table ${role}`);
+        return table as ReadonlyMap<string, TopicRecords[R]>;
+      },
     };
   }
 

@@ -1,6 +1,6 @@
 /** On-demand cost queries for the CLI, over ClickHouse (bound parameters only). */
 import { queryRows, type ClickHouseClient } from '../../infra/clickhouse/client.ts';
-import type { InstanceOffer, WorkloadProfile } from '../../schemas/generated/records.ts';
+import type { InstanceOffer, SpotRisk, WorkloadProfile } from '../../schemas/generated/records.ts';
 import { workloadHash } from '../feedback/workloadHash.ts';
 import { offerKey } from './labelsByOffer.ts';
 import { compareProviders } from './providerComparison.ts';
@@ -67,4 +67,20 @@ export async function compareForWorkload(client: ClickHouseClient, db: string, w
   );
   const byOffer = new Map(observed.map((o) => [offerKey(o), o.hours.map(Number)]));
   return compareProviders(workload, await latestCatalog(client, db), byOffer);
+}
+
+/** The latest spot risk per offer, keyed like the catalog. */
+export async function latestSpotRisk(client: ClickHouseClient, db: string): Promise<Map<string, SpotRisk>> {
+  const rows = await queryRows<Record<string, unknown>>(
+    client,
+    `SELECT provider, region, instance_type, argMax(runs, event_time) AS runs, argMax(preemption_rate, event_time) AS preemption_rate,
+            argMax(rate_lower, event_time) AS rate_lower, argMax(rate_upper, event_time) AS rate_upper
+     FROM ${db}.spot_risk FINAL GROUP BY provider, region, instance_type`,
+  );
+  return new Map(
+    rows.map((r) => [
+      offerKey({ provider: String(r.provider), region: String(r.region), instance_type: String(r.instance_type) }),
+      { runs: Number(r.runs), preemption_rate: Number(r.preemption_rate), rate_lower: Number(r.rate_lower), rate_upper: Number(r.rate_upper) } as SpotRisk,
+    ]),
+  );
 }

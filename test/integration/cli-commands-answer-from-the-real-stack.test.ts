@@ -95,6 +95,14 @@ describe('CLI commands', () => {
     expect(cmp.offers.some((o) => o.pareto)).toBe(true);
     expect(cmp.providers.length).toBeGreaterThan(1);
     expect((await cli('cost', 'compare', '--workload', '{"not":"a workload"}')).code).toBe(2);
+    expect((await cli('cost', 'compare', '--workload', 'nope')).code).toBe(2);
+
+    const recommend = await cli('recommend', '--gpu-memory-gb', '40', '--top', '3', '--json');
+    expect(recommend.code, recommend.stderr).toBe(0);
+    const rec = JSON.parse(recommend.stdout) as { mode: string; ranked: Array<{ rank: number; score: number }> };
+    expect(rec.mode).toBe('HEURISTIC');
+    expect(rec.ranked.map((r) => r.rank)).toEqual([1, 2, 3]);
+    expect((await cli('recommend', '--gpu-memory-gb', '10000')).code).toBe(1);
 
     const storage = await cli('storage', 'analyze', '--json');
     expect(storage.code).toBe(0);
