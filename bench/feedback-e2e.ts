@@ -18,12 +18,11 @@ import { startLocalStack, REPO_ROOT } from '../infra/local/localStack.ts';
 import { TOPIC_ROLES } from '../schemas/catalog.ts';
 import { EventGenerator } from '../simulate/generator.ts';
 import { Publisher } from '../simulate/publisher.ts';
-import { ensureTopics } from '../topology/admin.ts';
+import { ensureTopologyTopics } from '../topology/admin.ts';
 import { createKafka } from '../topology/kafka.ts';
 import { createLogger } from '../topology/logger.ts';
 import { createRegistry, TopicSerde } from '../topology/serde.ts';
 import { StreamsApp } from '../topology/streamsApp.ts';
-import { StreamTask } from '../topology/task.ts';
 import { buildProcessors } from '../topology/topology.ts';
 
 const JOBS = Number(process.env.BENCH_JOBS ?? 20_000);
@@ -91,7 +90,7 @@ async function main(): Promise<void> {
     const serde = new TopicSerde(createRegistry({ url: stack.registryUrl, username: null, password: null }), config.topics);
     await serde.registerAll();
     const processors = buildProcessors(config);
-    await ensureTopics(kafka, config, StreamTask.storeNames(processors));
+    await ensureTopologyTopics(kafka, config, processors);
 
     const generator = new EventGenerator({ seed: 1, runId: 'bench' });
     const publisher = await Publisher.connect(createKafka(config, logger, '-bench'), serde, config.topics);
@@ -180,7 +179,7 @@ async function main(): Promise<void> {
         typeof platformaticMs === 'number'
           ? `| raw @platformatic/kafka, consume-only | ${platformaticMs} | ${Math.round((events / platformaticMs) * 1000)} | ${ratio(platformaticMs)} |`
           : `| raw @platformatic/kafka, consume-only | ${platformaticMs} | | |`,
-        `| feedback topology (exactly-once, ${transactions} transactions) | ${streamsMs} | ${result.feedbackTopology.eventsPerSecond} | ${ratio(streamsMs)} |`,
+        `| full topology: feedback, advisor, spot, anomalies, storage (exactly-once, ${transactions} transactions) | ${streamsMs} | ${result.feedbackTopology.eventsPerSecond} | ${ratio(streamsMs)} |`,
         '',
         `Latency, outcome published -> label visible (read_committed), at ${LATENCY_JOBS_PER_SECOND * 2} events/s offered for ${LATENCY_SECONDS} s: ` +
           `p50 ${result.latency.p50Ms} ms, p99 ${result.latency.p99Ms} ms over ${latencies.length} labels.`,

@@ -3,6 +3,8 @@ import type { Kafka } from 'kafkajs';
 import type { Config } from '../config/options.ts';
 import { COMPACTED_TOPICS, TOPIC_ROLES } from '../schemas/catalog.ts';
 import { changelogTopic } from './stores/index.ts';
+import { repartitionTopic, type Processor } from './processor.ts';
+import { StreamTask } from './task.ts';
 
 export interface TopicPlan {
   topic: string;
@@ -38,4 +40,10 @@ export async function ensureTopics(kafka: Kafka, config: Config, storeNames: rea
   } finally {
     await admin.disconnect();
   }
+}
+
+/** Every topic a topology needs: the roles', its stores' changelogs and its repartitions. */
+export async function ensureTopologyTopics(kafka: Kafka, config: Config, processors: readonly Processor[]): Promise<void> {
+  const repartitions = new Set(processors.flatMap((p) => p.repartitions ?? []).map((r) => repartitionTopic(config.kafka.applicationId, r.name)));
+  await ensureTopics(kafka, config, StreamTask.storeNames(processors), [...repartitions]);
 }

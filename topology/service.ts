@@ -7,15 +7,13 @@ import type { Config } from '../config/options.ts';
 import { redactConfig } from '../config/options.ts';
 import { createClickHouse, type ClickHouseClient } from '../infra/clickhouse/client.ts';
 import { migrate } from '../infra/clickhouse/migrate.ts';
-import { ensureTopics } from './admin.ts';
+import { ensureTopologyTopics } from './admin.ts';
 import { withRetries } from './errors.ts';
 import { createKafka } from './kafka.ts';
 import type { Logger } from './logger.ts';
 import { createRegistry, TopicSerde } from './serde.ts';
 import { ClickHouseSink } from './sink/clickhouseSink.ts';
 import { StreamsApp } from './streamsApp.ts';
-import { StreamTask } from './task.ts';
-import { repartitionTopic } from './processor.ts';
 import { buildProcessors } from './topology.ts';
 import { createMetrics } from './metrics.ts';
 import { startHttpServer } from './http.ts';
@@ -42,8 +40,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     onRetry: (err, n) => logger.warn({ err: (err as Error).message, attempt: n }, 'schema registration failed; retrying'),
   });
   const processors = buildProcessors(config);
-  const repartitions = processors.flatMap((p) => p.repartitions ?? []).map((r) => repartitionTopic(config.kafka.applicationId, r.name));
-  await ensureTopics(kafka, config, StreamTask.storeNames(processors), [...new Set(repartitions)]);
+  await ensureTopologyTopics(kafka, config, processors);
   const clickhouse = createClickHouse(config.clickhouse);
   const applied = await migrate(clickhouse, config.clickhouse.database);
   if (applied.length > 0) logger.info({ applied }, 'ClickHouse migrations applied');
