@@ -7,7 +7,7 @@ GENERATED := schemas/generated/records.ts
 SCHEMAS := $(wildcard schemas/*.avsc schemas/common/*.avsc) schemas/codegen.ts schemas/catalog.ts
 BIN := ./bin/artenic-optimizer.mjs
 
-.PHONY: run test lint typecheck unit integration bench infra deps clean browser compose-validator
+.PHONY: run test lint typecheck unit integration bench bench-venv infra deps clean browser compose-validator
 
 # `npm install`, not `npm ci`: chdb lists platform packages that were never published for
 # other platforms (404), which `npm ci` reports as a lock mismatch. The lock still pins versions.
@@ -52,9 +52,14 @@ integration: deps browser compose-validator
 test: lint typecheck unit integration
 
 ## Benchmarks: the topology end to end against raw client baselines; the advisor's hot paths.
-bench: deps
+bench: deps bench-venv
 	npx tsx bench/feedback-e2e.ts
 	npx tsx bench/advisor-latency.ts
+	npx tsx bench/ltr-quality.ts
+
+## LightGBM from PyPI, for the ranking-quality baseline only (never a runtime dependency).
+bench-venv:
+	@test -x .cache/bench-venv/bin/python || (python3 -m venv .cache/bench-venv && .cache/bench-venv/bin/pip install -q lightgbm==4.6.0 numpy scipy)
 
 clean:
 	rm -rf node_modules .cache data schemas/generated

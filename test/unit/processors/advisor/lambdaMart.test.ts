@@ -4,7 +4,7 @@ import { rankHeuristic } from '../../../../processors/advisor/heuristicRanker.ts
 import { lambdaGradients, predict, trainLambdaMart } from '../../../../processors/advisor/ltr/lambdaMart.ts';
 import { evaluate, ndcgAt, reciprocalRank } from '../../../../processors/advisor/ltr/metrics.ts';
 import { offerKey } from '../../../../processors/cost/labelsByOffer.ts';
-import { ltrQueries } from '../../../helpers/ltrData.ts';
+import { ltrQueries } from '../../../../simulate/rankingData.ts';
 
 const weights = { cost: DEFAULTS.advisor.weightCost, gpu: DEFAULTS.advisor.weightGpu, memory: DEFAULTS.advisor.weightMemory, reliability: DEFAULTS.advisor.weightReliability };
 

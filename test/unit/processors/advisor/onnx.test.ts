@@ -4,7 +4,7 @@ import { FEATURE_NAMES } from '../../../../processors/advisor/features.ts';
 import { predict, trainLambdaMart } from '../../../../processors/advisor/ltr/lambdaMart.ts';
 import { toOnnx } from '../../../../processors/advisor/ltr/onnxExport.ts';
 import { OnnxScorer } from '../../../../processors/advisor/ltr/onnxScorer.ts';
-import { ltrQueries } from '../../../helpers/ltrData.ts';
+import { ltrQueries } from '../../../../simulate/rankingData.ts';
 
 describe('ONNX export', () => {
   it('loads in onnxruntime-node and scores like the in-process trees, missing values included', async () => {
@@ -16,7 +16,7 @@ describe('ONNX export', () => {
     const bytes = toOnnx(model, { version: 'test-1', trainedAt: '2026-11-25T00:00:00.000Z', samples: 1, queries: 60, featureNames: FEATURE_NAMES });
     const decoded = onnxProto.onnx.ModelProto.decode(bytes);
     expect(Object.fromEntries(decoded.metadataProps.map((p) => [p.key, p.value]))).toMatchObject({ version: 'test-1', trees: '40' });
-    expect(decoded.graph?.node[0]?.opType).toBe('TreeEnsembleRegressor');
+    expect(decoded.graph?.node?.[0]?.opType).toBe('TreeEnsembleRegressor');
 
     const scorer = await OnnxScorer.load(bytes, model.featureCount);
     const rows = ltrQueries(40, 8).flatMap((q) => q.features);

@@ -5,13 +5,13 @@
  * a sweet spot (less risks OOM, more is waste), and tree-model workloads gain nothing from
  * extra GPUs.
  */
-import { extractFeatures, feature } from '../../processors/advisor/features.ts';
-import { feasible } from '../../processors/advisor/heuristicRanker.ts';
-import type { InstanceOffer, ModelFramework, WorkloadProfile } from '../../schemas/generated/records.ts';
-import { ModelFrameworkValues } from '../../schemas/generated/records.ts';
-import { CATALOG } from '../../simulate/catalog.ts';
-import { toInstanceOffer } from '../../simulate/generator.ts';
-import { Random } from '../../simulate/random.ts';
+import { extractFeatures, feature } from '../processors/advisor/features.ts';
+import { feasible } from '../processors/advisor/heuristicRanker.ts';
+import type { InstanceOffer, ModelFramework, WorkloadProfile } from '../schemas/generated/records.ts';
+import { ModelFrameworkValues } from '../schemas/generated/records.ts';
+import { CATALOG } from './catalog.ts';
+import { toInstanceOffer } from './generator.ts';
+import { Random } from './random.ts';
 
 export interface LtrQuery {
   id: string;
