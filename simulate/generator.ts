@@ -73,10 +73,6 @@ export class EventGenerator {
     }));
   }
 
-  catalog(eventTime: number): InstanceOffer[] {
-    return CATALOG.map((o) => toInstanceOffer(o, eventTime));
-  }
-
   /** One job: its dispatch at `at`, and its outcome at `at` + its duration. */
   job(at: number): GeneratedJob {
     const rng = this.rng;

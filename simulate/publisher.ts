@@ -10,7 +10,9 @@ import type { InputTopic } from '../schemas/catalog.ts';
 import type { TopicRecords } from '../schemas/generated/records.ts';
 import type { Logger } from '../topology/logger.ts';
 import type { TopicSerde } from '../topology/serde.ts';
-import { EventGenerator, type GeneratedJob } from './generator.ts';
+import { EventGenerator, toInstanceOffer, type GeneratedJob } from './generator.ts';
+import { CATALOG } from './catalog.ts';
+import { offerKey } from '../processors/cost/labelsByOffer.ts';
 import type { Random } from './random.ts';
 
 export class Publisher {
@@ -39,6 +41,14 @@ export class Publisher {
     const list = this.pending.get(topic) ?? [];
     list.push({ key, value });
     this.pending.set(topic, list);
+  }
+
+  /** The whole catalog, keyed provider/region/instance_type as the cost and advisor processors expect. */
+  async addCatalog(eventTime: number): Promise<void> {
+    for (const o of CATALOG) {
+      const offer = toInstanceOffer(o, eventTime);
+      await this.add('instance-catalog', offerKey(offer), offer);
+    }
   }
 
   async addJobs(jobs: GeneratedJob[]): Promise<void> {
@@ -98,7 +108,7 @@ export async function runSimulation(publisher: Publisher, options: SimulationOpt
   const rng = generator.rng;
   const started = Date.now();
   let simNow = started - options.backfillMs;
-  await Promise.all(generator.catalog(simNow).map((o) => publisher.add('instance-catalog', `${o.provider}/${o.region}/${o.instance_type}`, o)));
+  await publisher.addCatalog(simNow);
   const due: Array<GeneratedJob['outcome']> = [];
   const tickMs = 200;
   let jobCarry = 0;

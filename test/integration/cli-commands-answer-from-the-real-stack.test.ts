@@ -10,9 +10,8 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryRows } from '../../infra/clickhouse/client.ts';
 import { REPO_ROOT } from '../../infra/local/localStack.ts';
-import { offerKey } from '../../processors/cost/labelsByOffer.ts';
 import { CATALOG } from '../../simulate/catalog.ts';
-import { EventGenerator, toInstanceOffer } from '../../simulate/generator.ts';
+import { EventGenerator } from '../../simulate/generator.ts';
 import { Publisher } from '../../simulate/publisher.ts';
 import { createKafka } from '../../topology/kafka.ts';
 import { createLogger } from '../../topology/logger.ts';
@@ -42,7 +41,7 @@ describe('CLI commands', () => {
   beforeAll(async () => {
     service = await startService(config, logger);
     const publisher = await Publisher.connect(createKafka(config, logger, '-publisher'), service.serde, config.topics);
-    for (const o of CATALOG) await publisher.add('instance-catalog', offerKey({ provider: o.provider, region: o.region, instance_type: o.instanceType }), toInstanceOffer(o, start));
+    await publisher.addCatalog(start);
     await publisher.addJobs(jobs);
     for (let i = 0; i < 100; i++) {
       const a = g.datasetAccess(start + i * 3_600_000);

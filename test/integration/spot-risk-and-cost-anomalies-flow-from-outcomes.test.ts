@@ -7,7 +7,7 @@ import { offerKey } from '../../processors/cost/labelsByOffer.ts';
 import { assessSpot } from '../../processors/cost/spotRisk.ts';
 import type { CostAnomaly, SpotRisk } from '../../schemas/generated/records.ts';
 import { CATALOG } from '../../simulate/catalog.ts';
-import { EventGenerator, toInstanceOffer, type GeneratedJob } from '../../simulate/generator.ts';
+import { EventGenerator, type GeneratedJob } from '../../simulate/generator.ts';
 import { Publisher } from '../../simulate/publisher.ts';
 import { createKafka } from '../../topology/kafka.ts';
 import { createLogger } from '../../topology/logger.ts';
@@ -33,7 +33,7 @@ describe('spot risk and cost anomalies flow from outcomes', () => {
   });
 
   it('scores every spot offer and flags exactly the injected expensive runs', async () => {
-    for (const o of CATALOG) await publisher.add('instance-catalog', offerKey({ provider: o.provider, region: o.region, instance_type: o.instanceType }), toInstanceOffer(o, start));
+    await publisher.addCatalog(start);
     const traffic = Array.from({ length: 400 }, (_, i) => g.job(start + i * 60_000));
     // One workload class on one offer: 30 ordinary runs, then 3 at three times the cost.
     const template = g.job(start);

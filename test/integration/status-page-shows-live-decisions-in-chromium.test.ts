@@ -11,9 +11,7 @@ import { PNG } from 'pngjs';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryRows } from '../../infra/clickhouse/client.ts';
-import { offerKey } from '../../processors/cost/labelsByOffer.ts';
-import { CATALOG } from '../../simulate/catalog.ts';
-import { EventGenerator, toInstanceOffer } from '../../simulate/generator.ts';
+import { EventGenerator } from '../../simulate/generator.ts';
 import { Publisher } from '../../simulate/publisher.ts';
 import { createKafka } from '../../topology/kafka.ts';
 import { createLogger } from '../../topology/logger.ts';
@@ -36,7 +34,7 @@ describe('status page in Chromium', () => {
     const publisher = await Publisher.connect(createKafka(config, logger, '-publisher'), service.serde, config.topics);
     const g = new EventGenerator({ seed: 23, runId: 'page' });
     const start = Date.UTC(2026, 6, 1);
-    for (const o of CATALOG) await publisher.add('instance-catalog', offerKey({ provider: o.provider, region: o.region, instance_type: o.instanceType }), toInstanceOffer(o, start));
+    await publisher.addCatalog(start);
     await publisher.addJobs(Array.from({ length: 300 }, (_, i) => g.job(start + i * 600_000)));
     for (let i = 0; i < 200; i++) {
       const a = g.datasetAccess(start + i * 1_800_000);
