@@ -14,13 +14,18 @@ import { startService } from '../topology/service.ts';
 import { ensureTopics } from '../topology/admin.ts';
 import { Publisher, runSimulation } from '../simulate/publisher.ts';
 import { formatTable } from './table.ts';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { replayEvents, type ReplayEvent } from '../topology/replay.ts';
 import type { StatusData } from '../dashboard/statusData.ts';
 import { analyze, analyzeAll } from '../processors/storage/analyze.ts';
 import { compareForWorkload, latestCatalog, latestSpotRisk, spendSummary, spotTable, type Period } from '../processors/cost/queries.ts';
 import { suggest } from '../processors/advisor/processor.ts';
-import type { WorkloadProfile } from '../schemas/generated/records.ts';
+import { latestModel, trainingDocs } from '../processors/advisor/queries.ts';
+import { trainAndEvaluate } from '../processors/advisor/ltr/training.ts';
+import { toModelRecord } from '../processors/advisor/trainer.ts';
+import { offerKey } from '../processors/cost/labelsByOffer.ts';
+import { trainerOptions } from '../topology/topology.ts';
+import type { AdvisorModel, WorkloadProfile } from '../schemas/generated/records.ts';
 import avro from 'avsc';
 import { loadCommonTypes } from '../schemas/catalog.ts';
 
@@ -307,17 +312,98 @@ workloadOptions(program.command('recommend').description('rank instances for a w
     const config = configFrom(program.opts());
     const workload = workloadFrom(opts);
     await withClickHouse(async (client, db) => {
-      const ranked = suggest(
+      const { promoted } = await latestModel(client, db);
+      const { mode, modelVersion, ranked } = suggest(
         { workload, budgetUsd: opts.budget ?? null, regionAllowList: opts.regions ? opts.regions.split(',').map((r) => r.trim()) : [], topK: opts.top },
         await latestCatalog(client, db),
         await latestSpotRisk(client, db),
         config.advisor,
+        promoted?.serving ?? null,
       );
       if (ranked.length === 0) console.error('no feasible instance: check the GPU memory, budget and regions, and that the catalog has reached ClickHouse');
-      if (opts.json) return console.log(JSON.stringify({ mode: 'HEURISTIC', ranked }, null, 2));
-      console.log(formatTable(ranked.map((r) => ({ rank: r.rank, provider: r.instance.provider, region: r.instance.region, instance: r.instance.instance_type, usd_per_hour: r.instance.hourly_price_usd, est_cost_usd: r.estimated_cost_usd.toFixed(2), score: r.score.toFixed(3), cost: r.factors.cost.toFixed(2), gpu: r.factors.gpu.toFixed(2), memory: r.factors.memory.toFixed(2), reliability: r.factors.reliability.toFixed(2) }))));
+      if (opts.json) return console.log(JSON.stringify({ mode, model_version: modelVersion, ranked }, null, 2));
+      console.log(`mode ${mode}${modelVersion ? `, model ${modelVersion}` : ''}`);
+      const f = (v: number | undefined) => (v === undefined ? '' : v.toFixed(2));
+      console.log(
+        formatTable(
+          ranked.map((r) => ({
+            rank: r.rank,
+            provider: r.instance.provider,
+            region: r.instance.region,
+            instance: r.instance.instance_type,
+            usd_per_hour: r.instance.hourly_price_usd,
+            est_cost_usd: r.estimated_cost_usd.toFixed(2),
+            score: r.score.toFixed(3),
+            cost: f(r.factors.cost),
+            gpu: f(r.factors.gpu),
+            memory: f(r.factors.memory),
+            reliability: f(r.factors.reliability),
+            ...(mode === 'HEURISTIC' ? {} : { ltr: f(r.factors.ltr) }),
+          })),
+        ),
+      );
       if (ranked.length === 0) process.exitCode = EXIT_RUNTIME;
     });
+  });
+
+program
+  .command('retrain')
+  .description('train the learned ranker now from the labels in ClickHouse, evaluate it on held-out queries against the model in service, and optionally publish it')
+  .option('--out <file>', 'write the model as ONNX to this file')
+  .option('--publish', 'publish the model to the advisor-models topic when it is promoted (running services switch to it)')
+  .option('--json', 'print JSON')
+  .action(async (opts: { out?: string; publish?: boolean; json?: boolean }) => {
+    const config = configFrom(program.opts());
+    let record: AdvisorModel | undefined;
+    await withClickHouse(async (client, db) => {
+      const { docs, labels } = await trainingDocs(client, db, config.advisor.maxTrainingDocs);
+      if (labels < config.advisor.minTrainingLabels) {
+        console.error(`only ${labels} relevance labels in ClickHouse; training needs advisor.minTrainingLabels = ${config.advisor.minTrainingLabels}`);
+        process.exitCode = EXIT_RUNTIME;
+        return;
+      }
+      const [catalog, risks, { promoted, highestSequence }] = await Promise.all([latestCatalog(client, db), latestSpotRisk(client, db), latestModel(client, db)]);
+      const sequence = highestSequence + 1;
+      const started = performance.now();
+      const run = trainAndEvaluate(docs, new Map(catalog.map((o) => [offerKey(o), o])), risks, promoted?.serving ?? null, { version: `ltr-${sequence}`, trainedAt: Date.now(), labelsSeen: labels }, trainerOptions(config.advisor));
+      record = toModelRecord(run, sequence, Date.now(), labels, performance.now() - started);
+      if (opts.out) writeFileSync(opts.out, run.onnx);
+      const q = (m: { ndcgAt5: number; ndcgAt10: number; mrr: number } | null) => (m ? { ndcg_at_5: m.ndcgAt5.toFixed(4), ndcg_at_10: m.ndcgAt10.toFixed(4), mrr: m.mrr.toFixed(4) } : { ndcg_at_5: '', ndcg_at_10: '', mrr: '' });
+      if (opts.json) {
+        const { onnx: _bytes, ...rest } = record;
+        console.log(JSON.stringify({ ...rest, onnx_file: opts.out ?? null }, null, 2));
+      } else {
+        console.log(`${run.version}: ${run.promoted ? 'better or equal: would be promoted' : 'not promoted'} (${run.reason})`);
+        console.log(`${labels} labels, ${run.trainingDocs} training documents in ${run.trainingQueries} queries, ${run.quality?.queries ?? 0} held-out queries, ${record.training_ms.toFixed(0)} ms`);
+        console.log(
+          formatTable([
+            { ranker: run.version, ...q(run.quality) },
+            { ranker: run.baselineVersion ?? 'heuristic (in service)', ...q(run.baseline) },
+            ...(run.baselineVersion ? [{ ranker: 'heuristic', ...q(run.heuristic) }] : []),
+          ]),
+        );
+        if (opts.out) console.log(`ONNX written to ${opts.out}`);
+      }
+    });
+    if (!opts.publish || !record) return;
+    if (!record.promoted) {
+      console.error('not published: the model is worse than the one in service');
+      process.exitCode = EXIT_RUNTIME;
+      return;
+    }
+    const logger = createLogger(config.log.level);
+    if (config.kafka.brokers.length === 0 || !config.registry.url) throw new ConfigError('--publish needs kafka.brokers and registry.url');
+    const kafka = createKafka(config, logger, '-retrain');
+    const serde = new TopicSerde(createRegistry(config.registry as { url: string; username: string | null; password: string | null }), config.topics);
+    await serde.registerAll();
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    await producer.connect();
+    try {
+      await producer.send({ topic: config.topics['advisor-models'], acks: -1, messages: [{ key: record.model_version, value: await serde.encode('advisor-models', record) }] });
+      console.log(`published ${record.model_version} to ${config.topics['advisor-models']}`);
+    } finally {
+      await producer.disconnect();
+    }
   });
 
 program
@@ -354,8 +440,13 @@ program
         { item: 'mode', value: o.mode },
         { item: 'training samples', value: o.samples },
         { item: 'mean label', value: o.meanLabel?.toFixed(2) ?? '' },
-        { item: 'NDCG@5', value: o.ndcgAt5 ?? 'no learned model yet' },
         { item: 'model version', value: o.modelVersion ?? 'none' },
+        { item: 'NDCG@5 (held out)', value: o.ndcgAt5?.toFixed(4) ?? 'no learned model yet' },
+        { item: 'NDCG@10 (held out)', value: o.ndcgAt10?.toFixed(4) ?? '' },
+        { item: 'MRR (held out)', value: o.mrr?.toFixed(4) ?? '' },
+        { item: 'heuristic NDCG@5', value: o.heuristicNdcgAt5?.toFixed(4) ?? '' },
+        { item: 'training runs', value: o.trainingRuns },
+        { item: 'consumer lag', value: Object.entries(status.streams.consumerLag).map(([g, n]) => `${g}: ${n}`).join(', ') || 'not polled yet' },
         { item: 'consumed', value: JSON.stringify(status.streams.consumed) },
         { item: 'produced', value: JSON.stringify(status.streams.produced) },
         { item: 'dead letters', value: JSON.stringify(status.streams.deadLetters) },

@@ -140,6 +140,23 @@ export const DEFAULTS = {
     weightReliability: 0.1,
     /** Alternatives listed in the suggestion made for each dispatch. */
     dispatchTopK: 5,
+    /** heuristic, ltr or hybrid. LTR and HYBRID serve once a learned model has been promoted (HEURISTIC until then). */
+    mode: 'hybrid' as 'heuristic' | 'ltr' | 'hybrid',
+    /** HYBRID: the learned model's share of the score (the heuristic has the rest). */
+    ltrWeight: 0.7,
+    /** The learned ranker trains once this many relevance labels are in... */
+    minTrainingLabels: 50,
+    /** ...and again after each this many new ones. */
+    retrainEveryLabels: 100,
+    /** (workload, offer) documents kept for training; the least recently labelled leave first. */
+    maxTrainingDocs: 20_000,
+    /** Share of documents held out to evaluate each model (chosen by a hash, the same everywhere). */
+    heldOutFraction: 0.2,
+    /** LambdaMART: trees, leaves per tree, learning rate, least documents in a leaf. */
+    trees: 100,
+    leaves: 15,
+    learningRate: 0.1,
+    minDataInLeaf: 3,
   },
   spot: {
     /** Beta prior of the per-run preemption rate: mean priorA / (priorA + priorB), worth priorA + priorB runs. */
@@ -270,6 +287,16 @@ export const ConfigSchema = z
       weightMemory: nonNegative,
       weightReliability: nonNegative,
       dispatchTopK: z.number().int().min(1).max(100),
+      mode: z.enum(['heuristic', 'ltr', 'hybrid']),
+      ltrWeight: z.number().min(0).max(1),
+      minTrainingLabels: z.number().int().min(2),
+      retrainEveryLabels: z.number().int().min(1),
+      maxTrainingDocs: z.number().int().min(10),
+      heldOutFraction: z.number().gt(0).max(0.5),
+      trees: z.number().int().min(1).max(2000),
+      leaves: z.number().int().min(2).max(256),
+      learningRate: z.number().gt(0).max(1),
+      minDataInLeaf: z.number().int().min(1),
     }),
     spot: z.object({
       priorA: positive,

@@ -5,11 +5,23 @@
 import { queryRows, type ClickHouseClient } from '../infra/clickhouse/client.ts';
 import type { ClickHouseSink } from '../topology/sink/clickhouseSink.ts';
 import type { StreamsApp } from '../topology/streamsApp.ts';
+import { latestPromoted } from '../processors/advisor/servingModel.ts';
 
 export interface StatusData {
   generatedAt: string;
-  optimizer: { mode: string; samples: number; meanLabel: number | null; modelVersion: string | null; ndcgAt5: number | null };
-  streams: { ready: boolean; consumed: Record<string, number>; produced: Record<string, number>; deadLetters: Record<string, number>; transactions: number; stateEntries: number };
+  optimizer: {
+    /** What the advisor serves with now: HEURISTIC, LTR or HYBRID. */
+    mode: string;
+    samples: number;
+    meanLabel: number | null;
+    modelVersion: string | null;
+    ndcgAt5: number | null;
+    ndcgAt10: number | null;
+    mrr: number | null;
+    heuristicNdcgAt5: number | null;
+    trainingRuns: number;
+  };
+  streams: { ready: boolean; consumerLag: Record<string, number>; consumed: Record<string, number>; produced: Record<string, number>; deadLetters: Record<string, number>; transactions: number; stateEntries: number };
   sink: { bufferedRows: number; rowsInserted: Record<string, number>; paused: boolean };
   recentDecisions: Array<{ time: string; kind: string; subject: string; summary: string }>;
   spendByProvider: Array<{ provider: string; cost_usd: number; runs: number }>;
@@ -21,15 +33,46 @@ export interface StatusData {
 
 const n = (v: unknown) => Number(v ?? 0);
 
-export async function statusData(client: ClickHouseClient, database: string, streams?: StreamsApp, sink?: ClickHouseSink): Promise<StatusData> {
+export interface ServiceView {
+  streams?: StreamsApp;
+  sink?: ClickHouseSink;
+  consumerLag?: Record<string, number>;
+  /** The configured advisor mode; what serves is HEURISTIC until a model is promoted. */
+  advisorMode?: 'heuristic' | 'ltr' | 'hybrid';
+}
+
+/** The mode the advisor serves with now: from the running service's own model table when there is one. */
+function servingMode(view: ServiceView): string | null {
+  const models = view.streams?.globalRows('advisor-models');
+  if (!models || !view.advisorMode) return null;
+  return view.advisorMode === 'heuristic' || !latestPromoted(models) ? 'HEURISTIC' : view.advisorMode.toUpperCase();
+}
+
+export async function statusData(client: ClickHouseClient, database: string, view: ServiceView = {}): Promise<StatusData> {
+  const { streams, sink, consumerLag = {} } = view;
   const db = database;
   const [labels] = await queryRows<{ samples: string; mean: number | null }>(client, `SELECT count() AS samples, avg(label) AS mean FROM ${db}.relevance_labels FINAL`);
+  const [model] = await queryRows<{ version: string; ndcg5: number | null; ndcg10: number | null; mrr: number | null; heuristic5: number | null }>(
+    client,
+    `SELECT model_version AS version, ndcg_at_5 AS ndcg5, ndcg_at_10 AS ndcg10, mrr, heuristic_ndcg_at_5 AS heuristic5
+     FROM ${db}.advisor_models FINAL WHERE promoted ORDER BY sequence DESC LIMIT 1`,
+  );
+  // The running service's own model table is ahead of ClickHouse (the sink follows the topic).
+  const inService = view.streams?.globalRows('advisor-models');
+  const live = inService ? latestPromoted(inService) : null;
+  const current = live
+    ? { version: live.model_version, ndcg5: live.ndcg_at_5, ndcg10: live.ndcg_at_10, mrr: live.mrr, heuristic5: live.heuristic_ndcg_at_5 }
+    : (model ?? null);
+  const [runs] = await queryRows<{ n: string }>(client, `SELECT count() AS n FROM ${db}.advisor_models FINAL`);
+  // Without the service at hand: the mode of the suggestion written last.
+  const [serving] = await queryRows<{ mode: string }>(client, `SELECT argMax(mode, (_ingested_at, _offset)) AS mode FROM ${db}.instance_suggestions HAVING count() > 0`);
   const recent = await queryRows<{ time: string; kind: string; subject: string; summary: string }>(
     client,
     `SELECT toString(event_time) AS time, kind, subject, summary FROM (
        SELECT event_time, 'relevance label' AS kind, job_id AS subject, concat('label ', toString(label), ' on ', instance_instance_type) AS summary FROM ${db}.relevance_labels FINAL
        UNION ALL SELECT event_time, 'tiering', dataset_id, concat(tier, if(format_advice IS NULL, '', concat(', ', format_advice))) FROM ${db}.tiering_decisions FINAL
        UNION ALL SELECT event_time, 'spot risk', concat(provider, '/', region, '/', instance_type), concat(risk_band, if(recommend_spot, ', spot ok', ', on-demand')) FROM ${db}.spot_risk FINAL
+       UNION ALL SELECT event_time, 'ranker model', model_version, concat(if(promoted, 'promoted', 'kept the current one'), ': ', reason) FROM ${db}.advisor_models FINAL
        UNION ALL SELECT event_time, 'cost anomaly', job_id, concat('$', toString(round(cost_usd, 2)), ' vs median $', toString(round(median_cost_usd, 2))) FROM ${db}.cost_anomalies FINAL
      ) ORDER BY event_time DESC LIMIT {limit:UInt32}`,
     { limit: 20 },
@@ -64,10 +107,20 @@ export async function statusData(client: ClickHouseClient, database: string, str
   const [storageSaving] = await queryRows<{ total: number }>(client, `SELECT sum(monthly_saving_usd) AS total FROM ${db}.storage_recommendations`);
   return {
     generatedAt: new Date().toISOString(),
-    // The learned ranker arrives with the training advisor; until then labels are collected for it.
-    optimizer: { mode: 'HEURISTIC', samples: n(labels?.samples), meanLabel: labels?.mean ?? null, modelVersion: null, ndcgAt5: null },
+    optimizer: {
+      mode: servingMode(view) ?? serving?.mode ?? 'HEURISTIC',
+      samples: n(labels?.samples),
+      meanLabel: labels?.mean ?? null,
+      modelVersion: current?.version ?? null,
+      ndcgAt5: current?.ndcg5 ?? null,
+      ndcgAt10: current?.ndcg10 ?? null,
+      mrr: current?.mrr ?? null,
+      heuristicNdcgAt5: current?.heuristic5 ?? null,
+      trainingRuns: Math.max(n(runs?.n), inService?.size ?? 0),
+    },
     streams: {
       ready: streams?.ready ?? false,
+      consumerLag,
       consumed: streams?.counters.consumed ?? {},
       produced: streams?.counters.produced ?? {},
       deadLetters: streams?.counters.deadLetters ?? {},

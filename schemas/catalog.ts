@@ -25,6 +25,7 @@ export const OUTPUT_TOPICS = [
   'spot-risk',
   'tiering-decisions',
   'cost-anomalies',
+  'advisor-models',
   'dlq',
 ] as const;
 
@@ -35,7 +36,7 @@ export type TopicRole = InputTopic | OutputTopic;
 export const TOPIC_ROLES: readonly TopicRole[] = [...INPUT_TOPICS, ...OUTPUT_TOPICS];
 
 /** Topics whose latest record per key is all that matters: created compacted. */
-export const COMPACTED_TOPICS: ReadonlySet<TopicRole> = new Set(['instance-catalog', 'spot-risk', 'hpo-studies']);
+export const COMPACTED_TOPICS: ReadonlySet<TopicRole> = new Set(['instance-catalog', 'spot-risk', 'hpo-studies', 'advisor-models']);
 
 export type AvroJson = null | boolean | number | string | AvroJson[] | { [key: string]: AvroJson };
 

@@ -7,7 +7,7 @@
  */
 import { extractFeatures, feature } from '../processors/advisor/features.ts';
 import { feasible } from '../processors/advisor/heuristicRanker.ts';
-import type { InstanceOffer, ModelFramework, WorkloadProfile } from '../schemas/generated/records.ts';
+import type { InstanceOffer, JobDispatch, JobOutcome, ModelFramework, RecommendationRequest, WorkloadProfile } from '../schemas/generated/records.ts';
 import { ModelFrameworkValues } from '../schemas/generated/records.ts';
 import { CATALOG } from './catalog.ts';
 import { toInstanceOffer } from './generator.ts';
@@ -21,7 +21,8 @@ export interface LtrQuery {
   labels: number[];
 }
 
-export function ltrQueries(count: number, seed: number): LtrQuery[] {
+/** `priceJitter`: prices vary per query by up to this fraction (0: the catalog's own prices, as the stream sees them). */
+export function ltrQueries(count: number, seed: number, priceJitter = 0.3): LtrQuery[] {
   const rng = new Random(seed);
   const base = CATALOG.map((o) => toInstanceOffer(o, 0));
   const out: LtrQuery[] = [];
@@ -37,7 +38,7 @@ export function ltrQueries(count: number, seed: number): LtrQuery[] {
       expected_duration_h: rng.between(1, 24),
       distributed: false,
     };
-    const offers = base.map((o) => ({ ...o, on_demand_price_usd: o.on_demand_price_usd * rng.between(0.7, 1.3) })).filter((o) => feasible({ workload, budgetUsd: null, regionAllowList: [], topK: 100 }, o));
+    const offers = base.map((o) => ({ ...o, on_demand_price_usd: o.on_demand_price_usd * rng.between(1 - priceJitter, 1 + priceJitter) })).filter((o) => feasible({ workload, budgetUsd: null, regionAllowList: [], topK: 100 }, o));
     if (offers.length < 6) continue;
     const features = offers.map((o) => extractFeatures(workload, o, null));
     const utility = features.map((f) => {
@@ -59,4 +60,62 @@ export function ltrQueries(count: number, seed: number): LtrQuery[] {
     out.push({ id: `q${out.length}`, workload, offers, features, labels });
   }
   return out;
+}
+
+/** Runs behind a label: a job that ran this many times its estimate earns the label (the feedback rules' defaults). */
+const RATIO_OF_LABEL = [0, 2, 1.3, 1.0, 0.85] as const;
+
+/**
+ * The queries as platform traffic: one job per (query, offer), dispatched on demand at the
+ * offer's price with an estimate, and an outcome whose duration and cost make the feedback
+ * processor give it the query's label (0 as a failure). What goes in at one end of the
+ * stream and should come out as a better ranking at the other.
+ */
+export function ltrJobs(queries: readonly LtrQuery[], t0: number, runId: string): Array<{ dispatch: JobDispatch; outcome: JobOutcome }> {
+  const jobs: Array<{ dispatch: JobDispatch; outcome: JobOutcome }> = [];
+  queries.forEach((q, qi) =>
+    q.offers.forEach((o, oi) => {
+      const jobId = `${runId}-${q.id}-${oi}`;
+      const at = t0 + (qi * 64 + oi) * 60_000;
+      const hours = Math.max(0.1, feature(q.features[oi] as Float64Array, 'estimated_hours') || 1);
+      const label = q.labels[oi] as number;
+      const durationS = Math.round(hours * 3600 * (label === 0 ? 0.3 : (RATIO_OF_LABEL[label] as number)));
+      jobs.push({
+        dispatch: {
+          event_id: `dispatch:${jobId}`,
+          event_time: at,
+          job_id: jobId,
+          team: 'ranking',
+          workload: q.workload,
+          instance: { provider: o.provider, region: o.region, instance_type: o.instance_type, spot: false, hourly_price_usd: o.on_demand_price_usd },
+          candidates: [],
+          estimated_cost_usd: o.on_demand_price_usd * hours,
+          estimated_duration_s: Math.round(hours * 3600),
+          baseline_metric: null,
+          metric_goal: 'MAXIMIZE',
+          checkpointing: true,
+          hyperparameters: {},
+          hpo_study_id: null,
+          hpo_trial_id: null,
+        },
+        outcome: {
+          event_id: `outcome:${jobId}`,
+          event_time: at + 30_000,
+          job_id: jobId,
+          status: label === 0 ? 'FAILED' : 'SUCCEEDED',
+          duration_s: durationS,
+          cost_usd: (o.on_demand_price_usd * durationS) / 3600,
+          metric: null,
+          preemption_count: 0,
+          error: label === 0 ? 'CUDA out of memory' : null,
+        },
+      });
+    }),
+  );
+  return jobs;
+}
+
+/** A recommendation request for a query's workload, asking for every candidate. */
+export function ltrRequest(q: LtrQuery, at: number, requestId: string): RecommendationRequest {
+  return { event_id: `request:${requestId}`, event_time: at, request_id: requestId, workload: q.workload, goal: 'BALANCED', budget_usd: null, top_k: 100, region_allow_list: [] };
 }

@@ -7,9 +7,12 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { Kafka } from 'kafkajs';
 import type { ClickHouseSink } from './sink/clickhouseSink.ts';
 import type { StreamsApp } from './streamsApp.ts';
+import { latestPromoted } from '../processors/advisor/servingModel.ts';
 
 export interface ServiceMetrics {
   registry: Registry;
+  /** The latest consumer lag poll: records not yet committed, per consumer group. */
+  lagByGroup(): Record<string, number>;
   /** Polls consumer lag until stopped. */
   stop(): void;
 }
@@ -108,6 +111,17 @@ export function createMetrics(args: { streams: StreamsApp; sink: ClickHouseSink;
       this.set(streams.ready && sink.ready ? 1 : 0);
     },
   });
+  new Gauge({
+    name: 'artenic_advisor_model',
+    help: 'The learned ranker in service: its sequence number, labelled with its version (absent before the first promotion).',
+    labelNames: ['version'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const current = latestPromoted(streams.globalRows('advisor-models') ?? new Map());
+      if (current) this.set({ version: current.model_version }, current.sequence);
+    },
+  });
   void consumed;
   void produced;
   void dlq;
@@ -117,6 +131,7 @@ export function createMetrics(args: { streams: StreamsApp; sink: ClickHouseSink;
 
   const admin = kafka.admin();
   let connected = false;
+  const lagTotals: Record<string, Record<string, number>> = {};
   const pollLag = async () => {
     if (!connected) {
       await admin.connect();
@@ -136,6 +151,7 @@ export function createMetrics(args: { streams: StreamsApp; sink: ClickHouseSink;
           total += Math.max(0, Number(end.high) - at);
         }
         lag.set({ group, topic }, total);
+        (lagTotals[group] ??= {})[topic] = total;
       }
     }
   };
@@ -144,6 +160,7 @@ export function createMetrics(args: { streams: StreamsApp; sink: ClickHouseSink;
   void pollLag().catch(() => undefined);
   return {
     registry,
+    lagByGroup: () => Object.fromEntries(Object.entries(lagTotals).map(([g, topics]) => [g, Object.values(topics).reduce((a, b) => a + b, 0)])),
     stop: () => {
       clearInterval(timer);
       if (connected) void admin.disconnect().catch(() => undefined);

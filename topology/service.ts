@@ -56,7 +56,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     {
       registry: metrics.registry,
       ready: () => streams.ready && sink.ready,
-      status: () => statusData(clickhouse, config.clickhouse.database, streams, sink),
+      status: () => statusData(clickhouse, config.clickhouse.database, { streams, sink, consumerLag: metrics.lagByGroup(), advisorMode: config.advisor.mode }),
     },
     logger,
   );

@@ -23,7 +23,7 @@ import type { TopicSerde } from './serde.ts';
 import { changelogTopic } from './stores/index.ts';
 import { StreamTask } from './task.ts';
 import { GlobalTable } from './globalTable.ts';
-import type { DeadLetter } from '../schemas/generated/records.ts';
+import type { DeadLetter, TopicRecords } from '../schemas/generated/records.ts';
 
 /** Brokers refuse record batches over message.max.bytes (1 MiB by default): stay well below. */
 const MAX_REQUEST_BYTES = 512 * 1024;
@@ -141,6 +141,11 @@ export class StreamsApp {
   }
 
   private readonly globals = new Map<string, GlobalTable<TopicRole>>();
+
+  /** A global table's current rows (read-only), or undefined when no processor declares it. */
+  globalRows<R extends TopicRole>(role: R): ReadonlyMap<string, TopicRecords[R]> | undefined {
+    return this.globals.get(role)?.rows as ReadonlyMap<string, TopicRecords[R]> | undefined;
+  }
 
   async start(): Promise<void> {
     const k = this.config.kafka;

@@ -5,8 +5,27 @@ import { storageProcessor } from '../processors/storage/processor.ts';
 import { spotProcessor } from '../processors/cost/spotProcessor.ts';
 import { anomalyProcessor } from '../processors/cost/anomalyProcessor.ts';
 import { advisorProcessor } from '../processors/advisor/processor.ts';
+import { trainerProcessor, type TrainerOptions } from '../processors/advisor/trainer.ts';
 import type { Processor } from './processor.ts';
 
+export function trainerOptions(a: Config['advisor']): TrainerOptions {
+  return {
+    minTrainingLabels: a.minTrainingLabels,
+    retrainEveryLabels: a.retrainEveryLabels,
+    maxTrainingDocs: a.maxTrainingDocs,
+    heldOutFraction: a.heldOutFraction,
+    lambdaMart: { trees: a.trees, leaves: a.leaves, learningRate: a.learningRate, minDataInLeaf: a.minDataInLeaf },
+    weights: { cost: a.weightCost, gpu: a.weightGpu, memory: a.weightMemory, reliability: a.weightReliability },
+  };
+}
+
 export function buildProcessors(config: Config): Processor[] {
-  return [feedbackProcessor(config.feedback), storageProcessor(config.storage), spotProcessor(config.spot), anomalyProcessor(config.anomalies), advisorProcessor(config.advisor)];
+  return [
+    feedbackProcessor(config.feedback),
+    storageProcessor(config.storage),
+    spotProcessor(config.spot),
+    anomalyProcessor(config.anomalies),
+    advisorProcessor(config.advisor),
+    trainerProcessor(trainerOptions(config.advisor)),
+  ];
 }

@@ -3,12 +3,13 @@
  * registry and ClickHouse engine: exit codes, tables by default and --json on request.
  */
 import { execFile } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryRows } from '../../infra/clickhouse/client.ts';
+import { fromOnnx } from '../../processors/advisor/ltr/onnxImport.ts';
 import { REPO_ROOT } from '../../infra/local/localStack.ts';
 import { CATALOG } from '../../simulate/catalog.ts';
 import { EventGenerator } from '../../simulate/generator.ts';
@@ -65,11 +66,16 @@ describe('CLI commands', () => {
   it('status talks to the running service', async () => {
     const json = await cli('status', '--url', service!.httpUrl, '--json');
     expect(json.code).toBe(0);
-    const status = JSON.parse(json.stdout) as { optimizer: { mode: string; samples: number }; streams: { ready: boolean } };
-    expect(status.optimizer.mode).toBe('HEURISTIC');
+    const status = JSON.parse(json.stdout) as { optimizer: { mode: string; samples: number; modelVersion: string | null; trainingRuns: number }; streams: { ready: boolean; consumerLag: Record<string, number> } };
+    // 200 jobs: the trainer has run (at 50 labels, then every 100); HYBRID once a model was promoted.
+    expect(status.optimizer.trainingRuns).toBeGreaterThan(0);
+    expect(status.optimizer.mode).toBe(status.optimizer.modelVersion === null ? 'HEURISTIC' : 'HYBRID');
+    expect(Object.keys(status.streams.consumerLag)).toContain(config.kafka.applicationId);
     expect(status.optimizer.samples).toBeGreaterThan(150);
     expect(status.streams.ready).toBe(true);
-    expect((await cli('status', '--url', service!.httpUrl)).stdout).toMatch(/training samples\s+\d+/);
+    const table = (await cli('status', '--url', service!.httpUrl)).stdout;
+    expect(table).toMatch(/training samples\s+\d+/);
+    expect(table).toMatch(/consumer lag\s+\S+: \d+/);
     expect((await cli('status', '--url', 'http://127.0.0.1:1')).code).toBe(1);
   });
 
@@ -96,12 +102,32 @@ describe('CLI commands', () => {
     expect((await cli('cost', 'compare', '--workload', '{"not":"a workload"}')).code).toBe(2);
     expect((await cli('cost', 'compare', '--workload', 'nope')).code).toBe(2);
 
+    const db = config.clickhouse.database;
+    const [history] = JSON.parse((await cli('sql', `SELECT max(sequence) AS s, countIf(promoted) AS p, (SELECT count() FROM ${db}.relevance_labels FINAL) AS labels FROM ${db}.advisor_models FINAL`, '--json')).stdout) as Array<{ s: number; p: string; labels: string }>;
     const recommend = await cli('recommend', '--gpu-memory-gb', '40', '--top', '3', '--json');
     expect(recommend.code, recommend.stderr).toBe(0);
     const rec = JSON.parse(recommend.stdout) as { mode: string; ranked: Array<{ rank: number; score: number }> };
-    expect(rec.mode).toBe('HEURISTIC');
+    expect(rec.mode).toBe(Number(history?.p) > 0 ? 'HYBRID' : 'HEURISTIC');
     expect(rec.ranked.map((r) => r.rank)).toEqual([1, 2, 3]);
     expect((await cli('recommend', '--gpu-memory-gb', '10000')).code).toBe(1);
+
+    // retrain: from the labels in ClickHouse, judged against the model in service, written as ONNX.
+    const onnxFile = join(tmpdir(), `${randomName('model')}.onnx`);
+    const retrain = await cli('retrain', '--json', '--out', onnxFile);
+    expect(retrain.code, retrain.stderr).toBe(0);
+    const trained = JSON.parse(retrain.stdout) as { model_version: string; sequence: number; labels_seen: number; promoted: boolean; ndcg_at_5: number | null; heuristic_ndcg_at_5: number | null };
+    expect(trained.sequence).toBe(Number(history?.s) + 1);
+    expect(trained.labels_seen).toBe(Number(history?.labels));
+    expect(fromOnnx(readFileSync(onnxFile)).metadata.version).toBe(trained.model_version);
+    const table = (await cli('retrain')).stdout;
+    expect(table).toContain(`${trained.model_version}: `);
+    expect(table).toMatch(/ranker\s+ndcg_at_5\s+ndcg_at_10\s+mrr/);
+    const publish = await cli('retrain', '--publish');
+    expect(publish.code, publish.stderr).toBe(trained.promoted ? 0 : 1);
+    expect(trained.promoted ? publish.stdout : publish.stderr).toMatch(trained.promoted ? `published ${trained.model_version}` : 'not published');
+    const tooFew = await run(process.execPath, [join(REPO_ROOT, 'bin', 'artenic-optimizer.mjs'), 'retrain'], { env: { ...env, ARTENIC_ADVISOR_MIN_TRAINING_LABELS: '100000' } }).catch((e: { code: number; stderr: string }) => e);
+    expect((tooFew as { code: number }).code).toBe(1);
+    expect((tooFew as { stderr: string }).stderr).toContain('advisor.minTrainingLabels');
 
     const storage = await cli('storage', 'analyze', '--json');
     expect(storage.code).toBe(0);

@@ -70,7 +70,8 @@ describe('status page in Chromium', () => {
       throw new Error(`${err.message}; page errors: ${errors.join('; ')}; shown: ${await page.locator('#error').innerText()}`);
     });
     const kpis = await page.locator('#optimizer-kpis').innerText();
-    expect(kpis).toContain('HEURISTIC');
+    // 300 jobs: the ranker has trained; it serves HYBRID once a model was promoted.
+    expect(kpis).toMatch(/HEURISTIC|HYBRID/);
     expect(kpis).toContain('training samples');
     expect(await page.locator('#spend-chart rect.bar').count()).toBe(status.spendByProvider.length);
     expect(status.spendByProvider.length).toBeGreaterThan(1);
@@ -95,8 +96,8 @@ describe('status page in Chromium', () => {
   it('looks like the baseline over fixed data', async () => {
     const fixture: StatusData = {
       generatedAt: '2026-07-01T12:00:00.000Z',
-      optimizer: { mode: 'HEURISTIC', samples: 1234, meanLabel: 2.61, modelVersion: null, ndcgAt5: null },
-      streams: { ready: true, consumed: {}, produced: {}, deadLetters: { BAD_MAGIC_BYTE: 3 }, transactions: 10, stateEntries: 5 },
+      optimizer: { mode: 'HYBRID', samples: 1234, meanLabel: 2.61, modelVersion: 'ltr-3', ndcgAt5: 0.912, ndcgAt10: 0.934, mrr: 0.88, heuristicNdcgAt5: 0.801, trainingRuns: 5 },
+      streams: { ready: true, consumerLag: { 'artenic-optimizer': 12, 'artenic-optimizer-sink': 3 }, consumed: {}, produced: {}, deadLetters: { BAD_MAGIC_BYTE: 3 }, transactions: 10, stateEntries: 5 },
       sink: { bufferedRows: 0, rowsInserted: {}, paused: false },
       recentDecisions: Array.from({ length: 6 }, (_, i) => ({ time: `2026-07-01 11:5${i}:00.000`, kind: 'relevance label', subject: `job-${i}`, summary: `label ${i % 5} on g5.xlarge` })),
       spendByProvider: [

@@ -1,0 +1,128 @@
+/**
+ * The learned ranker's trainer on the stream. Relevance labels are re-keyed to one key,
+ * so a single task (on one partition of the repartition topic) sees them all and keeps the
+ * training set in change-logged stores: one document per (query, offer) with the sum and
+ * count of its labels, plus counters. Once `minTrainingLabels` labels are in, it trains;
+ * after that, every `retrainEveryLabels` new labels. Each run is evaluated on held-out
+ * documents and emitted to the compacted advisor-models topic (promoted or not, with the
+ * reason); the advisor on every instance reads that topic as a global table and serves the
+ * latest promoted model.
+ *
+ * Training runs inside the task, synchronously: LambdaMART here is deterministic, so a
+ * replay after a crash retrains the same model from the same restored documents. Its cost
+ * is bounded by `maxTrainingDocs` (BENCHMARKS.md has the time per run).
+ */
+import type { AdvisorModel, InstanceOffer, RelevanceLabel } from '../../schemas/generated/records.ts';
+import type { InputRecord, Processor, ProcessorContext, Repartition } from '../../topology/processor.ts';
+import { offerKey } from '../cost/labelsByOffer.ts';
+import { trainAndEvaluate, type TrainingDoc, type TrainingOptions } from './ltr/training.ts';
+import { highestSequence, servingModel } from './servingModel.ts';
+
+export const TRAINING_DOCS_STORE = 'advisor-training-docs';
+export const TRAINING_META_STORE = 'advisor-training-meta';
+
+/** Every label to one key: the training set is global, so one task holds it. */
+export const LABELS_FOR_TRAINING: Repartition<'relevance-labels'> = {
+  name: 'labels-for-training',
+  from: 'relevance-labels',
+  key: () => 'advisor',
+};
+
+export interface TrainerOptions extends TrainingOptions {
+  minTrainingLabels: number;
+  retrainEveryLabels: number;
+  maxTrainingDocs: number;
+}
+
+interface StoredDoc extends TrainingDoc {
+  lastEventTime: number;
+}
+
+export interface TrainingMeta {
+  labelsSeen: number;
+  labelsSinceTraining: number;
+  trainingRuns: number;
+}
+
+export function trainerProcessor(options: TrainerOptions): Processor {
+  return {
+    name: 'advisor-trainer',
+    inputs: [],
+    repartitions: [LABELS_FOR_TRAINING],
+    globalTables: ['instance-catalog', 'spot-risk', 'advisor-models'],
+    stores: [{ name: TRAINING_DOCS_STORE }, { name: TRAINING_META_STORE }],
+    process(record: InputRecord, ctx: ProcessorContext): void {
+      const label = record.value as RelevanceLabel;
+      const docs = ctx.getStateStore<StoredDoc>(TRAINING_DOCS_STORE);
+      const metaStore = ctx.getStateStore<TrainingMeta>(TRAINING_META_STORE);
+      const key = `${label.query_id}|${offerKey(label.instance)}`;
+      const prev = docs.get(key);
+      docs.put(key, {
+        queryId: label.query_id,
+        offerKey: offerKey(label.instance),
+        workload: label.workload,
+        labelSum: (prev?.labelSum ?? 0) + label.label,
+        runs: (prev?.runs ?? 0) + 1,
+        lastEventTime: Math.max(prev?.lastEventTime ?? 0, label.event_time),
+      });
+      if (docs.size > options.maxTrainingDocs) evictOldest(docs, docs.size - Math.floor(options.maxTrainingDocs * 0.99), ctx);
+      const meta = metaStore.get('meta') ?? { labelsSeen: 0, labelsSinceTraining: 0, trainingRuns: 0 };
+      const next = { ...meta, labelsSeen: meta.labelsSeen + 1, labelsSinceTraining: meta.labelsSinceTraining + 1 };
+      const due = next.labelsSeen >= options.minTrainingLabels && (next.trainingRuns === 0 || next.labelsSinceTraining >= options.retrainEveryLabels);
+      if (due) {
+        ctx.forward('advisor-models', ...train(ctx, [...docs.entries()].map(([, d]) => d), next, options));
+        next.labelsSinceTraining = 0;
+        next.trainingRuns++;
+      }
+      metaStore.put('meta', next);
+    },
+  };
+}
+
+/** Documents not updated for the longest leave first (a batch at a time: the scan is O(n)). */
+function evictOldest(docs: { entries(): IterableIterator<[string, StoredDoc]>; delete(k: string): void }, n: number, ctx: ProcessorContext): void {
+  const oldest = [...docs.entries()].sort((a, b) => a[1].lastEventTime - b[1].lastEventTime || (a[0] < b[0] ? -1 : 1)).slice(0, n);
+  for (const [k] of oldest) docs.delete(k);
+  ctx.count('training-docs-evicted', oldest.length);
+}
+
+function train(ctx: ProcessorContext, docs: StoredDoc[], meta: TrainingMeta, options: TrainerOptions): [string, AdvisorModel] {
+  const models = ctx.getGlobalTable('advisor-models');
+  const catalog = new Map<string, InstanceOffer>();
+  for (const o of ctx.getGlobalTable('instance-catalog').values()) catalog.set(offerKey(o), o);
+  const current = servingModel(models);
+  // Counted from what the topic holds too, so a model published by `retrain` is never shadowed.
+  const sequence = Math.max(meta.trainingRuns, highestSequence(models)) + 1;
+  const version = `ltr-${sequence}`;
+  docs.sort((a, b) => (a.queryId < b.queryId ? -1 : a.queryId > b.queryId ? 1 : a.offerKey < b.offerKey ? -1 : 1));
+  const started = performance.now();
+  const run = trainAndEvaluate(docs, catalog, ctx.getGlobalTable('spot-risk'), current?.serving ?? null, { version, trainedAt: ctx.streamTime, labelsSeen: meta.labelsSeen }, options);
+  ctx.count(run.promoted ? 'models-promoted' : 'models-rejected');
+  return [version, toModelRecord(run, sequence, ctx.streamTime, meta.labelsSeen, performance.now() - started)];
+}
+
+export function toModelRecord(run: ReturnType<typeof trainAndEvaluate>, sequence: number, eventTime: number, labelsSeen: number, trainingMs: number): AdvisorModel {
+  return {
+    event_id: `model:${run.version}`,
+    event_time: eventTime,
+    model_version: run.version,
+    sequence,
+    promoted: run.promoted,
+    reason: run.reason,
+    labels_seen: labelsSeen,
+    training_docs: run.trainingDocs,
+    training_queries: run.trainingQueries,
+    heldout_docs: run.heldoutDocs,
+    heldout_queries: run.quality?.queries ?? 0,
+    ndcg_at_5: run.quality?.ndcgAt5 ?? null,
+    ndcg_at_10: run.quality?.ndcgAt10 ?? null,
+    mrr: run.quality?.mrr ?? null,
+    baseline_version: run.baselineVersion,
+    baseline_ndcg_at_5: run.baseline?.ndcgAt5 ?? null,
+    baseline_ndcg_at_10: run.baseline?.ndcgAt10 ?? null,
+    baseline_mrr: run.baseline?.mrr ?? null,
+    heuristic_ndcg_at_5: run.heuristic?.ndcgAt5 ?? null,
+    training_ms: trainingMs,
+    onnx: run.promoted ? Buffer.from(run.onnx) : null,
+  };
+}
