@@ -67,7 +67,7 @@ describe('CLI commands', () => {
     const json = await cli('status', '--url', service!.httpUrl, '--json');
     expect(json.code).toBe(0);
     const status = JSON.parse(json.stdout) as { optimizer: { mode: string; samples: number; modelVersion: string | null; trainingRuns: number }; streams: { ready: boolean; consumerLag: Record<string, number> } };
-    // 200 jobs: the trainer has run (at 50 labels, then every 100); HYBRID once a model was promoted.
+    // 200 jobs: the trainer has run (at 50 labels, then every 200); HYBRID once a model was promoted.
     expect(status.optimizer.trainingRuns).toBeGreaterThan(0);
     expect(status.optimizer.mode).toBe(status.optimizer.modelVersion === null ? 'HEURISTIC' : 'HYBRID');
     expect(Object.keys(status.streams.consumerLag)).toContain(config.kafka.applicationId);

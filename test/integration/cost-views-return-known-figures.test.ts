@@ -66,6 +66,25 @@ describe('cost views', () => {
       await insert('job-dispatch', 'job_dispatch', jobs.map((j) => j.dispatch));
       await insert('job-outcome', 'job_outcome', jobs.map((j) => j.outcome));
       await insert('relevance-labels', 'relevance_labels', jobs.map((j) => j.label as object));
+      // The optimizer's own pick for j2 only: $1/h on azure (HYBRID); j1 and j3 fall back to the cheapest candidate.
+      await insert('instance-suggestions', 'instance_suggestions', [
+        {
+          event_id: 'suggestion:dispatch:j2',
+          event_time: day1,
+          source: 'DISPATCH',
+          request_id: null,
+          job_id: 'j2',
+          team: 't1',
+          query_id: 'q',
+          mode: 'HYBRID',
+          model_version: 'ltr-7',
+          ranked: [
+            { rank: 1, instance: instance('azure', 'nc', false, 1), score: 0.9, estimated_cost_usd: 10, factors: {} },
+            { rank: 2, instance: instance('aws', 'cheap', false, 0.5), score: 0.5, estimated_cost_usd: 5, factors: {} },
+          ],
+          chosen_cost_usd: 30,
+        },
+      ]);
     }
   });
   afterAll(() => client.close());
@@ -101,16 +120,16 @@ describe('cost views', () => {
     expect(rows[1]?.per_point).toBeNull();
   });
 
-  it('savings against the cheapest candidate, and spot preemption history', async () => {
-    const savings = await queryRows<{ job_id: string; suggested_cost_usd: number; potential_saving_usd: number }>(
+  it("savings against the optimizer's pick (else the cheapest candidate), and spot preemption history", async () => {
+    const savings = await queryRows<{ job_id: string; suggested_from: string; optimizer_mode: string | null; optimizer_instance_type: string | null; suggested_cost_usd: number; potential_saving_usd: number }>(
       client,
-      `SELECT job_id, suggested_cost_usd, potential_saving_usd FROM ${db}.savings_report ORDER BY job_id`,
+      `SELECT job_id, suggested_from, optimizer_mode, optimizer_instance_type, suggested_cost_usd, potential_saving_usd FROM ${db}.savings_report ORDER BY job_id`,
     );
-    // The cheapest candidate costs $0.5/h: 10 h -> $5, 10 h -> $5, 5 h -> $2.5.
-    expect(savings.map((s) => [s.job_id, s.suggested_cost_usd, s.potential_saving_usd])).toEqual([
-      ['j1', 5, 5],
-      ['j2', 5, 25],
-      ['j3', 2.5, 17.5],
+    // j2: the optimizer's $1/h pick for 10 h -> $10. The others: the cheapest candidate at $0.5/h, 10 h -> $5, 5 h -> $2.5.
+    expect(savings.map((s) => [s.job_id, s.suggested_from, s.optimizer_mode, s.optimizer_instance_type, s.suggested_cost_usd, s.potential_saving_usd])).toEqual([
+      ['j1', 'cheapest candidate', null, null, 5, 5],
+      ['j2', 'optimizer', 'HYBRID', 'nc', 10, 20],
+      ['j3', 'cheapest candidate', null, null, 2.5, 17.5],
     ]);
     const spot = await queryRows<{ instance_type: string; spot_runs: string; preempted_runs: string; preemptions: string }>(
       client,
