@@ -7,7 +7,7 @@ GENERATED := schemas/generated/records.ts
 SCHEMAS := $(wildcard schemas/*.avsc schemas/common/*.avsc) schemas/codegen.ts schemas/catalog.ts
 BIN := ./bin/artenic-optimizer.mjs
 
-.PHONY: run test lint typecheck unit integration bench bench-venv infra deps clean browser compose-validator
+.PHONY: run test lint typecheck unit integration soak bench bench-venv infra deps clean browser compose-validator
 
 # `npm install`, not `npm ci`: chdb lists platform packages that were never published for
 # other platforms (404), which `npm ci` reports as a lock mismatch. The lock still pins versions.
@@ -51,15 +51,24 @@ integration: deps browser compose-validator
 ## Lint, type-check, unit and integration tests.
 test: lint typecheck unit integration
 
-## Benchmarks: the topology end to end against raw client baselines; the advisor's hot paths.
+## The long fault and load suites: SOAK_KILLS SIGKILLs over SOAK_JOBS jobs (default 100 over
+## 500,000 = 1M events), and SOAK_MINUTES of SOAK_RATE jobs/s with memory and lag sampled.
+soak: deps
+	npx vitest run --project soak
+
+## Benchmarks: the topology end to end against raw client baselines and Kafka's perf tools; the
+## advisor's hot paths and ranking quality; the HPO engine's ask() latency and quality against Optuna.
 bench: deps bench-venv
 	npx tsx bench/feedback-e2e.ts
 	npx tsx bench/advisor-latency.ts
 	npx tsx bench/ltr-quality.ts
+	npx tsx bench/hpo-latency.ts
+	npx tsx bench/hpo-quality.ts
 
-## LightGBM from PyPI, for the ranking-quality baseline only (never a runtime dependency).
+## LightGBM and Optuna from PyPI, for the ranking and HPO quality baselines only (never runtime dependencies).
 bench-venv:
 	@test -x .cache/bench-venv/bin/python || (python3 -m venv .cache/bench-venv && .cache/bench-venv/bin/pip install -q lightgbm==4.6.0 numpy scipy)
+	@.cache/bench-venv/bin/python -c 'import optuna' 2>/dev/null || .cache/bench-venv/bin/pip install -q optuna==5.0.0
 
 clean:
 	rm -rf node_modules .cache data schemas/generated

@@ -1,0 +1,122 @@
+/**
+ * Log density of a Gaussian mixture at many points: the hot loop of TPE (candidates x
+ * components x dimensions). Every component j is a product of per-dimension Gaussians
+ * N(centre_jk, sigma_jk^2); everything that does not depend on the point (mixture weight,
+ * 1/(sigma sqrt(2 pi)), truncation to [0,1]) is folded into one log coefficient per
+ * component, so the loop is a squared distance and a log-sum-exp. An optional n x m matrix
+ * adds per (point, component) log terms (the categorical dimensions).
+ *
+ * Two implementations compute it: this file (Float64Array loops) and kdeGpu.ts (gpu.js);
+ * `chooseKdeBackend` picks one by the size of the work.
+ */
+
+export interface GaussianMixture {
+  /** Number of components (m). */
+  readonly size: number;
+  /** Numeric dimensions (d). */
+  readonly dims: number;
+  /** m x d, row-major. */
+  readonly centers: Float64Array;
+  /** m x d, 1 / sigma. */
+  readonly invSigmas: Float64Array;
+  /** m: log weight minus the log normaliser of the (truncated) product kernel. */
+  readonly logCoefficients: Float64Array;
+}
+
+export interface KdeQuery {
+  /** n x d, row-major. */
+  readonly points: Float64Array;
+  readonly count: number;
+  /** Optional n x m additive log terms. */
+  readonly extra?: Float64Array;
+}
+
+export type KdeBackend = 'ts' | 'gpujs';
+
+/** One evaluation, whatever computes it: log density of each of the n points. */
+export type KdeEvaluator = (mixture: GaussianMixture, query: KdeQuery) => Float64Array;
+
+export function mixtureLogDensityTs(mixture: GaussianMixture, query: KdeQuery): Float64Array {
+  const { size: m, dims: d, centers, invSigmas, logCoefficients } = mixture;
+  const { points, count: n, extra } = query;
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const p = i * d;
+    // Single-pass log-sum-exp: keep the running maximum and the sum scaled to it.
+    let max = -Infinity;
+    let sum = 0;
+    for (let j = 0; j < m; j++) {
+      const c = j * d;
+      let q = 0;
+      for (let k = 0; k < d; k++) {
+        const z = ((points[p + k] as number) - (centers[c + k] as number)) * (invSigmas[c + k] as number);
+        q += z * z;
+      }
+      let t = (logCoefficients[j] as number) - 0.5 * q;
+      if (extra) t += extra[i * m + j] as number;
+      if (t > max) {
+        sum = sum * Math.exp(max - t) + 1;
+        max = t;
+      } else {
+        sum += Math.exp(t - max);
+      }
+    }
+    out[i] = max + Math.log(sum);
+  }
+  return out;
+}
+
+/** Work of one evaluation, the quantity the chooser's thresholds are expressed in. */
+export function kdeWork(points: number, components: number, dims: number): number {
+  return points * components * Math.max(1, dims);
+}
+
+export interface KdeChooserOptions {
+  /** 'auto' picks by size; 'ts' or 'gpujs' forces one. Default 'auto'. */
+  readonly backend: 'auto' | KdeBackend;
+  /**
+   * Smallest work (points x components x dims) from which 'auto' uses gpu.js; null: never.
+   * Default null, measured by bench/hpo-latency.ts: on the 2-core bench machine gpu.js has no
+   * GPU backend (no headless-gl), runs its WebAssembly or CPU backend in float32, and is
+   * slower than the TypeScript loop at every size from d = 2 to 200.
+   */
+  readonly gpujsMinWork: number | null;
+}
+
+export const DEFAULT_KDE_CHOOSER: KdeChooserOptions = { backend: 'auto', gpujsMinWork: null };
+
+export function chooseKdeBackend(work: number, options: KdeChooserOptions = DEFAULT_KDE_CHOOSER): KdeBackend {
+  if (options.backend !== 'auto') return options.backend;
+  return options.gpujsMinWork !== null && work >= options.gpujsMinWork ? 'gpujs' : 'ts';
+}
+
+// --- The normal distribution, for the truncation normalisers and sampling. ---
+
+/** erfc(x), Chebyshev fit with fractional error below 1.2e-7 (Numerical Recipes, 6.2). */
+export function erfc(x: number): number {
+  const z = Math.abs(x);
+  const t = 1 / (1 + 0.5 * z);
+  const r =
+    t *
+    Math.exp(
+      -z * z -
+        1.26551223 +
+        t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
+    );
+  return x >= 0 ? r : 2 - r;
+}
+
+/** Standard normal CDF. */
+export function normalCdf(x: number): number {
+  return 0.5 * erfc(-x / Math.SQRT2);
+}
+
+export const LOG_SQRT_2PI = 0.5 * Math.log(2 * Math.PI);
+
+/** log of the mass that N(mu, sigma^2) puts on [0, 1]. */
+export function logUnitMass(mu: number, sigma: number): number {
+  // Both ends more than 8.3 sigma away: the missing mass is below 1e-16, log(mass) is 0.
+  if (mu > 8.3 * sigma && 1 - mu > 8.3 * sigma) return 0;
+  const mass = normalCdf((1 - mu) / sigma) - normalCdf(-mu / sigma);
+  return Math.log(Math.max(mass, 1e-300));
+}
