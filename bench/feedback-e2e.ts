@@ -5,8 +5,10 @@
  *   2. raw @platformatic/kafka, consume-only;
  *   3. the service's stream topology (decode, validate, join, label, transactional produce
  *      with changelog and offsets), backlog drained to committed labels;
- *   4. latency at a steady offered load: outcome published -> label visible under
- *      read_committed, p50 / p99.
+ *   4. latency at several steady offered loads: outcome published -> label visible under
+ *      read_committed, p50 / p99;
+ *   5. Kafka's own ProducerPerformance and ConsumerPerformance on the same broker, beside a
+ *      raw kafkajs producer, at the same record count and size.
  * Writes bench/results/feedback-e2e.json and prints a Markdown table for BENCHMARKS.md.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -14,7 +16,8 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { loadConfig, type Config } from '../config/options.ts';
-import { startLocalStack, REPO_ROOT } from '../infra/local/localStack.ts';
+import { execFileSync } from 'node:child_process';
+import { findJava, INFRA_CACHE, KAFKA_VERSION, startLocalStack, REPO_ROOT } from '../infra/local/localStack.ts';
 import { TOPIC_ROLES } from '../schemas/catalog.ts';
 import { EventGenerator } from '../simulate/generator.ts';
 import { Publisher } from '../simulate/publisher.ts';
@@ -27,7 +30,48 @@ import { buildProcessors } from '../topology/topology.ts';
 
 const JOBS = Number(process.env.BENCH_JOBS ?? 20_000);
 const LATENCY_SECONDS = Number(process.env.BENCH_LATENCY_SECONDS ?? 20);
-const LATENCY_JOBS_PER_SECOND = Number(process.env.BENCH_LATENCY_RATE ?? 250);
+/** Offered loads, in jobs per second (two events each). */
+const LATENCY_RATES = (process.env.BENCH_LATENCY_RATES ?? '100,250,500,1000').split(',').map(Number);
+/** Bytes per record in the perf-tool comparison: about an encoded dispatch. */
+const PERF_RECORD_BYTES = 400;
+
+/** Kafka's ProducerPerformance and ConsumerPerformance (kafka-tools, from Maven Central with the broker). */
+function kafkaPerfTools(brokers: string[], topic: string, records: number, bytes: number) {
+  const java = findJava(17);
+  const cp = `${join(INFRA_CACHE, `kafka-${KAFKA_VERSION}`, 'libs')}/*`;
+  const produced = execFileSync(java, ['-cp', cp, 'org.apache.kafka.tools.ProducerPerformance', '--topic', topic, '--num-records', String(records), '--record-size', String(bytes), '--throughput', '-1', '--producer-props', `bootstrap.servers=${brokers.join(',')}`, 'acks=all'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  const last = produced.trim().split('\n').pop() ?? '';
+  const m = /([\d.]+) records\/sec.*?, (\d+) ms 99th/.exec(last);
+  const consumed = execFileSync(java, ['-cp', cp, 'org.apache.kafka.tools.ConsumerPerformance', '--bootstrap-server', brokers.join(','), '--topic', topic, '--messages', String(records), '--timeout', '60000'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  const lines = consumed.trim().split('\n');
+  const header = (lines[0] ?? '').split(',').map((h) => h.trim());
+  const values = (lines[lines.length - 1] ?? '').split(',').map((v) => v.trim());
+  return {
+    produceRecordsPerSecond: m ? Math.round(Number(m[1])) : Number.NaN,
+    produceP99Ms: m ? Number(m[2]) : Number.NaN,
+    consumeRecordsPerSecond: Math.round(Number(values[header.indexOf('nMsg.sec')])),
+    raw: { produce: last, consume: lines.slice(-2).join(' / ') },
+  };
+}
+
+/** Raw kafkajs producing the same records (batches of 1,000, acks=all). */
+async function rawKafkajsProduce(config: Config, topic: string, records: number, bytes: number) {
+  const kafka = new Kafka({ clientId: 'bench-produce', brokers: config.kafka.brokers, logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic, numPartitions: config.kafka.partitions, replicationFactor: 1 }] });
+  await admin.disconnect();
+  const producer = kafka.producer();
+  await producer.connect();
+  const value = Buffer.alloc(bytes, 7);
+  const started = Date.now();
+  for (let i = 0; i < records; i += 1000) {
+    await producer.send({ topic, acks: -1, messages: Array.from({ length: Math.min(1000, records - i) }, (_, k) => ({ key: String(i + k), value })) });
+  }
+  const ms = Date.now() - started;
+  await producer.disconnect();
+  return { ms, recordsPerSecond: Math.round((records / ms) * 1000) };
+}
 
 function quantile(sorted: number[], q: number): number {
   return sorted.length === 0 ? Number.NaN : (sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number);
@@ -116,7 +160,7 @@ async function main(): Promise<void> {
     const streamsMs = Date.now() - started;
     const transactions = streams.counters.transactions;
 
-    // Latency at a steady load: outcomes stamped with their publish time.
+    // Latency at steady loads: outcomes stamped with their publish time.
     const latencies: number[] = [];
     const reader = new Kafka({ clientId: 'bench-lat', brokers: config.kafka.brokers, logLevel: logLevel.NOTHING }).consumer({
       groupId: `bench-lat-${suffix}`,
@@ -125,38 +169,48 @@ async function main(): Promise<void> {
     });
     await reader.connect();
     await reader.subscribe({ topic: config.topics['relevance-labels'], fromBeginning: false });
-    const latencyStart = Date.now();
+    let measuringFrom = Number.POSITIVE_INFINITY;
     void reader.run({
       eachMessage: async ({ message }) => {
         const label = (await serde.decode('relevance-labels', message.value, { minEventTimeMs: 0, maxEventTimeMs: Infinity })) as { event_time: number };
-        if (label.event_time >= latencyStart) latencies.push(Date.now() - label.event_time);
+        if (label.event_time >= measuringFrom) latencies.push(Date.now() - label.event_time);
       },
     });
     await new Promise((r) => setTimeout(r, 3_000));
     const liveGen = new EventGenerator({ seed: 2, runId: 'live' });
-    const tickMs = 100;
-    const perTick = Math.max(1, Math.round((LATENCY_JOBS_PER_SECOND * tickMs) / 1000));
-    const until = Date.now() + LATENCY_SECONDS * 1000;
-    let sentJobs = 0;
-    while (Date.now() < until) {
-      const tick = Date.now();
-      for (let k = 0; k < perTick; k++) {
-        const now = Date.now();
-        const job = liveGen.job(now - 3_600_000);
-        await publisher.add('job-dispatch', job.dispatch.job_id, job.dispatch);
-        await publisher.add('job-outcome', job.outcome.job_id, { ...job.outcome, event_time: now });
-        sentJobs++;
+    const loads: Array<{ jobsPerSecond: number; sentJobs: number; labels: number; p50Ms: number; p99Ms: number }> = [];
+    for (const rate of LATENCY_RATES) {
+      latencies.length = 0;
+      measuringFrom = Date.now();
+      const tickMs = 100;
+      const perTick = Math.max(1, Math.round((rate * tickMs) / 1000));
+      const until = Date.now() + LATENCY_SECONDS * 1000;
+      let sentJobs = 0;
+      while (Date.now() < until) {
+        const tick = Date.now();
+        for (let k = 0; k < perTick; k++) {
+          const now = Date.now();
+          const job = liveGen.job(now - 3_600_000);
+          await publisher.add('job-dispatch', job.dispatch.job_id, job.dispatch);
+          await publisher.add('job-outcome', job.outcome.job_id, { ...job.outcome, event_time: now });
+          sentJobs++;
+        }
+        await publisher.flush();
+        const wait = tickMs - (Date.now() - tick);
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       }
-      await publisher.flush();
-      const wait = tickMs - (Date.now() - tick);
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      await new Promise((r) => setTimeout(r, 5_000));
+      measuringFrom = Number.POSITIVE_INFINITY;
+      const sorted = [...latencies].sort((a, b) => a - b);
+      loads.push({ jobsPerSecond: rate, sentJobs, labels: sorted.length, p50Ms: quantile(sorted, 0.5), p99Ms: quantile(sorted, 0.99) });
+      console.error(`latency at ${rate * 2} events/s: p50 ${quantile(sorted, 0.5)} ms, p99 ${quantile(sorted, 0.99)} ms`);
     }
-    await new Promise((r) => setTimeout(r, 5_000));
     await reader.disconnect();
     await streams.stop();
     await publisher.close();
 
-    latencies.sort((a, b) => a - b);
+    const perfTools = kafkaPerfTools(config.kafka.brokers, `perf-${suffix}`, events, PERF_RECORD_BYTES);
+    const rawProduce = await rawKafkajsProduce(config, `perf-kafkajs-${suffix}`, events, PERF_RECORD_BYTES);
     const result = {
       date: new Date().toISOString(),
       machine: `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
@@ -164,7 +218,9 @@ async function main(): Promise<void> {
       kafkajsConsumeOnly: { ms: kafkajsMs, eventsPerSecond: Math.round((events / kafkajsMs) * 1000) },
       platformaticConsumeOnly: typeof platformaticMs === 'number' ? { ms: platformaticMs, eventsPerSecond: Math.round((events / platformaticMs) * 1000) } : { note: platformaticMs },
       feedbackTopology: { ms: streamsMs, eventsPerSecond: Math.round((events / streamsMs) * 1000), transactions },
-      latency: { offeredEventsPerSecond: LATENCY_JOBS_PER_SECOND * 2, sentJobs, labelsMeasured: latencies.length, p50Ms: quantile(latencies, 0.5), p99Ms: quantile(latencies, 0.99) },
+      latency: loads.map((l) => ({ offeredEventsPerSecond: l.jobsPerSecond * 2, sentJobs: l.sentJobs, labelsMeasured: l.labels, p50Ms: l.p50Ms, p99Ms: l.p99Ms })),
+      kafkaPerfTools: perfTools,
+      kafkajsProduce: rawProduce,
     };
     mkdirSync(join(REPO_ROOT, 'bench', 'results'), { recursive: true });
     writeFileSync(join(REPO_ROOT, 'bench', 'results', 'feedback-e2e.json'), JSON.stringify(result, null, 2));
@@ -181,8 +237,18 @@ async function main(): Promise<void> {
           : `| raw @platformatic/kafka, consume-only | ${platformaticMs} | | |`,
         `| full topology: feedback, advisor, spot, anomalies, storage (exactly-once, ${transactions} transactions) | ${streamsMs} | ${result.feedbackTopology.eventsPerSecond} | ${ratio(streamsMs)} |`,
         '',
-        `Latency, outcome published -> label visible (read_committed), at ${LATENCY_JOBS_PER_SECOND * 2} events/s offered for ${LATENCY_SECONDS} s: ` +
-          `p50 ${result.latency.p50Ms} ms, p99 ${result.latency.p99Ms} ms over ${latencies.length} labels.`,
+        `Latency, outcome published -> label visible (read_committed), ${LATENCY_SECONDS} s per load:`,
+        '',
+        '| offered events/s | labels measured | p50 (ms) | p99 (ms) |',
+        '|---:|---:|---:|---:|',
+        ...loads.map((l) => `| ${l.jobsPerSecond * 2} | ${l.labels} | ${l.p50Ms} | ${l.p99Ms} |`),
+        '',
+        `Kafka's own perf tools on the same broker, ${events} records of ${PERF_RECORD_BYTES} bytes (the size of an encoded dispatch), beside raw kafkajs:`,
+        '',
+        '| client | produce records/s | produce p99 (ms) | consume records/s |',
+        '|---|---:|---:|---:|',
+        `| Kafka ProducerPerformance / ConsumerPerformance (Java, acks=all) | ${perfTools.produceRecordsPerSecond} | ${perfTools.produceP99Ms} | ${perfTools.consumeRecordsPerSecond} |`,
+        `| raw kafkajs (sendBatch of 1,000, acks=all / consume-only above) | ${rawProduce.recordsPerSecond} | | ${result.kafkajsConsumeOnly.eventsPerSecond} |`,
       ].join('\n'),
     );
   } finally {

@@ -13,6 +13,7 @@ import { createRegistry, TopicSerde } from '../topology/serde.ts';
 import { startService } from '../topology/service.ts';
 import { ensureTopics } from '../topology/admin.ts';
 import { Publisher, runSimulation } from '../simulate/publisher.ts';
+import { demoAccuracy, demoStudy, runTrials } from '../simulate/hpoTrials.ts';
 import { formatTable } from './table.ts';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { replayEvents, type ReplayEvent } from '../topology/replay.ts';
@@ -104,6 +105,7 @@ program
     const abort = new AbortController();
     let simulation: Promise<void> = Promise.resolve();
     let publisher: Publisher | undefined;
+    let hpoDemo: Promise<void> = Promise.resolve();
     if (opts.simulate) {
       publisher = await Publisher.connect(createKafka(config, logger, '-simulator'), service.serde, config.topics);
       simulation = runSimulation(
@@ -111,6 +113,18 @@ program
         { seed: 42, runId: `sim${Date.now().toString(36)}`, jobsPerSecond: opts.jobsPerSecond, accessesPerSecond: 5, timeScale: 3_600, backfillMs: 14 * 86_400_000, badRate: 0.002, durationMs: 0, signal: abort.signal },
         logger.child({ component: 'simulator' }),
       ).catch((err) => logger.error({ err }, 'simulator failed'));
+      // A platform tuning a model through the HPO processor: one study, its trials run as jobs.
+      const studyId = `demo-${Date.now().toString(36)}`;
+      hpoDemo = runTrials(
+        createKafka(config, logger, '-hpo-demo'),
+        service.serde,
+        config,
+        { study: demoStudy(studyId, Date.now() - 14 * 86_400_000), objective: demoAccuracy, startAt: Date.now() - 14 * 86_400_000 + 60_000, trialMs: 600_000, timeoutMs: 86_400_000, signal: abort.signal },
+        logger.child({ component: 'hpo-demo' }),
+      ).then(
+        () => undefined,
+        (err: unknown) => logger.error({ err }, 'HPO demo failed'),
+      );
     }
     const db = config.clickhouse.database;
     console.log(
@@ -121,7 +135,7 @@ program
         `  Schema registry   ${config.registry.url}`,
         `  ClickHouse        ${config.clickhouse.url ?? `embedded, data in ${config.clickhouse.dataDir}`} (database ${db})`,
         `  Status page       ${service.httpUrl}  (also /metrics, /healthz, /readyz)`,
-        `  Decisions         topics ${config.topics['relevance-labels']}, ${config.topics['tiering-decisions']}, ${config.topics['spot-risk']}, ${config.topics['cost-anomalies']}; dead letters in ${config.topics.dlq}`,
+        `  Decisions         topics ${config.topics['relevance-labels']}, ${config.topics['tiering-decisions']}, ${config.topics['spot-risk']}, ${config.topics['cost-anomalies']}, ${config.topics['instance-suggestions']}, ${config.topics['advisor-models']}, ${config.topics['hpo-suggestions']}; dead letters in ${config.topics.dlq}`,
         '  Stop with Ctrl-C (drains and commits what is in flight).',
         '',
       ].join('\n'),
@@ -133,6 +147,7 @@ program
           console.log(
             `[${new Date().toISOString()}] consumed ${JSON.stringify(s.consumed)} | labels ${s.produced['relevance-labels'] ?? 0} ` +
               `(in ClickHouse ${row?.labels ?? 0}, mean ${row?.mean?.toFixed(2) ?? '-'}) | tiering decisions ${s.produced['tiering-decisions'] ?? 0} | DLQ ${JSON.stringify(s.deadLetters)} | ` +
+              `suggestions ${s.produced['instance-suggestions'] ?? 0} | ranker models ${s.produced['advisor-models'] ?? 0} | HPO suggestions ${s.produced['hpo-suggestions'] ?? 0} | ` +
               `state ${service.streams.stateEntries} entries | sink buffered ${service.sink.bufferedRows}`,
           );
         })
@@ -142,6 +157,7 @@ program
       clearInterval(timer);
       abort.abort();
       await simulation;
+      await hpoDemo;
       await publisher?.close();
       await service.stop();
       await stopStack();

@@ -158,6 +158,12 @@ export const DEFAULTS = {
     learningRate: 0.1,
     minDataInLeaf: 3,
   },
+  hpo: {
+    /** A trial with no result after this much stream time (never dispatched, or cancelled) is failed and its slot reused. */
+    trialTimeoutMs: 7 * DAY_MS,
+    /** Completed trials each study's models keep (best and most recent); bounds the stored state. */
+    maxHistory: 500,
+  },
   spot: {
     /** Beta prior of the per-run preemption rate: mean priorA / (priorA + priorB), worth priorA + priorB runs. */
     priorA: 1,
@@ -204,6 +210,15 @@ export const DEFAULTS = {
   },
   log: {
     level: 'info' as 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent',
+  },
+  tracing: {
+    /** OpenTelemetry traces (a span per committed batch and per ClickHouse insert), sent over OTLP/HTTP. Off by default. */
+    enabled: false,
+    /** The collector's OTLP/HTTP traces endpoint. */
+    endpoint: 'http://127.0.0.1:4318/v1/traces',
+    serviceName: 'artenic-optimizer',
+    /** Share of traces kept (parent-based ratio sampling). */
+    sampleRatio: 1,
   },
 };
 
@@ -298,6 +313,10 @@ export const ConfigSchema = z
       learningRate: z.number().gt(0).max(1),
       minDataInLeaf: z.number().int().min(1),
     }),
+    hpo: z.object({
+      trialTimeoutMs: z.number().int().min(1000),
+      maxHistory: z.number().int().min(10).max(100_000),
+    }),
     spot: z.object({
       priorA: positive,
       priorB: positive,
@@ -323,6 +342,7 @@ export const ConfigSchema = z
     }),
     http: z.object({ host: z.string().min(1), port: z.number().int().min(0).max(65535) }),
     log: z.object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) }),
+    tracing: z.object({ enabled: z.boolean(), endpoint: z.url(), serviceName: z.string().min(1), sampleRatio: z.number().min(0).max(1) }),
   })
   .superRefine((c, ctx) => {
     const f = c.feedback;

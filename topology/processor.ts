@@ -64,6 +64,8 @@ export interface Repartition<R extends OutputTopic = OutputTopic> {
   readonly name: string;
   readonly from: R;
   key(value: TopicRecords[R]): string;
+  /** Only records it accepts are repartitioned (all when absent): Kafka Streams' filter before the repartition. */
+  accepts?(value: TopicRecords[R]): boolean;
 }
 
 /** `<applicationId>-<name>-repartition`, as Kafka Streams names it. */

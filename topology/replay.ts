@@ -48,7 +48,7 @@ export function replayEvents(events: Iterable<ReplayEvent>, config: Config): Rep
       out.push({ topic: e.role, key: e.key, value: e.value });
       globals.get(e.role)?.set(e.key, e.value);
       for (const r of repartitions) {
-        if (r.from !== e.role) continue;
+        if (r.from !== e.role || !(r.accepts?.(e.value as never) ?? true)) continue;
         const value = e.value as { event_time: number };
         const record: InputRecord = { role: e.role, source: r.name, key: r.key(e.value as never), value: e.value, eventTime: value.event_time, topic: r.name, partition: 0, offset: String(offset++) };
         queue.push(...task.process(record));

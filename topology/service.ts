@@ -16,6 +16,7 @@ import { ClickHouseSink } from './sink/clickhouseSink.ts';
 import { StreamsApp } from './streamsApp.ts';
 import { buildProcessors } from './topology.ts';
 import { createMetrics } from './metrics.ts';
+import { startTracing } from './tracing.ts';
 import { startHttpServer } from './http.ts';
 import { statusData } from '../dashboard/statusData.ts';
 
@@ -50,6 +51,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   await streams.start();
   await sink.start();
   const metrics = createMetrics({ streams, sink, kafka });
+  const tracing = startTracing(config, { streams, sink }, logger);
   const http = await startHttpServer(
     config.http.host,
     config.http.port,
@@ -76,6 +78,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       await http.close();
       await streams.stop();
       await sink.stop();
+      await tracing.shutdown();
       await clickhouse.close();
       logger.info('stopped');
     },

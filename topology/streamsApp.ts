@@ -282,7 +282,7 @@ export class StreamsApp {
         push(this.config.topics[e.role], { key: e.key, value });
         this.counters.produced[e.role] = (this.counters.produced[e.role] ?? 0) + 1;
         for (const r of this.repartitions) {
-          if (r.from === e.role) push(repartitionTopic(this.config.kafka.applicationId, r.name), { key: r.key(e.value as never), value });
+          if (r.from === e.role && (r.accepts?.(e.value as never) ?? true)) push(repartitionTopic(this.config.kafka.applicationId, r.name), { key: r.key(e.value as never), value });
         }
         continue;
       }

@@ -6,6 +6,7 @@ import { spotProcessor } from '../processors/cost/spotProcessor.ts';
 import { anomalyProcessor } from '../processors/cost/anomalyProcessor.ts';
 import { advisorProcessor } from '../processors/advisor/processor.ts';
 import { trainerProcessor, type TrainerOptions } from '../processors/advisor/trainer.ts';
+import { hpoStreamProcessor } from '../processors/hpo/streamProcessor.ts';
 import type { Processor } from './processor.ts';
 
 export function trainerOptions(a: Config['advisor']): TrainerOptions {
@@ -27,5 +28,6 @@ export function buildProcessors(config: Config): Processor[] {
     anomalyProcessor(config.anomalies),
     advisorProcessor(config.advisor),
     trainerProcessor(trainerOptions(config.advisor)),
+    hpoStreamProcessor(config.hpo),
   ];
 }

@@ -32,7 +32,7 @@ const apicurioHome = () => join(INFRA_CACHE, `apicurio-registry-${APICURIO_VERSI
 
 /** Fetches Kafka and Apicurio into the cache when they are not there yet. */
 export function fetchInfra(log: (line: string) => void = () => undefined): void {
-  const haveKafka = existsSync(kafkaLibs()) && readdirSync(kafkaLibs()).some((f) => f.startsWith('kafka_2.13'));
+  const haveKafka = existsSync(kafkaLibs()) && ['kafka_2.13', 'kafka-tools-4'].every((jar) => readdirSync(kafkaLibs()).some((f) => f.startsWith(jar)));
   const haveApicurio = existsSync(join(apicurioHome(), 'quarkus-run.jar'));
   if (haveKafka && haveApicurio) return;
   mkdirSync(INFRA_CACHE, { recursive: true });

@@ -50,6 +50,9 @@ export function buildLabel(d: JobDispatch, o: JobOutcome, rules: LabelRules): Re
     dispatch_event_id: d.event_id,
     outcome_event_id: o.event_id,
     dispatch_time: d.event_time,
+    metric: o.metric,
+    hpo_study_id: d.hpo_study_id,
+    hpo_trial_id: d.hpo_trial_id,
   };
 }
 

@@ -1,0 +1,118 @@
+/**
+ * A platform's side of an HPO study: it reads suggestions of a study from hpo-suggestions,
+ * "trains" each one (an objective function of the parameters) and publishes the run as a
+ * dispatch carrying hpo_study_id and hpo_trial_id plus its outcome with the metric, until the
+ * study says it is done. Used by the simulator (`run --simulate`) and the broker tests.
+ */
+import type { Kafka } from 'kafkajs';
+import type { Config } from '../config/options.ts';
+import type { HpoStudy, HpoSuggestion } from '../schemas/generated/records.ts';
+import type { Logger } from '../topology/logger.ts';
+import type { TopicSerde } from '../topology/serde.ts';
+import { EventGenerator } from './generator.ts';
+import { Publisher } from './publisher.ts';
+
+export type Objective = (params: Record<string, number | string>) => number;
+
+export interface TrialRunnerOptions {
+  study: HpoStudy;
+  objective: Objective;
+  /** Event time of the first trial's dispatch; each next one is dispatched `trialMs` after the previous one finished. */
+  startAt: number;
+  trialMs: number;
+  /** Give up after this many wall-clock ms. */
+  timeoutMs: number;
+  signal?: AbortSignal;
+}
+
+export interface TrialRunResult {
+  suggestions: HpoSuggestion[];
+  done: HpoSuggestion | null;
+}
+
+/** Runs the study to its end: publishes the study, then every trial it suggests. */
+export async function runTrials(kafka: Kafka, serde: TopicSerde, config: Config, options: TrialRunnerOptions, logger: Logger): Promise<TrialRunResult> {
+  const { study } = options;
+  const generator = new EventGenerator({ seed: Number(study.seed % 1_000_000), runId: `hpo-${study.study_id}` });
+  const publisher = await Publisher.connect(kafka, serde, config.topics);
+  const consumer = kafka.consumer({ groupId: `${config.kafka.applicationId}-trials-${study.study_id}-${Date.now().toString(36)}`, readUncommitted: false, maxWaitTimeInMs: 100 });
+  const suggestions: HpoSuggestion[] = [];
+  let done: HpoSuggestion | null = null;
+  let clock = options.startAt;
+  try {
+    await consumer.connect();
+    await consumer.subscribe({ topic: config.topics['hpo-suggestions'], fromBeginning: true });
+    await publisher.add('hpo-studies', study.study_id, study);
+    await publisher.flush();
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`study ${study.study_id}: no 'done' within ${options.timeoutMs} ms (${suggestions.length} suggestions)`)), options.timeoutMs);
+      options.signal?.addEventListener('abort', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      consumer
+        .run({
+          eachMessage: async ({ message }) => {
+            const s = (await serde.decode('hpo-suggestions', message.value, { minEventTimeMs: 0, maxEventTimeMs: Number.POSITIVE_INFINITY })) as HpoSuggestion;
+            if (s.study_id !== study.study_id) return;
+            suggestions.push(s);
+            if (s.done) {
+              done = s;
+              clearTimeout(timer);
+              resolve();
+              return;
+            }
+            const params = Object.fromEntries(s.params.map((p) => [p.name, p.number ?? p.category ?? '']));
+            // The platform dispatches a trial after the previous one finished: event times only grow,
+            // so no trial's label arrives behind its partition's stream time.
+            const job = generator.job(clock);
+            clock = job.outcome.event_time + options.trialMs;
+            const jobId = `${study.study_id}-${s.trial_id}`;
+            const metric = options.objective(params);
+            await publisher.add('job-dispatch', jobId, {
+              ...job.dispatch,
+              event_id: `dispatch:${jobId}`,
+              job_id: jobId,
+              hyperparameters: Object.fromEntries(Object.entries(params).map(([k, v]) => [k, String(v)])),
+              hpo_study_id: study.study_id,
+              hpo_trial_id: s.trial_id,
+            });
+            await publisher.add('job-outcome', jobId, { ...job.outcome, event_id: `outcome:${jobId}`, job_id: jobId, status: 'SUCCEEDED', metric, error: null });
+            await publisher.flush();
+          },
+        })
+        .catch(reject);
+    });
+    logger.info({ study: study.study_id, trials: suggestions.filter((s) => !s.done).length, best: (done as HpoSuggestion | null)?.best_value ?? null }, 'HPO study finished');
+  } finally {
+    await consumer.disconnect();
+    await publisher.close();
+  }
+  return { suggestions, done };
+}
+
+/** The simulator's study: learning rate, batch size and optimizer of a model, validation accuracy up. */
+export function demoStudy(studyId: string, at: number): HpoStudy {
+  return {
+    event_id: `study:${studyId}`,
+    event_time: at,
+    study_id: studyId,
+    params: [
+      { name: 'learning_rate', kind: 'FLOAT', low: 1e-5, high: 1e-1, log: true, choices: [] },
+      { name: 'batch_size', kind: 'INT', low: 16, high: 512, log: true, choices: [] },
+      { name: 'optimizer', kind: 'CATEGORICAL', low: null, high: null, log: false, choices: ['sgd', 'adam', 'adamw'] },
+    ],
+    objectives: [{ name: 'metric', direction: 'MAXIMIZE' }],
+    budget: 60,
+    parallelism: 4,
+    seed: 42,
+    strategy: 'auto',
+  };
+}
+
+/** A validation accuracy that peaks at learning rate 3e-3, batch 128, AdamW. */
+export const demoAccuracy: Objective = (p) =>
+  0.95 -
+  0.02 * Math.log10((p.learning_rate as number) / 3e-3) ** 2 -
+  0.01 * Math.log2((p.batch_size as number) / 128) ** 2 -
+  (p.optimizer === 'adamw' ? 0 : p.optimizer === 'adam' ? 0.01 : 0.05);
