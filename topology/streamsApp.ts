@@ -79,6 +79,10 @@ export class StreamsApp {
   private readonly storeNames: string[];
   private running = false;
   private joined = false;
+  /** The producer's transaction state is unknown (an abort failed): replace it before the next transaction. */
+  private producerBroken = false;
+  /** The input partition whose last transaction may or may not have committed. */
+  private uncertain?: { topic: string; partition: number; nextOffset: string };
   /** Observer of each committed batch: source, records, seconds from fetch to commit. */
   onBatchCommitted?: (source: string, records: number, seconds: number) => void;
 
@@ -154,19 +158,7 @@ export class StreamsApp {
       await table.start();
       this.globals.set(role, table);
     }
-    // One transactional id per instance: a restarted instance fences its predecessor and
-    // aborts whatever transaction the predecessor left open.
-    this.producer = this.kafka.producer({
-      createPartitioner: Partitioners.DefaultPartitioner,
-      transactionalId: this.transactionalId,
-      idempotent: true,
-      maxInFlightRequests: 1,
-      transactionTimeout: k.transactionTimeoutMs,
-      allowAutoTopicCreation: false,
-      // The coordinator answers CONCURRENT_TRANSACTIONS while it still writes the previous
-      // transaction's markers (milliseconds); retry soon, as the Java client does.
-      retry: { retries: 10, initialRetryTime: 20, maxRetryTime: 1_000 },
-    });
+    this.producer = this.newProducer();
     await this.producer.connect();
     this.consumer = this.kafka.consumer({
       groupId: this.groupId,
@@ -187,6 +179,13 @@ export class StreamsApp {
       this.joined = true;
       this.logger.info({ partitions: [...partitions].sort((a, b) => a - b) }, 'partitions assigned');
     });
+    this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
+      // kafkajs restarts the consumer after retriable failures only; otherwise nothing
+      // consumes any more while the process lives on: say so, and stop being ready.
+      if (payload.restart) return;
+      this.joined = false;
+      this.logger.error({ err: payload.error }, 'stream consumer crashed and will not restart: this instance no longer processes (not ready)');
+    });
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: [...this.sourceByTopic.keys()], fromBeginning: true });
     this.running = true;
@@ -198,6 +197,57 @@ export class StreamsApp {
     });
   }
 
+  /** One transactional id per instance: a restarted instance fences its predecessor and aborts whatever transaction the predecessor left open. */
+  private newProducer(): Producer {
+    return this.kafka.producer({
+      createPartitioner: Partitioners.DefaultPartitioner,
+      transactionalId: this.transactionalId,
+      idempotent: true,
+      maxInFlightRequests: 1,
+      transactionTimeout: this.config.kafka.transactionTimeoutMs,
+      allowAutoTopicCreation: false,
+      // The coordinator answers CONCURRENT_TRANSACTIONS while it still writes the previous
+      // transaction's markers (milliseconds); retry soon, as the Java client does.
+      retry: { retries: 10, initialRetryTime: 20, maxRetryTime: 1_000 },
+    });
+  }
+
+  /**
+   * The transactional producer. After an abort that failed (the broker went away in the
+   * middle of a transaction) kafkajs' producer is stuck in ABORTING and refuses every new
+   * transaction, so it is replaced: a new producer with the same transactional id is
+   * initialised once the broker answers, and the coordinator first completes or aborts the
+   * transaction left open, whose outcome `uncertain` then reads from the committed offsets.
+   */
+  private async transactionalProducer(): Promise<Producer> {
+    if (this.producer && !this.producerBroken) return this.producer;
+    await this.producer?.disconnect().catch(() => undefined);
+    this.producer = this.newProducer();
+    await this.producer.connect();
+    this.producerBroken = false;
+    this.counters.events.producer_resets = (this.counters.events.producer_resets ?? 0) + 1;
+    this.logger.warn('transactional producer replaced after a transaction whose abort failed');
+    return this.producer;
+  }
+
+  /** The committed offset of the input partition whose last transaction has an unknown outcome, once; null when none is. */
+  private async resolveUncertain(topic: string, partition: number): Promise<bigint | null> {
+    const u = this.uncertain;
+    if (!u || u.topic !== topic || u.partition !== partition) return null;
+    await this.transactionalProducer();
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      const [offsets] = await admin.fetchOffsets({ groupId: this.groupId, topics: [topic] });
+      const committed = offsets?.partitions.find((p) => p.partition === partition)?.offset ?? '-1';
+      this.uncertain = undefined;
+      this.logger.warn({ topic, partition, committed, attempted: u.nextOffset }, committed === u.nextOffset ? 'the uncertain transaction had committed: its records are skipped' : 'the uncertain transaction had not committed: its records are processed again');
+      return BigInt(committed);
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
+  }
+
   private async ensureTask(partition: number): Promise<StreamTask> {
     const existing = this.tasks.get(partition);
     if (existing) return existing;
@@ -205,7 +255,7 @@ export class StreamsApp {
     const fresh = [...wanted].filter((p) => !this.tasks.has(p)).map((p) => new StreamTask(p, this.processors, this.taskOptions()));
     await restoreTasks({
       kafka: this.kafka,
-      producer: this.producer as Producer,
+      producer: await this.transactionalProducer(),
       applicationId: this.config.kafka.applicationId,
       tasks: fresh,
       logger: this.logger,
@@ -233,11 +283,27 @@ export class StreamsApp {
     const origin = this.sourceByTopic.get(batch.topic);
     if (!origin) return;
     const { role, source } = origin;
-    const task = await this.ensureTask(batch.partition);
+    let task: StreamTask;
+    let messages = batch.messages;
+    try {
+      const committed = await this.resolveUncertain(batch.topic, batch.partition);
+      if (committed !== null) {
+        // Records the uncertain transaction did commit are not processed twice.
+        const done = messages.filter((m) => BigInt(m.offset) < committed);
+        if (done.length > 0) resolveOffset((done[done.length - 1] as (typeof messages)[number]).offset);
+        messages = messages.filter((m) => BigInt(m.offset) >= committed);
+      }
+      task = await this.ensureTask(batch.partition);
+    } catch (err) {
+      // A restore whose barrier transaction failed may leave the producer unusable too.
+      this.producerBroken = true;
+      this.tasks.clear();
+      throw new TaskCorruptedError(`restoring the tasks for ${batch.topic}/${batch.partition} failed: ${(err as Error).message}`, { cause: err });
+    }
     const max = this.config.streams.maxBatchRecords;
-    for (let i = 0; i < batch.messages.length; i += max) {
+    for (let i = 0; i < messages.length; i += max) {
       if (!isRunning() || isStale()) return;
-      const chunk = batch.messages.slice(i, i + max);
+      const chunk = messages.slice(i, i + max);
       const chunkStarted = process.hrtime.bigint();
       const sources: SourceMessage[] = chunk.map((message) => ({ role, source, topic: batch.topic, partition: batch.partition, message }));
       try {
@@ -321,12 +387,12 @@ export class StreamsApp {
         entries.map((c) => ({ key: c.key, value: c.value, partition: task.partition })),
       );
     }
-    const producer = this.producer as Producer;
     const requests = chunkRequests(byTopic, MAX_REQUEST_BYTES);
     // The coordinator may still be finishing the previous transaction
     // (CONCURRENT_TRANSACTIONS); the same content is sent again in a fresh transaction.
     // An aborted attempt is invisible to read_committed readers.
     for (let attempt = 0; ; attempt++) {
+      const producer = await this.transactionalProducer();
       const txn = await producer.transaction();
       try {
         for (const topicMessages of requests) await txn.sendBatch({ topicMessages, acks: -1 });
@@ -335,7 +401,18 @@ export class StreamsApp {
         this.counters.transactions++;
         return;
       } catch (err) {
-        await txn.abort().catch(() => undefined);
+        let aborted = true;
+        await txn.abort().catch(() => {
+          aborted = false;
+        });
+        if (!aborted) {
+          // The commit may or may not have happened: never send the same content again
+          // blindly. The batch fails; before the partition is processed again, the committed
+          // offset tells which (resolveUncertain).
+          this.producerBroken = true;
+          this.uncertain = { topic, partition, nextOffset };
+          throw err;
+        }
         if (!(err as { retriable?: boolean }).retriable || attempt >= 10) throw err;
         this.counters.events.transaction_retries = (this.counters.events.transaction_retries ?? 0) + 1;
         await new Promise((r) => setTimeout(r, Math.min(20 * 2 ** attempt, 2_000)));

@@ -149,13 +149,26 @@ function canConnect(port: number): Promise<boolean> {
 export interface KafkaOptions {
   /** Extra broker properties (SASL, TLS listeners...). */
   extraProperties?: Record<string, string>;
+  /** Where the broker keeps its properties, log and data; a fresh directory under the cache by default. */
   workDir?: string;
+  /** Leave `workDir` in place on stop, so that a broker started again on it finds its data. */
+  keepWorkDir?: boolean;
+  /** Fixed ports (a broker restarted on the same address); free ones by default. */
+  port?: number;
+  controllerPort?: number;
+  /** Extra arguments of `StorageTool format`, e.g. `['--add-scram', 'SCRAM-SHA-512=[name=u,password=p]']`. */
+  formatArgs?: string[];
 }
 
-/** Starts a single-node KRaft broker on a free loopback port. */
+/**
+ * Starts a single-node KRaft broker on a free loopback port (or the given ones). The storage
+ * is formatted only when `workDir` holds none yet, so a broker stopped with `keepWorkDir`
+ * starts again with its topics, offsets and transactions.
+ */
 export async function startKafka(options: KafkaOptions = {}): Promise<RunningService & { brokers: string[] }> {
   fetchInfra((l) => console.error(l));
-  const [port, controllerPort] = [await freePort(), await freePort()];
+  const port = options.port ?? (await freePort());
+  const controllerPort = options.controllerPort ?? (await freePort());
   const dir = options.workDir ?? join(INFRA_CACHE, 'run', `kafka-${port}-${randomBytes(3).toString('hex')}`);
   mkdirSync(join(dir, 'data'), { recursive: true });
   const props: Record<string, string> = {
@@ -184,14 +197,18 @@ export async function startKafka(options: KafkaOptions = {}): Promise<RunningSer
   writeFileSync(join(dir, 'log4j2.properties'), 'rootLogger.level=WARN\nrootLogger.appenderRef.stdout.ref=STDOUT\nappender.stdout.type=Console\nappender.stdout.name=STDOUT\nappender.stdout.layout.type=PatternLayout\nappender.stdout.layout.pattern=[%d] %p %m (%c)%n\n');
   const java = findJava(17);
   const classpath = `${kafkaLibs()}/*`;
-  const clusterId = randomBytes(16).toString('base64url').slice(0, 22);
-  try {
-    execFileSync(java, ['-cp', classpath, 'kafka.tools.StorageTool', 'format', '--standalone', '-t', clusterId, '-c', propsFile], { stdio: 'pipe' });
-  } catch (err) {
-    throw new InfraError(`formatting KRaft storage failed: ${String((err as { stderr?: Buffer }).stderr ?? err)}`, { cause: err });
+  // Kafka's own ids never start with '-' (the storage tool would read it as an option).
+  let clusterId = randomBytes(16).toString('base64url').slice(0, 22);
+  while (clusterId.startsWith('-')) clusterId = randomBytes(16).toString('base64url').slice(0, 22);
+  if (!existsSync(join(dir, 'data', 'meta.properties'))) {
+    try {
+      execFileSync(java, ['-cp', classpath, 'kafka.tools.StorageTool', 'format', '--standalone', '-t', clusterId, '-c', propsFile, ...(options.formatArgs ?? [])], { stdio: 'pipe' });
+    } catch (err) {
+      throw new InfraError(`formatting KRaft storage failed: ${String((err as { stderr?: Buffer }).stderr ?? err)}`, { cause: err });
+    }
   }
   const logFile = join(dir, 'kafka.log');
-  const out = createWriteStream(logFile);
+  const out = createWriteStream(logFile, { flags: 'a' });
   const child = spawn(java, ['-Xms256m', '-Xmx768m', `-Dlog4j2.configurationFile=${join(dir, 'log4j2.properties')}`, '-cp', classpath, 'kafka.Kafka', propsFile], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -206,22 +223,32 @@ export async function startKafka(options: KafkaOptions = {}): Promise<RunningSer
     brokers: [`127.0.0.1:${port}`],
     process: child,
     logFile,
-    stop: stopper(child, () => rmSync(dir, { recursive: true, force: true })),
+    stop: stopper(child, () => {
+      if (!options.keepWorkDir) rmSync(dir, { recursive: true, force: true });
+    }),
   };
 }
 
 export interface RegistryOptions {
   /** Basic auth users, as Apicurio's properties; none by default. */
   extraProperties?: Record<string, string>;
+  /** A fixed port (a registry restarted on the same address); a free one by default. */
+  port?: number;
+  /**
+   * A directory for an H2 database file instead of memory: schemas and their ids survive a
+   * restart. The caller owns it; stop leaves it in place.
+   */
+  storageDir?: string;
 }
 
-/** Starts Apicurio Registry (in-memory, global BACKWARD rule) on a free loopback port. */
+/** Starts Apicurio Registry (in-memory unless `storageDir`, global BACKWARD rule) on a free loopback port. */
 export async function startRegistry(options: RegistryOptions = {}): Promise<RunningService> {
   fetchInfra((l) => console.error(l));
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const java = findJava(21);
   const dir = join(INFRA_CACHE, 'run', `registry-${port}`);
   mkdirSync(dir, { recursive: true });
+  if (options.storageDir) mkdirSync(options.storageDir, { recursive: true });
   const logFile = join(dir, 'registry.log');
   const props: Record<string, string> = {
     'quarkus.http.port': String(port),
@@ -233,6 +260,8 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Runn
     // @kafkajs/confluent-schema-registry reads as a mismatch. A global rule avoids both.
     'apicurio.rules.global.compatibility': 'BACKWARD',
     'quarkus.log.level': 'WARN',
+    // Apicurio's default is H2 in memory; the same SQL storage in a file persists.
+    ...(options.storageDir ? { 'apicurio.datasource.url': `jdbc:h2:file:${resolve(options.storageDir, 'registry')}` } : {}),
     ...options.extraProperties,
   };
   const out = createWriteStream(logFile);

@@ -8,6 +8,8 @@ import { envOf } from './testConfig.ts';
 
 export interface ServiceProcess {
   child: ChildProcess;
+  /** Where its status page, /api/status and /metrics answer. */
+  httpUrl: string;
   exited: Promise<number | null>;
   kill(signal: NodeJS.Signals): Promise<number | null>;
 }
@@ -21,12 +23,14 @@ export async function startServiceProcess(config: Config, logFile: string, extra
   const log = createWriteStream(logFile, { flags: 'a' });
   child.stderr?.pipe(log);
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  let httpUrl = '';
   await new Promise<void>((resolve, reject) => {
     let seen = '';
     const timer = setTimeout(() => reject(new Error(`service did not start; see ${logFile}`)), 90_000);
     child.stdout?.on('data', (chunk: Buffer) => {
       log.write(chunk);
       seen = (seen + chunk.toString()).slice(-10_000);
+      httpUrl ||= /"url":"(http:\/\/[^"]+)"[^\n]*status page/.exec(seen)?.[1] ?? '';
       if (seen.includes('"msg":"running"')) {
         clearTimeout(timer);
         resolve();
@@ -36,10 +40,27 @@ export async function startServiceProcess(config: Config, logFile: string, extra
   });
   return {
     child,
+    httpUrl,
     exited,
     kill: async (signal) => {
       child.kill(signal);
       return exited;
     },
   };
+}
+
+/** Runs the service until it exits by itself (a start that must fail); its exit code and everything it printed. */
+export async function runServiceToExit(config: Config, extraEnv: Record<string, string> = {}, timeoutMs = 90_000): Promise<{ code: number | null; output: string }> {
+  const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'artenic-optimizer.mjs'), 'run', '--summary-every', '3600'], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, ...envOf(config), ...extraEnv },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (c: Buffer) => (output += c.toString()));
+  child.stderr?.on('data', (c: Buffer) => (output += c.toString()));
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+  clearTimeout(timer);
+  return { code, output };
 }

@@ -29,7 +29,7 @@ export function testConfig(overrides: Record<string, unknown> = {}): Config {
     overrides: {
       ...overrides,
       kafka: { brokers: inject('brokers'), applicationId: `test-${suffix}`, sessionTimeoutMs: 10_000, ...(overrides.kafka as object | undefined) },
-      registry: { url: inject('registryUrl') },
+      registry: { url: inject('registryUrl'), ...(overrides.registry as object | undefined) },
       clickhouse: { dataDir, database: `test_${suffix}` },
       topics: Object.fromEntries(TOPIC_ROLES.map((r) => [r, `${r}-${suffix}`])),
       sink: { flushIntervalMs: 200 },
@@ -54,6 +54,13 @@ export function envOf(config: Config): Record<string, string> {
     ARTENIC_HTTP_PORT: String(config.http.port),
   };
   for (const role of TOPIC_ROLES) env[`ARTENIC_TOPICS_${role.replace(/-/g, '_').toUpperCase()}`] = config.topics[role];
+  if (config.kafka.ssl) env.ARTENIC_KAFKA_SSL = 'true';
+  if (config.kafka.sslCaFile) env.ARTENIC_KAFKA_SSL_CA_FILE = config.kafka.sslCaFile;
+  if (config.kafka.saslMechanism !== 'none') {
+    env.ARTENIC_KAFKA_SASL_MECHANISM = config.kafka.saslMechanism;
+    env.ARTENIC_KAFKA_SASL_USERNAME = config.kafka.saslUsername ?? '';
+    env.ARTENIC_KAFKA_SASL_PASSWORD = config.kafka.saslPassword ?? '';
+  }
   return env;
 }
 
