@@ -67,21 +67,22 @@ function printRows(rows: Array<Record<string, unknown>>, json?: boolean): void {
   console.log(json ? JSON.stringify(rows, null, 2) : formatTable(rows));
 }
 
-function onShutdown(fn: () => Promise<void>): void {
+/** Runs `fn` once on SIGINT/SIGTERM, then exits 0; the returned function does the same with another exit code. */
+function onShutdown(fn: () => Promise<void>): (exitCode: number) => void {
   let stopping = false;
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.on(signal, () => {
-      if (stopping) return;
-      stopping = true;
-      fn().then(
-        () => process.exit(0),
-        (err) => {
-          console.error(err);
-          process.exit(EXIT_RUNTIME);
-        },
-      );
-    });
-  }
+  const stop = (exitCode: number) => {
+    if (stopping) return;
+    stopping = true;
+    fn().then(
+      () => process.exit(exitCode),
+      (err) => {
+        console.error(err);
+        process.exit(EXIT_RUNTIME);
+      },
+    );
+  };
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => stop(0));
+  return stop;
 }
 
 const program = new Command()
@@ -101,7 +102,10 @@ program
     const base = configFrom(program.opts());
     const logger = createLogger(base.log.level);
     const { config, stop: stopStack } = await withLocalStack(base, logger);
-    const service = await startService(config, logger);
+    // A consumer kafkajs will not restart leaves nothing to do here: exit non-zero, so that a
+    // supervisor (systemd, Kubernetes, compose) starts a fresh instance, which restores its state.
+    let shutdown: (exitCode: number) => void = () => process.exit(EXIT_RUNTIME);
+    const service = await startService(config, logger, { onFatal: () => shutdown(EXIT_RUNTIME) });
     const abort = new AbortController();
     let simulation: Promise<void> = Promise.resolve();
     let publisher: Publisher | undefined;
@@ -153,7 +157,7 @@ program
         })
         .catch((err) => logger.warn({ err: (err as Error).message }, 'summary query failed'));
     }, opts.summaryEvery * 1000);
-    onShutdown(async () => {
+    shutdown = onShutdown(async () => {
       clearInterval(timer);
       abort.abort();
       await simulation;

@@ -198,10 +198,8 @@ export const DEFAULTS = {
     flushRows: 5_000,
     /** Longest a row waits in the buffer. */
     flushIntervalMs: 1_000,
-    /** Consumption pauses above this many buffered rows (backpressure). */
+    /** Consumption pauses above this many buffered rows (backpressure; one fetch may pass it). Failed inserts are retried with backoff (200 ms doubling to 10 s) for as long as it takes: nothing is dropped. */
     maxBufferedRows: 50_000,
-    /** Insert retries before the sink gives up and the consumer restarts from committed offsets. */
-    insertRetries: 8,
   },
   http: {
     /** Status page, /metrics, /healthz. Loopback unless set otherwise. */
@@ -338,7 +336,6 @@ export const ConfigSchema = z
       flushRows: z.number().int().min(1),
       flushIntervalMs: z.number().int().min(10),
       maxBufferedRows: z.number().int().min(1),
-      insertRetries: z.number().int().min(0),
     }),
     http: z.object({ host: z.string().min(1), port: z.number().int().min(0).max(65535) }),
     log: z.object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) }),

@@ -111,6 +111,23 @@ export function createMetrics(args: { streams: StreamsApp; sink: ClickHouseSink;
       this.set(streams.ready && sink.ready ? 1 : 0);
     },
   });
+  new Counter({
+    name: 'artenic_sink_insert_failures_total',
+    help: 'ClickHouse inserts that failed and will be retried.',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(sink.counters.insertFailures);
+    },
+  });
+  new Gauge({
+    name: 'artenic_sink_paused',
+    help: '1 while the sink has paused consumption (its buffer is full until ClickHouse accepts an insert).',
+    registers: [registry],
+    collect() {
+      this.set(sink.counters.paused ? 1 : 0);
+    },
+  });
   new Gauge({
     name: 'artenic_advisor_model',
     help: 'The learned ranker in service: its sequence number, labelled with its version (absent before the first promotion).',

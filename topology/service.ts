@@ -30,7 +30,12 @@ export interface RunningServiceHandle {
   stop(): Promise<void>;
 }
 
-export async function startService(config: Config, logger: Logger): Promise<RunningServiceHandle> {
+export interface ServiceHooks {
+  /** The stream consumer stopped for good; by default only logged (the instance reports not ready). */
+  onFatal?: (err: Error) => void;
+}
+
+export async function startService(config: Config, logger: Logger, hooks: ServiceHooks = {}): Promise<RunningServiceHandle> {
   logger.info({ config: redactConfig(config) }, 'starting');
   if (!config.registry.url) throw new Error('registry.url is not set: configure ARTENIC_REGISTRY_URL or use `make run`');
   const kafka = createKafka(config, logger);
@@ -47,6 +52,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   if (applied.length > 0) logger.info({ applied }, 'ClickHouse migrations applied');
 
   const streams = new StreamsApp(kafka, config, serde, processors, logger.child({ component: 'streams' }));
+  streams.onFatal = hooks.onFatal;
   const sink = new ClickHouseSink(kafka, config, serde, clickhouse, logger.child({ component: 'clickhouse-sink' }));
   await streams.start();
   await sink.start();

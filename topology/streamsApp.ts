@@ -83,6 +83,8 @@ export class StreamsApp {
   private producerBroken = false;
   /** The input partition whose last transaction may or may not have committed. */
   private uncertain?: { topic: string; partition: number; nextOffset: string };
+  /** Called when the consumer stopped for good (kafkajs will not restart it): the process should exit so a supervisor restarts it. */
+  onFatal?: (err: Error) => void;
   /** Observer of each committed batch: source, records, seconds from fetch to commit. */
   onBatchCommitted?: (source: string, records: number, seconds: number) => void;
 
@@ -185,6 +187,7 @@ export class StreamsApp {
       if (payload.restart) return;
       this.joined = false;
       this.logger.error({ err: payload.error }, 'stream consumer crashed and will not restart: this instance no longer processes (not ready)');
+      this.onFatal?.(payload.error);
     });
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: [...this.sourceByTopic.keys()], fromBeginning: true });
