@@ -36,29 +36,55 @@ export type KdeBackend = 'ts' | 'gpujs';
 /** One evaluation, whatever computes it: log density of each of the n points. */
 export type KdeEvaluator = (mixture: GaussianMixture, query: KdeQuery) => Float64Array;
 
+/**
+ * Terms this far below the running maximum are skipped: exp(-40) < 4.3e-18 < 2^-53, under half
+ * an ulp of the running sum (which is >= 1 once a term is in), so adding them would leave the
+ * sum unchanged to the last bit. Skipping them is exact, not an approximation.
+ */
+const NEGLIGIBLE = 40;
+/**
+ * Slack for the early exit, which bounds t by an expression rounded differently from t's own:
+ * the difference is a few ulps of values far below 1e9, i.e. under 1e-6.
+ */
+const EXIT_MARGIN = 1;
+
 export function mixtureLogDensityTs(mixture: GaussianMixture, query: KdeQuery): Float64Array {
   const { size: m, dims: d, centers, invSigmas, logCoefficients } = mixture;
   const { points, count: n, extra } = query;
   const out = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     const p = i * d;
+    const e = i * m;
     // Single-pass log-sum-exp: keep the running maximum and the sum scaled to it.
     let max = -Infinity;
     let sum = 0;
+    // Early exit: the squared distance only grows and t = lc + ex - q / 2, so once q passes
+    // 2 (lc + ex) - cut the term is certainly more than NEGLIGIBLE below the running maximum:
+    // a no-op. (Before the first term, cut is -Infinity: no exit.)
+    let cut = 2 * (max - NEGLIGIBLE - EXIT_MARGIN);
     for (let j = 0; j < m; j++) {
       const c = j * d;
+      const lc = logCoefficients[j] as number;
+      const ex = extra ? (extra[e + j] as number) : 0;
+      const qCut = 2 * (lc + ex) - cut;
       let q = 0;
-      for (let k = 0; k < d; k++) {
+      let k = 0;
+      for (; k < d; k++) {
         const z = ((points[p + k] as number) - (centers[c + k] as number)) * (invSigmas[c + k] as number);
         q += z * z;
+        if (q > qCut) break;
       }
-      let t = (logCoefficients[j] as number) - 0.5 * q;
-      if (extra) t += extra[i * m + j] as number;
+      if (k < d) continue;
+      // The same expression as always, so that the kept terms are bit-for-bit the same.
+      let t = lc - 0.5 * q;
+      if (extra) t += ex;
       if (t > max) {
         sum = sum * Math.exp(max - t) + 1;
         max = t;
+        cut = 2 * (max - NEGLIGIBLE - EXIT_MARGIN);
       } else {
-        sum += Math.exp(t - max);
+        const u = t - max;
+        if (!(u < -NEGLIGIBLE)) sum += Math.exp(u);
       }
     }
     out[i] = max + Math.log(sum);

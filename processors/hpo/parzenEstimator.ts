@@ -58,6 +58,11 @@ export class ParzenEstimator {
     options: ParzenOptions,
     /** Relative weight of each observation; default all 1. */
     observationWeights?: readonly number[],
+    /**
+     * Kernel state kept from the previous fit of the same group (see KernelCache): only the
+     * kernels whose neighbours changed are recomputed. The result is identical with or without.
+     */
+    cache: KernelCache = new KernelCache(),
   ) {
     this.numericDims = [];
     this.categoricalDims = [];
@@ -66,54 +71,50 @@ export class ParzenEstimator {
     const m = n + 1; // the prior is the last component
     const d = this.numericDims.length;
 
-    const raw = (j: number) => (j < n ? (observationWeights?.[j] ?? 1) : options.priorWeight);
     let weightSum = 0;
-    for (let j = 0; j < m; j++) weightSum += raw(j);
+    for (let j = 0; j < n; j++) weightSum += observationWeights?.[j] ?? 1;
+    weightSum += options.priorWeight;
     this.componentLogWeights = new Float64Array(m);
     this.cumulativeWeights = new Float64Array(m);
     let cumulative = 0;
     for (let j = 0; j < m; j++) {
-      const w = raw(j) / weightSum;
+      const w = (j < n ? (observationWeights?.[j] ?? 1) : options.priorWeight) / weightSum;
       this.componentLogWeights[j] = Math.log(w);
       cumulative += w;
       this.cumulativeWeights[j] = cumulative;
     }
 
-    // Dense copy of the numeric coordinates (plus the prior's centre): every later loop is flat.
-    const centers = new Float64Array(m * d);
+    // Dense copies (plus the prior's row, centre 0.5 and sigma 1): every later loop is flat.
+    const kernels = cache.fit(observations, this.numericDims, options.bandwidth);
+    const { centers, invSigmas, logCoefficients } = cache.mixtureBuffers(m, d);
     for (let j = 0; j < n; j++) {
-      const o = observations[j] as ArrayLike<number>;
-      for (let a = 0; a < d; a++) centers[j * d + a] = o[this.numericDims[a] as number] as number;
+      const slot = kernels.order[j] as number;
+      centers.set(kernels.centers.subarray(slot * d, slot * d + d), j * d);
+      invSigmas.set(kernels.invSigmas.subarray(slot * d, slot * d + d), j * d);
+      logCoefficients[j] = (this.componentLogWeights[j] as number) - (kernels.logNorms[slot] as number);
     }
-    centers.fill(0.5, n * d);
-    const sigmas = options.bandwidth === 'scott' ? scottBandwidths(n, d) : neighbourBandwidths(centers, n, d);
-    const invSigmas = new Float64Array(m * d);
-    const logCoefficients = new Float64Array(m);
-    for (let j = 0; j < m; j++) {
-      let logNorm = 0;
-      for (let a = 0; a < d; a++) {
-        const mu = centers[j * d + a] as number;
-        const s = j < n ? (sigmas[j * d + a] as number) : 1;
-        invSigmas[j * d + a] = 1 / s;
-        logNorm += Math.log(s) + LOG_SQRT_2PI + logUnitMass(mu, s);
-      }
-      logCoefficients[j] = (this.componentLogWeights[j] as number) - logNorm;
-    }
+    centers.fill(0.5, n * d, m * d);
+    invSigmas.fill(1, n * d, m * d);
+    let priorLogNorm = 0;
+    for (let a = 0; a < d; a++) priorLogNorm += Math.log(1) + LOG_SQRT_2PI + logUnitMass(0.5, 1);
+    logCoefficients[n] = (this.componentLogWeights[n] as number) - priorLogNorm;
     this.mixture = { size: m, dims: d, centers, invSigmas, logCoefficients };
 
+    // Each row holds one of two values (observed choice or not) per m: two logs, not m x choices.
+    const smoothing = options.priorWeight / m;
     this.categoricalLogProbs = this.categoricalDims.map((k) => {
       const choices = shape.choiceCounts[k] as number;
       const table = new Float64Array(m * choices);
-      const smoothing = options.priorWeight / m;
-      for (let j = 0; j < m; j++) {
-        if (j === n) {
-          table.fill(-Math.log(choices), j * choices, (j + 1) * choices);
-          continue;
-        }
+      const total = 1 + smoothing * choices;
+      const hit = Math.log((1 + smoothing) / total);
+      const miss = Math.log((0 + smoothing) / total);
+      for (let j = 0; j < n; j++) {
         const observed = Math.min(choices - 1, Math.floor(((observations[j] as ArrayLike<number>)[k] as number) * choices));
-        const total = 1 + smoothing * choices;
-        for (let c = 0; c < choices; c++) table[j * choices + c] = Math.log(((c === observed ? 1 : 0) + smoothing) / total);
+        table.fill(miss, j * choices, (j + 1) * choices);
+        // A NaN coordinate matches no choice (as a comparison with it never holds).
+        if (observed >= 0 && observed < choices) table[j * choices + observed] = hit;
       }
+      table.fill(-Math.log(choices), n * choices, m * choices);
       return table;
     });
   }
@@ -214,33 +215,275 @@ function minimumSigma(n: number): number {
   return 1 / Math.min(100, n + 2);
 }
 
-function scottBandwidths(n: number, d: number): Float64Array {
-  const sigma = Math.min(1, Math.max(minimumSigma(n), 0.2 * Math.pow(Math.max(n, 1), -1 / (d + 4))));
-  return new Float64Array(n * d).fill(sigma);
+function scottBandwidth(n: number, d: number): number {
+  return Math.min(1, Math.max(minimumSigma(n), 0.2 * Math.pow(Math.max(n, 1), -1 / (d + 4))));
 }
 
-/** n x d widths (centers is row-major, at least n x d): per dimension, the larger gap to the sorted neighbours. */
-function neighbourBandwidths(centers: Float64Array, n: number, d: number): Float64Array {
-  const out = new Float64Array(n * d);
-  const floor = minimumSigma(n);
-  const column = new Float64Array(n);
-  const order = new Uint32Array(n);
-  for (let a = 0; a < d; a++) {
-    for (let i = 0; i < n; i++) {
-      column[i] = centers[i * d + a] as number;
-      order[i] = i;
+/** Kernels of one group, as fitted by KernelCache.fit; rows are indexed by slot. */
+export interface FittedKernels {
+  /** Chronological position j -> slot. */
+  readonly order: Int32Array;
+  /** slot x d. */
+  readonly centers: Float64Array;
+  readonly invSigmas: Float64Array;
+  /** Per slot: the log normaliser of the truncated product kernel, summed over dimensions in order. */
+  readonly logNorms: Float64Array;
+}
+
+/**
+ * The numeric kernels (centres, bandwidths, truncation normalisers) of one group of
+ * observations, kept between fits. Between two asks a group changes by a point or two (a
+ * tell, an eviction, a pending point), and a neighbour bandwidth depends only on the adjacent
+ * values in each dimension, so a refit keeps the columns sorted by insertion instead of
+ * sorting them again, and recomputes log(sigma) and the erfc-based normaliser only for the
+ * kernels whose bandwidth changed. Every number is computed by the same expressions in the
+ * same order as a fit from scratch, so the result is bit-for-bit the same.
+ *
+ * Observations are recognised by identity (the study's point arrays never change) and their
+ * coordinates are compared on every fit; anything unexpected (a repeated object, NaN) falls
+ * back to a full rebuild.
+ */
+export class KernelCache {
+  private d = -1;
+  private dimsKey = '';
+  private mode: ParzenOptions['bandwidth'] | null = null;
+  private capacity = 0;
+  private centers = new Float64Array(0);
+  private sigmas = new Float64Array(0);
+  private invSigmas = new Float64Array(0);
+  /** slot x d: log(sigma) + log sqrt(2 pi) + log mass on [0, 1], the summands of logNorms. */
+  private terms = new Float64Array(0);
+  private logNorms = new Float64Array(0);
+  /** Per slot: position in the current group (the sort's tie-break). */
+  private chrono = new Int32Array(0);
+  /** Per slot: the fit that last used it, or that last changed its normaliser. */
+  private seen = new Int32Array(0);
+  private dirty = new Int32Array(0);
+  private keys: Array<object | null> = [];
+  private readonly slotOf = new Map<object, number>();
+  private free: number[] = [];
+  private order = new Int32Array(0);
+  private n = 0;
+  /** Per dimension: the slots of the group sorted by (value, chrono). */
+  private columns: Int32Array[] = [];
+  private columnLength: number[] = [];
+  private generation = 0;
+  private out: { centers: Float64Array; invSigmas: Float64Array; logCoefficients: Float64Array } | null = null;
+
+  /**
+   * Mixture buffers of at least m x d, reused from fit to fit (a ParzenEstimator built with
+   * this cache is only valid until the next estimator built with it).
+   */
+  mixtureBuffers(m: number, d: number): { centers: Float64Array; invSigmas: Float64Array; logCoefficients: Float64Array } {
+    if (!this.out || this.out.logCoefficients.length < m || this.out.centers.length < m * d) {
+      const rows = Math.max(m, Math.ceil(m * 1.25));
+      this.out = { centers: new Float64Array(rows * d), invSigmas: new Float64Array(rows * d), logCoefficients: new Float64Array(rows) };
     }
-    order.sort((x, y) => (column[x] as number) - (column[y] as number) || x - y);
-    for (let r = 0; r < n; r++) {
-      const here = column[order[r] as number] as number;
-      const left = r > 0 ? here - (column[order[r - 1] as number] as number) : here;
-      const right = r < n - 1 ? (column[order[r + 1] as number] as number) - here : 1 - here;
-      let sigma: number;
-      if (n >= 2 && r === 0) sigma = right; // the outermost kernels ignore the cube's end
-      else if (n >= 2 && r === n - 1) sigma = left;
-      else sigma = Math.max(left, right);
-      out[(order[r] as number) * d + a] = Math.min(1, Math.max(floor, sigma));
-    }
+    const o = this.out;
+    return { centers: o.centers.subarray(0, m * d), invSigmas: o.invSigmas.subarray(0, m * d), logCoefficients: o.logCoefficients.subarray(0, m) };
   }
-  return out;
+
+  fit(observations: readonly ArrayLike<number>[], numericDims: readonly number[], mode: ParzenOptions['bandwidth']): FittedKernels {
+    const d = numericDims.length;
+    const dimsKey = numericDims.join(',');
+    if (d !== this.d || dimsKey !== this.dimsKey || mode !== this.mode) this.reset(d, dimsKey, mode);
+    const n = observations.length;
+    const previous = this.order.subarray(0, this.n);
+    this.ensureCapacity(this.n + n);
+    const gen = ++this.generation;
+    const order = new Int32Array(n);
+    const added: number[] = [];
+    let nonFinite = false;
+    for (let j = 0; j < n; j++) {
+      const o = observations[j] as ArrayLike<number>;
+      let slot = this.slotOf.get(o);
+      if (slot === undefined || this.seen[slot] === gen || !this.rowMatches(slot, o, numericDims)) {
+        const repeated = slot !== undefined && this.seen[slot] === gen;
+        slot = this.allocate(repeated ? null : o);
+        for (let a = 0; a < d; a++) {
+          const v = o[numericDims[a] as number] as number;
+          this.centers[slot * d + a] = v;
+          if (!Number.isFinite(v)) nonFinite = true;
+        }
+        this.sigmas.fill(NaN, slot * d, slot * d + d); // forces the normaliser below
+        added.push(slot);
+      }
+      this.seen[slot] = gen;
+      this.chrono[slot] = j;
+      order[j] = slot;
+    }
+    for (let r = 0; r < previous.length; r++) {
+      const slot = previous[r] as number;
+      if (this.seen[slot] !== gen) this.release(slot);
+    }
+    const full = nonFinite || this.n === 0 || added.length * 8 > n;
+    this.order = order;
+    this.n = n;
+
+    if (mode === 'scott') {
+      const sigma = scottBandwidth(n, d);
+      for (let j = 0; j < n; j++) {
+        const slot = order[j] as number;
+        for (let a = 0; a < d; a++) this.setSigma(slot, a, sigma, gen);
+      }
+    } else {
+      const floor = minimumSigma(n);
+      for (let a = 0; a < d; a++) {
+        const column = full ? this.sortColumn(a) : this.updateColumn(a, added);
+        for (let r = 0; r < n; r++) {
+          const slot = column[r] as number;
+          const here = this.centers[slot * d + a] as number;
+          const left = r > 0 ? here - (this.centers[(column[r - 1] as number) * d + a] as number) : here;
+          const right = r < n - 1 ? (this.centers[(column[r + 1] as number) * d + a] as number) - here : 1 - here;
+          let sigma: number;
+          if (n >= 2 && r === 0) sigma = right; // the outermost kernels ignore the cube's end
+          else if (n >= 2 && r === n - 1) sigma = left;
+          else sigma = Math.max(left, right);
+          this.setSigma(slot, a, Math.min(1, Math.max(floor, sigma)), gen);
+        }
+      }
+    }
+    for (let j = 0; j < n; j++) {
+      const slot = order[j] as number;
+      if (this.dirty[slot] !== gen) continue;
+      let logNorm = 0;
+      for (let a = 0; a < d; a++) logNorm += this.terms[slot * d + a] as number;
+      this.logNorms[slot] = logNorm;
+    }
+    return { order, centers: this.centers, invSigmas: this.invSigmas, logNorms: this.logNorms };
+  }
+
+  private setSigma(slot: number, a: number, sigma: number, gen: number): void {
+    const at = slot * this.d + a;
+    if (sigma === this.sigmas[at]) return;
+    this.sigmas[at] = sigma;
+    this.invSigmas[at] = 1 / sigma;
+    this.terms[at] = Math.log(sigma) + LOG_SQRT_2PI + logUnitMass(this.centers[at] as number, sigma);
+    this.dirty[slot] = gen;
+  }
+
+  private rowMatches(slot: number, o: ArrayLike<number>, numericDims: readonly number[]): boolean {
+    const d = this.d;
+    for (let a = 0; a < d; a++) if (!Object.is(this.centers[slot * d + a], o[numericDims[a] as number])) return false;
+    return true;
+  }
+
+  /** A column sorted from scratch, in the order of a fit without cache: (value, chrono). */
+  private sortColumn(a: number): Int32Array {
+    const d = this.d;
+    const column = this.columnBuffer(a);
+    for (let j = 0; j < this.n; j++) column[j] = this.order[j] as number;
+    this.columnLength[a] = this.n;
+    const sorted = column.subarray(0, this.n);
+    sorted.sort((x, y) => (this.centers[x * d + a] as number) - (this.centers[y * d + a] as number) || (this.chrono[x] as number) - (this.chrono[y] as number));
+    return sorted;
+  }
+
+  /** The previous column without the departed slots, plus the added ones, each by binary search. */
+  private updateColumn(a: number, added: readonly number[]): Int32Array {
+    const d = this.d;
+    const gen = this.generation;
+    const before = this.columnLength[a] as number;
+    const column = this.columnBuffer(a);
+    // Added slots never come from the previous fit (they are released only after allocation), so
+    // the previous column's slots still in use are exactly the kept ones.
+    let length = 0;
+    for (let r = 0; r < before; r++) {
+      const slot = column[r] as number;
+      if (this.seen[slot] === gen) column[length++] = slot;
+    }
+    const less = (x: number, y: number) => ((this.centers[x * d + a] as number) - (this.centers[y * d + a] as number) || (this.chrono[x] as number) - (this.chrono[y] as number)) < 0;
+    for (const slot of added) {
+      let lo = 0;
+      let hi = length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (less(column[mid] as number, slot)) lo = mid + 1;
+        else hi = mid;
+      }
+      column.copyWithin(lo + 1, lo, length);
+      column[lo] = slot;
+      length++;
+    }
+    this.columnLength[a] = length;
+    // Pending points move behind later results, so equal values may need their order fixed.
+    for (let r = 1; r < length; r++) if (!less(column[r - 1] as number, column[r] as number)) return this.sortColumn(a);
+    return column.subarray(0, length);
+  }
+
+  private columnBuffer(a: number): Int32Array {
+    let column = this.columns[a] as Int32Array;
+    if (column.length < this.capacity) {
+      const grown = new Int32Array(this.capacity);
+      grown.set(column);
+      this.columns[a] = column = grown;
+    }
+    return column;
+  }
+
+  private reset(d: number, dimsKey: string, mode: ParzenOptions['bandwidth']): void {
+    this.d = d;
+    this.dimsKey = dimsKey;
+    this.mode = mode;
+    this.capacity = 0;
+    this.centers = new Float64Array(0);
+    this.sigmas = new Float64Array(0);
+    this.invSigmas = new Float64Array(0);
+    this.terms = new Float64Array(0);
+    this.logNorms = new Float64Array(0);
+    this.chrono = new Int32Array(0);
+    this.seen = new Int32Array(0);
+    this.dirty = new Int32Array(0);
+    this.keys = [];
+    this.slotOf.clear();
+    this.free = [];
+    this.order = new Int32Array(0);
+    this.n = 0;
+    this.columns = Array.from({ length: d }, () => new Int32Array(0));
+    this.columnLength = new Array<number>(d).fill(0);
+    this.out = null;
+  }
+
+  private ensureCapacity(slots: number): void {
+    if (slots <= this.capacity) return;
+    const capacity = Math.max(16, slots, Math.ceil(this.capacity * 1.5));
+    const d = this.d;
+    const grow = <T extends Float64Array | Int32Array>(old: T, size: number, make: (size: number) => T): T => {
+      const next = make(size);
+      next.set(old);
+      return next;
+    };
+    const f64 = (size: number) => new Float64Array(size);
+    const i32 = (size: number) => new Int32Array(size);
+    this.centers = grow(this.centers, capacity * d, f64);
+    this.sigmas = grow(this.sigmas, capacity * d, f64);
+    this.invSigmas = grow(this.invSigmas, capacity * d, f64);
+    this.terms = grow(this.terms, capacity * d, f64);
+    this.logNorms = grow(this.logNorms, capacity, f64);
+    this.chrono = grow(this.chrono, capacity, i32);
+    this.seen = grow(this.seen, capacity, i32);
+    this.dirty = grow(this.dirty, capacity, i32);
+    for (let slot = this.capacity; slot < capacity; slot++) {
+      this.free.push(capacity - 1 - (slot - this.capacity));
+      this.keys.push(null);
+    }
+    this.capacity = capacity;
+  }
+
+  private allocate(key: object | null): number {
+    const slot = this.free.pop() as number;
+    this.keys[slot] = key;
+    if (key) this.slotOf.set(key, slot);
+    this.seen[slot] = 0;
+    this.dirty[slot] = this.generation; // its normaliser is computed in this fit
+
+    return slot;
+  }
+
+  private release(slot: number): void {
+    const key = this.keys[slot];
+    if (key && this.slotOf.get(key) === slot) this.slotOf.delete(key);
+    this.keys[slot] = null;
+    this.free.push(slot);
+  }
 }

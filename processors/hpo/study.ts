@@ -50,7 +50,7 @@ import { crowdingDistance, DEFAULT_NSGA2_OPTIONS, dominates, Nsga2, type Nsga2Op
 import { type RandomState, SeededRandom } from './random.ts';
 import { SobolSequence } from './sobol.ts';
 import { type Configuration, type ParamSpec, SearchSpace } from './space.ts';
-import { DEFAULT_TPE_OPTIONS, type GpuKdeProvider, suggestTpe, type TpeOptions, defaultGpuKdeProvider } from './tpe.ts';
+import { createTpeCache, DEFAULT_TPE_OPTIONS, type GpuKdeProvider, suggestTpe, type TpeOptions, defaultGpuKdeProvider } from './tpe.ts';
 
 export type StrategyName = 'auto' | 'tpe' | 'nelder-mead' | 'sobol' | 'random' | 'nsga2';
 export const STRATEGY_NAMES: readonly StrategyName[] = ['auto', 'tpe', 'nelder-mead', 'sobol', 'random', 'nsga2'];
@@ -324,6 +324,8 @@ class StudyEngine implements Study {
   private nm: NelderMead | null;
   private nsga: Nsga2 | null;
   private readonly pendingById = new Map<string, PendingTrial>();
+  /** TPE's kernels from the previous ask (derived state, never in a snapshot). */
+  private readonly tpeCache = createTpeCache();
 
   constructor(options: ResolvedOptions, hooks: StudyHooks, snapshot: StudySnapshot | null) {
     this.options = options;
@@ -551,6 +553,7 @@ class StudyEngine implements Study {
       this.tpeRandom,
       this.options.tpe,
       this.hooks.gpuKde ?? defaultGpuKdeProvider,
+      this.tpeCache,
     );
     return { point: suggestion.point, strategy: 'tpe', origin: { kind: 'tpe' } };
   }

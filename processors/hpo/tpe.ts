@@ -11,7 +11,7 @@
  */
 import { chooseKdeBackend, type KdeChooserOptions, type KdeEvaluator, kdeWork, mixtureLogDensityTs, DEFAULT_KDE_CHOOSER } from './kde.ts';
 import { type GpuKde, loadGpuKde } from './kdeGpu.ts';
-import { ParzenEstimator, recencyWeights, type SpaceShape } from './parzenEstimator.ts';
+import { KernelCache, ParzenEstimator, recencyWeights, type SpaceShape } from './parzenEstimator.ts';
 import type { SeededRandom } from './random.ts';
 
 export interface TpeOptions {
@@ -56,6 +56,20 @@ export function goodCount(n: number, options: Pick<TpeOptions, 'gamma' | 'maxGoo
   return Math.max(1, Math.min(Math.ceil(options.gamma * n), options.maxGood));
 }
 
+/**
+ * Kernel state of the good and the bad group kept from one suggestion to the next (a study
+ * keeps one): consecutive asks see nearly the same groups, so refits are incremental. Pure
+ * cache: suggestions are identical with a fresh one.
+ */
+export interface TpeCache {
+  readonly below: KernelCache;
+  readonly above: KernelCache;
+}
+
+export function createTpeCache(): TpeCache {
+  return { below: new KernelCache(), above: new KernelCache() };
+}
+
 export interface TpeSuggestion {
   readonly point: Float64Array;
   /** log l(x) - log g(x) of the chosen candidate. */
@@ -74,16 +88,18 @@ export function suggestTpe(
   random: SeededRandom,
   options: TpeOptions = DEFAULT_TPE_OPTIONS,
   gpuKde: GpuKdeProvider = defaultGpuKdeProvider,
+  cache: TpeCache = createTpeCache(),
 ): TpeSuggestion {
   // `history` is chronological; both groups keep that order (for the recency weights).
-  const sorted = history.map((h, i) => ({ h, i })).sort((a, b) => a.h.loss - b.h.loss || a.i - b.i);
-  const nGood = goodCount(sorted.length, options);
-  const byTime = (a: { i: number }, b: { i: number }) => a.i - b.i;
-  const good = sorted.slice(0, nGood).sort(byTime).map((s) => s.h.point);
-  const bad = sorted.slice(nGood).sort(byTime).map((s) => s.h.point).concat(pending);
+  const n = history.length;
+  const isGood = bestByLoss(history, goodCount(n, options));
+  const good: ArrayLike<number>[] = [];
+  const bad: ArrayLike<number>[] = [];
+  for (let i = 0; i < n; i++) (isGood[i] ? good : bad).push((history[i] as ScoredPoint).point);
+  for (const p of pending) bad.push(p);
   const parzen = { priorWeight: options.priorWeight, bandwidth: options.bandwidth };
-  const below = new ParzenEstimator(shape, good, parzen, recencyWeights(good.length));
-  const above = new ParzenEstimator(shape, bad, parzen, recencyWeights(bad.length));
+  const below = new ParzenEstimator(shape, good, parzen, recencyWeights(good.length), cache.below);
+  const above = new ParzenEstimator(shape, bad, parzen, recencyWeights(bad.length), cache.above);
 
   const count = options.candidates;
   const candidates = below.sample(random, count);
@@ -111,4 +127,28 @@ export function suggestTpe(
   }
   const D = shape.dimension;
   return { point: candidates.slice(bestIndex * D, (bestIndex + 1) * D), score: bestScore, backend: used };
+}
+
+/**
+ * Marks the k best entries by (loss, position): the first k of a stable sort by loss, found by
+ * one pass with a k-long sorted buffer instead of sorting the whole history.
+ */
+function bestByLoss(history: readonly ScoredPoint[], k: number): Uint8Array {
+  const best = new Int32Array(k);
+  let filled = 0;
+  for (let i = 0; i < history.length; i++) {
+    const loss = (history[i] as ScoredPoint).loss;
+    // An earlier position wins ties, so i goes before an entry only when its loss is strictly lower
+    // (the comparison a sort by `loss difference || position` makes).
+    if (filled === k && !(loss - (history[best[k - 1] as number] as ScoredPoint).loss < 0)) continue;
+    let p = filled < k ? filled++ : k - 1;
+    while (p > 0 && loss - (history[best[p - 1] as number] as ScoredPoint).loss < 0) {
+      best[p] = best[p - 1] as number;
+      p--;
+    }
+    best[p] = i;
+  }
+  const marks = new Uint8Array(history.length);
+  for (let r = 0; r < filled; r++) marks[best[r] as number] = 1;
+  return marks;
 }
