@@ -107,6 +107,8 @@ export function demoStudy(studyId: string, at: number): HpoStudy {
     parallelism: 4,
     seed: 42,
     strategy: 'auto',
+    max_step: null,
+    rollback_after: null,
   };
 }
 

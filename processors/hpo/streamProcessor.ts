@@ -128,7 +128,16 @@ export function hpoStreamProcessor(options: HpoStreamOptions): Processor {
         try {
           if (invalid) throw new Error(invalid);
           study = createStudy(
-            { params: def.params, objectives: def.objectives, budget: def.budget, seed: def.seed, strategy: def.strategy as StrategyName, parallelism: def.parallelism, maxHistory: options.maxHistory },
+            {
+              params: def.params,
+              objectives: def.objectives,
+              budget: def.budget,
+              seed: def.seed,
+              strategy: def.strategy as StrategyName,
+              parallelism: def.parallelism,
+              maxHistory: options.maxHistory,
+              guardrails: { ...(def.max_step !== null ? { maxStep: def.max_step } : {}), ...(def.rollback_after !== null ? { rollbackAfter: def.rollback_after } : {}) },
+            },
             { onAudit: (a) => audits.push(a) },
           );
         } catch (err) {

@@ -32,6 +32,8 @@ const study: HpoStudy = {
   parallelism: 2,
   seed: 7,
   strategy: 'auto',
+  max_step: null,
+  rollback_after: null,
 };
 
 function newTask() {
@@ -121,6 +123,29 @@ describe('HPO studies on the stream', () => {
     const lost = later.filter((s) => s.study_id === 'lost');
     expect(lost.map((s) => s.trial_number)).toEqual([3]);
     expect(lost[0]?.decisions.some((d) => d.includes('no result within hpo.trialTimeoutMs'))).toBe(true);
+  });
+
+  it("applies the study's guardrails: no step larger than max_step from the best, and their decisions are recorded", () => {
+    const task = newTask();
+    const guarded = { ...study, study_id: 'guarded', strategy: 'random', parallelism: 1, budget: 12, max_step: 0.05 };
+    let s = suggestionsOf(task.process(studyRecord(guarded)))[0] as HpoSuggestion;
+    const seen: HpoSuggestion[] = [s];
+    for (let i = 0; i < 11; i++) {
+      const p = paramsOf(s) as { x: number; y: number };
+      s = suggestionsOf(task.process(labelFor(s, T0 + (i + 1) * HOUR, branin(p.x, p.y))))[0] as HpoSuggestion;
+      seen.push(s);
+    }
+    const kinds = seen.flatMap((x) => x.decisions.map((d) => (JSON.parse(d) as { kind: string }).kind));
+    expect(kinds).toContain('guardrail-step');
+    // After the first result every x moves at most 5% of its range (15) from the best so far: 0.75.
+    const best = { v: Infinity, x: 0 };
+    for (const [i, x] of seen.entries()) {
+      if (x.done) break;
+      const p = paramsOf(x) as { x: number; y: number };
+      if (i > 0) expect(Math.abs(p.x - best.x)).toBeLessThanOrEqual(0.75 + 1e-9);
+      const v = branin(p.x, p.y);
+      if (v < best.v) Object.assign(best, { v, x: p.x });
+    }
   });
 
   it('dead-letters an invalid study, a changed definition under a known id and a label of an unknown trial', () => {
