@@ -176,11 +176,29 @@ async function main(): Promise<void> {
         if (label.event_time >= measuringFrom) latencies.push(Date.now() - label.event_time);
       },
     });
+    // The advisor pipeline too: dispatch published -> its suggestion visible.
+    const dispatchSentAt = new Map<string, number>();
+    const suggestionLatencies: number[] = [];
+    const suggestionReader = new Kafka({ clientId: 'bench-lat-advisor', brokers: config.kafka.brokers, logLevel: logLevel.NOTHING }).consumer({
+      groupId: `bench-lat-advisor-${suffix}`,
+      readUncommitted: false,
+      maxWaitTimeInMs: 20,
+    });
+    await suggestionReader.connect();
+    await suggestionReader.subscribe({ topic: config.topics['instance-suggestions'], fromBeginning: false });
+    void suggestionReader.run({
+      eachMessage: async ({ message }) => {
+        const sent = dispatchSentAt.get(message.key?.toString() ?? '');
+        if (sent !== undefined) suggestionLatencies.push(Date.now() - sent);
+      },
+    });
     await new Promise((r) => setTimeout(r, 3_000));
     const liveGen = new EventGenerator({ seed: 2, runId: 'live' });
-    const loads: Array<{ jobsPerSecond: number; sentJobs: number; labels: number; p50Ms: number; p99Ms: number }> = [];
+    const loads: Array<{ jobsPerSecond: number; sentJobs: number; labels: number; p50Ms: number; p99Ms: number; suggestions: number; suggestionP50Ms: number; suggestionP99Ms: number }> = [];
     for (const rate of LATENCY_RATES) {
       latencies.length = 0;
+      suggestionLatencies.length = 0;
+      dispatchSentAt.clear();
       measuringFrom = Date.now();
       const tickMs = 100;
       const perTick = Math.max(1, Math.round((rate * tickMs) / 1000));
@@ -193,6 +211,7 @@ async function main(): Promise<void> {
           const job = liveGen.job(now - 3_600_000);
           await publisher.add('job-dispatch', job.dispatch.job_id, job.dispatch);
           await publisher.add('job-outcome', job.outcome.job_id, { ...job.outcome, event_time: now });
+          dispatchSentAt.set(job.dispatch.job_id, now);
           sentJobs++;
         }
         await publisher.flush();
@@ -202,10 +221,22 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, 5_000));
       measuringFrom = Number.POSITIVE_INFINITY;
       const sorted = [...latencies].sort((a, b) => a - b);
-      loads.push({ jobsPerSecond: rate, sentJobs, labels: sorted.length, p50Ms: quantile(sorted, 0.5), p99Ms: quantile(sorted, 0.99) });
+      dispatchSentAt.clear();
+      const advisorSorted = [...suggestionLatencies].sort((a, b) => a - b);
+      loads.push({
+        jobsPerSecond: rate,
+        sentJobs,
+        labels: sorted.length,
+        p50Ms: quantile(sorted, 0.5),
+        p99Ms: quantile(sorted, 0.99),
+        suggestions: advisorSorted.length,
+        suggestionP50Ms: quantile(advisorSorted, 0.5),
+        suggestionP99Ms: quantile(advisorSorted, 0.99),
+      });
       console.error(`latency at ${rate * 2} events/s: p50 ${quantile(sorted, 0.5)} ms, p99 ${quantile(sorted, 0.99)} ms`);
     }
     await reader.disconnect();
+    await suggestionReader.disconnect();
     await streams.stop();
     await publisher.close();
 
@@ -218,7 +249,7 @@ async function main(): Promise<void> {
       kafkajsConsumeOnly: { ms: kafkajsMs, eventsPerSecond: Math.round((events / kafkajsMs) * 1000) },
       platformaticConsumeOnly: typeof platformaticMs === 'number' ? { ms: platformaticMs, eventsPerSecond: Math.round((events / platformaticMs) * 1000) } : { note: platformaticMs },
       feedbackTopology: { ms: streamsMs, eventsPerSecond: Math.round((events / streamsMs) * 1000), transactions },
-      latency: loads.map((l) => ({ offeredEventsPerSecond: l.jobsPerSecond * 2, sentJobs: l.sentJobs, labelsMeasured: l.labels, p50Ms: l.p50Ms, p99Ms: l.p99Ms })),
+      latency: loads.map((l) => ({ offeredEventsPerSecond: l.jobsPerSecond * 2, sentJobs: l.sentJobs, labelsMeasured: l.labels, p50Ms: l.p50Ms, p99Ms: l.p99Ms, suggestionsMeasured: l.suggestions, suggestionP50Ms: l.suggestionP50Ms, suggestionP99Ms: l.suggestionP99Ms })),
       kafkaPerfTools: perfTools,
       kafkajsProduce: rawProduce,
     };
@@ -237,11 +268,11 @@ async function main(): Promise<void> {
           : `| raw @platformatic/kafka, consume-only | ${platformaticMs} | | |`,
         `| full topology: feedback, advisor, spot, anomalies, storage (exactly-once, ${transactions} transactions) | ${streamsMs} | ${result.feedbackTopology.eventsPerSecond} | ${ratio(streamsMs)} |`,
         '',
-        `Latency, outcome published -> label visible (read_committed), ${LATENCY_SECONDS} s per load:`,
+        `Latency per pipeline, published -> output visible (read_committed), ${LATENCY_SECONDS} s per load: feedback = outcome -> relevance label; advisor = dispatch -> instance suggestion.`,
         '',
-        '| offered events/s | labels measured | p50 (ms) | p99 (ms) |',
-        '|---:|---:|---:|---:|',
-        ...loads.map((l) => `| ${l.jobsPerSecond * 2} | ${l.labels} | ${l.p50Ms} | ${l.p99Ms} |`),
+        '| offered events/s | feedback: labels | p50 (ms) | p99 (ms) | advisor: suggestions | p50 (ms) | p99 (ms) |',
+        '|---:|---:|---:|---:|---:|---:|---:|',
+        ...loads.map((l) => `| ${l.jobsPerSecond * 2} | ${l.labels} | ${l.p50Ms} | ${l.p99Ms} | ${l.suggestions} | ${l.suggestionP50Ms} | ${l.suggestionP99Ms} |`),
         '',
         `Kafka's own perf tools on the same broker, ${events} records of ${PERF_RECORD_BYTES} bytes (the size of an encoded dispatch), beside raw kafkajs:`,
         '',
