@@ -146,8 +146,10 @@ export const DEFAULTS = {
     ltrWeight: 0.7,
     /** The learned ranker trains once this many relevance labels are in... */
     minTrainingLabels: 50,
-    /** ...and again after each this many new ones. */
+    /** ...and again after each this many new ones... */
     retrainEveryLabels: 200,
+    /** ...but not sooner than this much stream time after the previous run. */
+    retrainMinIntervalMs: 3_600_000,
     /** (workload, offer) documents kept for training; the least recently labelled leave first. Bounds a training run (about 1.2 s at 4,000 documents on 2 cores: BENCHMARKS.md). */
     maxTrainingDocs: 5_000,
     /** Share of documents held out to evaluate each model (chosen by a hash, the same everywhere). */
@@ -304,6 +306,7 @@ export const ConfigSchema = z
       ltrWeight: z.number().min(0).max(1),
       minTrainingLabels: z.number().int().min(2),
       retrainEveryLabels: z.number().int().min(1),
+      retrainMinIntervalMs: z.number().int().min(0),
       maxTrainingDocs: z.number().int().min(10),
       heldOutFraction: z.number().gt(0).max(0.5),
       trees: z.number().int().min(1).max(2000),

@@ -13,6 +13,7 @@ export function trainerOptions(a: Config['advisor']): TrainerOptions {
   return {
     minTrainingLabels: a.minTrainingLabels,
     retrainEveryLabels: a.retrainEveryLabels,
+    retrainMinIntervalMs: a.retrainMinIntervalMs,
     maxTrainingDocs: a.maxTrainingDocs,
     heldOutFraction: a.heldOutFraction,
     lambdaMart: { trees: a.trees, leaves: a.leaves, learningRate: a.learningRate, minDataInLeaf: a.minDataInLeaf },

@@ -3,10 +3,12 @@
  * so a single task (on one partition of the repartition topic) sees them all and keeps the
  * training set in change-logged stores: one document per (query, offer) with the sum and
  * count of its labels, plus counters. Once `minTrainingLabels` labels are in, it trains;
- * after that, every `retrainEveryLabels` new labels. Each run is evaluated on held-out
- * documents and emitted to the compacted advisor-models topic (promoted or not, with the
- * reason); the advisor on every instance reads that topic as a global table and serves the
- * latest promoted model.
+ * after that, every `retrainEveryLabels` new labels, but not sooner than
+ * `retrainMinIntervalMs` of stream time after the previous run (at thousands of labels a
+ * second, training after every few hundred would keep the task busy training). Each run
+ * is evaluated on held-out documents and emitted to the compacted advisor-models topic
+ * (promoted or not, with the reason); the advisor on every instance reads that topic as a
+ * global table and serves the latest promoted model.
  *
  * Training runs inside the task, synchronously: LambdaMART here is deterministic, so a
  * replay after a crash retrains the same model from the same restored documents. Its cost
@@ -31,6 +33,8 @@ export const LABELS_FOR_TRAINING: Repartition<'relevance-labels'> = {
 export interface TrainerOptions extends TrainingOptions {
   minTrainingLabels: number;
   retrainEveryLabels: number;
+  /** Stream time between two training runs at least: at high label rates, retraining follows time, not every label batch. */
+  retrainMinIntervalMs: number;
   maxTrainingDocs: number;
 }
 
@@ -42,6 +46,8 @@ export interface TrainingMeta {
   labelsSeen: number;
   labelsSinceTraining: number;
   trainingRuns: number;
+  /** Stream time of the last training run. */
+  lastTrainedAt?: number;
 }
 
 export function trainerProcessor(options: TrainerOptions): Processor {
@@ -68,11 +74,15 @@ export function trainerProcessor(options: TrainerOptions): Processor {
       if (docs.size > options.maxTrainingDocs) evictOldest(docs, docs.size - Math.floor(options.maxTrainingDocs * 0.99), ctx);
       const meta = metaStore.get('meta') ?? { labelsSeen: 0, labelsSinceTraining: 0, trainingRuns: 0 };
       const next = { ...meta, labelsSeen: meta.labelsSeen + 1, labelsSinceTraining: meta.labelsSinceTraining + 1 };
-      const due = next.labelsSeen >= options.minTrainingLabels && (next.trainingRuns === 0 || next.labelsSinceTraining >= options.retrainEveryLabels);
+      const now = Math.max(ctx.streamTime, label.event_time);
+      const due =
+        next.labelsSeen >= options.minTrainingLabels &&
+        (next.trainingRuns === 0 || (next.labelsSinceTraining >= options.retrainEveryLabels && now - (next.lastTrainedAt ?? Number.NEGATIVE_INFINITY) >= options.retrainMinIntervalMs));
       if (due) {
         ctx.forward('advisor-models', ...train(ctx, [...docs.entries()].map(([, d]) => d), next, options));
         next.labelsSinceTraining = 0;
         next.trainingRuns++;
+        next.lastTrainedAt = now;
       }
       metaStore.put('meta', next);
     },
