@@ -7,7 +7,7 @@ import { execFile, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { REPO_ROOT } from '../../infra/local/localStack.ts';
 import { envOf, testConfig, testKafka } from '../helpers/testConfig.ts';
 
@@ -36,6 +36,10 @@ describe('CLI simulate and infra', () => {
   it('infra starts a broker and a registry that answer, and stops them on SIGTERM', async () => {
     const child = spawn(process.execPath, [BIN, 'infra'], { cwd: REPO_ROOT, env: { ...process.env, ARTENIC_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    // Whatever fails below, the stack it started must not outlive the test.
+    onTestFinished(() => {
+      if (child.exitCode === null) child.kill('SIGTERM');
+    });
     const printed = await new Promise<string>((resolve, reject) => {
       let out = '';
       const timer = setTimeout(() => reject(new Error(`infra printed nothing usable: ${out}`)), 150_000);
