@@ -13,6 +13,7 @@ import { createKafka } from '../../topology/kafka.ts';
 import { createRegistry, TopicSerde } from '../../topology/serde.ts';
 import { ensureTopics } from '../../topology/admin.ts';
 import { expectedLabels, randomName, readLabels, testConfig, testKafka, waitUntil } from '../helpers/testConfig.ts';
+import { endOffsets } from '../helpers/faults.ts';
 import { startServiceProcess, type ServiceProcess } from '../helpers/serviceProcess.ts';
 
 const JOBS = 4_000;
@@ -29,16 +30,7 @@ describe('SIGKILL mid-stream', () => {
     if (service && service.child.exitCode === null) await service.kill('SIGKILL');
   });
 
-  async function labelOffsets(): Promise<number> {
-    const admin = kafka.admin();
-    await admin.connect();
-    try {
-      const offsets = await admin.fetchTopicOffsets(config.topics['relevance-labels']);
-      return offsets.reduce((n, o) => n + Number(o.high), 0);
-    } finally {
-      await admin.disconnect();
-    }
-  }
+  const labelOffsets = () => endOffsets(kafka, config.topics['relevance-labels']);
 
   it('restarts and finds every expected label exactly once', async () => {
     const serde = new TopicSerde(createRegistry({ url: config.registry.url as string, username: null, password: null }), config.topics);

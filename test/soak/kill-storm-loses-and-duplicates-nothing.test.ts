@@ -21,6 +21,7 @@ import { createKafka } from '../../topology/kafka.ts';
 import { createLogger } from '../../topology/logger.ts';
 import { createRegistry, TopicSerde } from '../../topology/serde.ts';
 import type { RelevanceLabel } from '../../schemas/generated/records.ts';
+import { endOffsets } from '../helpers/faults.ts';
 import { startServiceProcess, type ServiceProcess } from '../helpers/serviceProcess.ts';
 import { randomName, readTopic, testConfig, testKafka, waitUntil } from '../helpers/testConfig.ts';
 
@@ -38,15 +39,7 @@ describe('kill storm', () => {
     if (service && service.child.exitCode === null) await service.kill('SIGKILL');
   });
 
-  async function labelsWritten(): Promise<number> {
-    const admin = kafka.admin();
-    await admin.connect();
-    try {
-      return (await admin.fetchTopicOffsets(config.topics['relevance-labels'])).reduce((n, o) => n + Number(o.high), 0);
-    } finally {
-      await admin.disconnect();
-    }
-  }
+  const labelsWritten = () => endOffsets(kafka, config.topics['relevance-labels']);
 
   it(`SIGKILLed ${KILLS} times over ${JOBS * 2} events, loses and duplicates nothing`, async () => {
     const started = Date.now();
