@@ -111,10 +111,12 @@ program
     let publisher: Publisher | undefined;
     let hpoDemo: Promise<void> = Promise.resolve();
     if (opts.simulate) {
+      // One simulated clock for the traffic and the HPO platform, so neither runs ahead of the other.
+      const clock = { now: Date.now() - 14 * 86_400_000 };
       publisher = await Publisher.connect(createKafka(config, logger, '-simulator'), service.serde, config.topics);
       simulation = runSimulation(
         publisher,
-        { seed: 42, runId: `sim${Date.now().toString(36)}`, jobsPerSecond: opts.jobsPerSecond, accessesPerSecond: 5, timeScale: 3_600, backfillMs: 14 * 86_400_000, badRate: 0.002, durationMs: 0, signal: abort.signal },
+        { seed: 42, runId: `sim${Date.now().toString(36)}`, jobsPerSecond: opts.jobsPerSecond, accessesPerSecond: 5, timeScale: 3_600, backfillMs: 14 * 86_400_000, badRate: 0.002, durationMs: 0, signal: abort.signal, clock },
         logger.child({ component: 'simulator' }),
       ).catch((err) => logger.error({ err }, 'simulator failed'));
       // A platform tuning a model through the HPO processor: one study, its trials run as jobs.
@@ -123,7 +125,7 @@ program
         createKafka(config, logger, '-hpo-demo'),
         service.serde,
         config,
-        { study: demoStudy(studyId, Date.now() - 14 * 86_400_000), objective: demoAccuracy, startAt: Date.now() - 14 * 86_400_000 + 60_000, trialMs: 600_000, timeoutMs: 86_400_000, signal: abort.signal },
+        { study: demoStudy(studyId, clock.now), objective: demoAccuracy, startAt: clock.now, trialMs: 600_000, timeoutMs: 86_400_000, signal: abort.signal, clock: () => clock.now },
         logger.child({ component: 'hpo-demo' }),
       ).then(
         () => undefined,

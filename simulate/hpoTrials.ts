@@ -6,7 +6,7 @@
  */
 import type { Kafka } from 'kafkajs';
 import type { Config } from '../config/options.ts';
-import type { HpoStudy, HpoSuggestion } from '../schemas/generated/records.ts';
+import type { HpoStudy, HpoSuggestion, JobOutcome } from '../schemas/generated/records.ts';
 import type { Logger } from '../topology/logger.ts';
 import type { TopicSerde } from '../topology/serde.ts';
 import { EventGenerator } from './generator.ts';
@@ -22,6 +22,13 @@ export interface TrialRunnerOptions {
   trialMs: number;
   /** Give up after this many wall-clock ms. */
   timeoutMs: number;
+  /**
+   * A shared simulated clock (the simulator's): trials are dispatched at its time and their
+   * outcomes published only once it has passed them, as the rest of the traffic is, so trial
+   * events never run ahead of the stream time of the partitions they share. Without it, each
+   * trial starts `trialMs` after the previous one finished, on its own clock from `startAt`.
+   */
+  clock?: () => number;
   signal?: AbortSignal;
 }
 
@@ -39,11 +46,23 @@ export async function runTrials(kafka: Kafka, serde: TopicSerde, config: Config,
   const suggestions: HpoSuggestion[] = [];
   let done: HpoSuggestion | null = null;
   let clock = options.startAt;
+  let finisher: NodeJS.Timeout | undefined;
   try {
     await consumer.connect();
     await consumer.subscribe({ topic: config.topics['hpo-suggestions'], fromBeginning: true });
     await publisher.add('hpo-studies', study.study_id, study);
     await publisher.flush();
+    const running: JobOutcome[] = [];
+    finisher = setInterval(() => {
+      const now = options.clock?.() ?? Number.POSITIVE_INFINITY;
+      const finished = running.filter((o) => o.event_time <= now);
+      if (finished.length === 0) return;
+      running.splice(0, running.length, ...running.filter((o) => o.event_time > now));
+      void (async () => {
+        for (const o of finished) await publisher.add('job-outcome', o.job_id, o);
+        await publisher.flush();
+      })().catch((err: unknown) => logger.warn({ err }, 'publishing a trial outcome failed'));
+    }, 200);
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`study ${study.study_id}: no 'done' within ${options.timeoutMs} ms (${suggestions.length} suggestions)`)), options.timeoutMs);
       options.signal?.addEventListener('abort', () => {
@@ -65,7 +84,7 @@ export async function runTrials(kafka: Kafka, serde: TopicSerde, config: Config,
             const params = Object.fromEntries(s.params.map((p) => [p.name, p.number ?? p.category ?? '']));
             // The platform dispatches a trial after the previous one finished: event times only grow,
             // so no trial's label arrives behind its partition's stream time.
-            const job = generator.job(clock);
+            const job = generator.job(options.clock ? Math.round(options.clock()) : clock);
             clock = job.outcome.event_time + options.trialMs;
             const jobId = `${study.study_id}-${s.trial_id}`;
             const metric = options.objective(params);
@@ -77,14 +96,20 @@ export async function runTrials(kafka: Kafka, serde: TopicSerde, config: Config,
               hpo_study_id: study.study_id,
               hpo_trial_id: s.trial_id,
             });
-            await publisher.add('job-outcome', jobId, { ...job.outcome, event_id: `outcome:${jobId}`, job_id: jobId, status: 'SUCCEEDED', metric, error: null });
+            const outcome = { ...job.outcome, event_id: `outcome:${jobId}`, job_id: jobId, status: 'SUCCEEDED' as const, metric, error: null };
+            // With a shared clock the outcome waits for it (without blocking this consumer).
+            if (options.clock) running.push(outcome);
+            else await publisher.add('job-outcome', jobId, outcome);
             await publisher.flush();
           },
         })
         .catch(reject);
     });
-    logger.info({ study: study.study_id, trials: suggestions.filter((s) => !s.done).length, best: (done as HpoSuggestion | null)?.best_value ?? null }, 'HPO study finished');
+    const trials = suggestions.filter((s) => !s.done).length;
+    const finished = done as HpoSuggestion | null;
+    logger.info({ study: study.study_id, trials, best: finished?.best_value ?? null }, finished ? 'HPO study finished' : 'HPO trial runner stopped before the study finished');
   } finally {
+    clearInterval(finisher);
     await consumer.disconnect();
     await publisher.close();
   }

@@ -94,6 +94,8 @@ export interface SimulationOptions {
   durationMs: number;
   signal?: AbortSignal;
   onTick?: (sent: Record<string, number>) => void;
+  /** Updated with the simulated time as it advances, for other publishers to keep in step. */
+  clock?: { now: number };
 }
 
 function corrupt(rng: Random, publisher: Publisher, job: GeneratedJob): void {
@@ -108,6 +110,7 @@ export async function runSimulation(publisher: Publisher, options: SimulationOpt
   const rng = generator.rng;
   const started = Date.now();
   let simNow = started - options.backfillMs;
+  if (options.clock) options.clock.now = simNow;
   await publisher.addCatalog(simNow);
   const due: Array<GeneratedJob['outcome']> = [];
   const tickMs = 200;
@@ -133,6 +136,7 @@ export async function runSimulation(publisher: Publisher, options: SimulationOpt
       if (access) await publisher.add('dataset-access', access.dataset_id, access);
     }
     simNow += simStep;
+    if (options.clock) options.clock.now = simNow;
     due.sort((a, b) => a.event_time - b.event_time);
     while (due.length > 0 && (due[0] as GeneratedJob['outcome']).event_time <= simNow) {
       const o = due.shift() as GeneratedJob['outcome'];

@@ -122,6 +122,21 @@ async function waitFor(what: string, check: () => Promise<boolean>, child: Child
   throw new InfraError(`${what} did not come up within ${timeoutMs} ms; see ${logFile}`);
 }
 
+/**
+ * A JVM in its own process group: a terminal's Ctrl-C reaches only the service, which drains
+ * and commits before it stops the stack, instead of finding its broker already gone. If this
+ * process exits without stopping it, the JVM goes too.
+ */
+function spawnOwned(command: string, args: string[], cwd?: string): ChildProcess {
+  const child = spawn(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const reap = () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  };
+  process.once('exit', reap);
+  child.once('exit', () => process.removeListener('exit', reap));
+  return child;
+}
+
 function stopper(child: ChildProcess, cleanup?: () => void): () => Promise<void> {
   return async () => {
     if (child.exitCode === null && child.signalCode === null) {
@@ -209,9 +224,7 @@ export async function startKafka(options: KafkaOptions = {}): Promise<RunningSer
   }
   const logFile = join(dir, 'kafka.log');
   const out = createWriteStream(logFile, { flags: 'a' });
-  const child = spawn(java, ['-Xms256m', '-Xmx768m', `-Dlog4j2.configurationFile=${join(dir, 'log4j2.properties')}`, '-cp', classpath, 'kafka.Kafka', propsFile], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawnOwned(java, ['-Xms256m', '-Xmx768m', `-Dlog4j2.configurationFile=${join(dir, 'log4j2.properties')}`, '-cp', classpath, 'kafka.Kafka', propsFile]);
   child.stdout?.pipe(out);
   child.stderr?.pipe(out);
   await waitFor('Kafka', () => canConnect(port), child, logFile, 60_000).catch((err: unknown) => {
@@ -265,10 +278,7 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Runn
     ...options.extraProperties,
   };
   const out = createWriteStream(logFile);
-  const child = spawn(java, ['-Xms128m', '-Xmx512m', ...Object.entries(props).map(([k, v]) => `-D${k}=${v}`), '-jar', join(apicurioHome(), 'quarkus-run.jar')], {
-    cwd: dir,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawnOwned(java, ['-Xms128m', '-Xmx512m', ...Object.entries(props).map(([k, v]) => `-D${k}=${v}`), '-jar', join(apicurioHome(), 'quarkus-run.jar')], dir);
   child.stdout?.pipe(out);
   child.stderr?.pipe(out);
   const url = `http://127.0.0.1:${port}/apis/ccompat/v7`;
