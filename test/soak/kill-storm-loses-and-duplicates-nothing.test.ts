@@ -22,6 +22,7 @@ import { createLogger } from '../../topology/logger.ts';
 import { createRegistry, TopicSerde } from '../../topology/serde.ts';
 import type { RelevanceLabel } from '../../schemas/generated/records.ts';
 import { endOffsets } from '../helpers/faults.ts';
+import { TimeOrderedJobs, type TimedEvent } from '../helpers/timeOrdered.ts';
 import { startServiceProcess, type ServiceProcess } from '../helpers/serviceProcess.ts';
 import { randomName, readTopic, testConfig, testKafka, waitUntil } from '../helpers/testConfig.ts';
 
@@ -50,15 +51,23 @@ describe('kill storm', () => {
     const generator = new EventGenerator({ seed: 99, runId: 'storm' });
     const t0 = Date.UTC(2026, 6, 1);
     const expected = new Map<string, string>();
+    let beyondTtl = 0;
     await publisher.addCatalog(t0);
+    // In event-time order, as a platform publishes: outcomes when their jobs finish.
+    const ordered = new TimeOrderedJobs();
+    const publish = async (e: TimedEvent) => publisher.add(e.role, e.value.job_id, e.value as never);
     for (let i = 0; i < JOBS; i++) {
       const job = generator.job(t0 + i * 1_000);
       const label = buildLabel(job.dispatch, job.outcome, config.feedback);
-      if (label) expected.set(job.dispatch.job_id, digest(label));
-      await publisher.add('job-dispatch', job.dispatch.job_id, job.dispatch);
-      await publisher.add('job-outcome', job.outcome.job_id, job.outcome);
+      // A job that runs longer than its dispatch may wait (pendingTtlMs) has no label, by design;
+      // near that edge, punctuation timing decides, so those are not counted either way.
+      const runMs = job.outcome.event_time - job.dispatch.event_time;
+      if (label && runMs < config.feedback.pendingTtlMs - 3_600_000) expected.set(job.dispatch.job_id, digest(label));
+      else if (label) beyondTtl++;
+      for (const e of ordered.add(job)) await publish(e);
       if (i % 5_000 === 4_999) await publisher.flush();
     }
+    for (const e of ordered.drain()) await publish(e);
     await publisher.close();
     const published = Date.now();
 
@@ -72,21 +81,21 @@ describe('kill storm', () => {
       progress.push(await labelsWritten());
     }
     service = await startServiceProcess(config, logFile);
-    const deadline = Math.max(600_000, JOBS * 2);
+    const deadline = Math.max(600_000, JOBS * 4);
     await waitUntil('every label', async () => (await labelsWritten()) >= expected.size, deadline);
 
     const labels = await readTopic<RelevanceLabel>(
       kafka,
       config.topics['relevance-labels'],
       async (v) => (await serde.decode('relevance-labels', v, { minEventTimeMs: 0, maxEventTimeMs: Infinity })) as RelevanceLabel,
-      (items) => items.length >= expected.size,
+      (items) => items.length >= expected.size + beyondTtl,
       600_000,
     );
     const seen = new Map<string, number>();
     let different = 0;
     for (const l of labels) {
       seen.set(l.job_id, (seen.get(l.job_id) ?? 0) + 1);
-      if (expected.get(l.job_id) !== digest(l)) different++;
+      if (expected.has(l.job_id) && expected.get(l.job_id) !== digest(l)) different++;
     }
     const duplicates = [...seen.values()].filter((n) => n > 1).length;
     const missing = [...expected.keys()].filter((id) => !seen.has(id)).length;
@@ -100,7 +109,7 @@ describe('kill storm', () => {
     const [ch] = await queryRows<{ final: string; distinct: string }>(clickhouse, `SELECT (SELECT count() FROM ${db}.relevance_labels FINAL) AS final, (SELECT uniqExact(event_id) FROM ${db}.relevance_labels) AS distinct`);
     await clickhouse.close();
 
-    const line = `| ${new Date().toISOString().slice(0, 10)} | ${JOBS * 2} | ${KILLS} | ${expected.size} | ${labels.length} | ${duplicates} | ${missing} | ${different} | ${ch?.final} | ${Math.round((published - started) / 1000)} | ${Math.round((processed - published) / 1000)} |`;
+    const line = `| ${new Date().toISOString().slice(0, 10)} | ${JOBS * 2} | ${KILLS} | ${expected.size} (+${beyondTtl} near or past the TTL) | ${labels.length} | ${duplicates} | ${missing} | ${different} | ${ch?.final} | ${Math.round((published - started) / 1000)} | ${Math.round((processed - published) / 1000)} |`;
     mkdirSync(join(REPO_ROOT, 'bench', 'results'), { recursive: true });
     appendFileSync(join(REPO_ROOT, 'bench', 'results', 'kill-storm.md'), `${line}\n`);
     console.log(`input events, kills, expected labels, labels read, duplicates, missing, different, ClickHouse FINAL, publish s, process s\n${line}\nlabels on the topic after each kill: ${progress.join(' ')}`);
@@ -108,8 +117,10 @@ describe('kill storm', () => {
     expect(duplicates).toBe(0);
     expect(missing).toBe(0);
     expect(different).toBe(0);
-    expect(labels.length).toBe(expected.size);
-    expect(Number(ch?.final)).toBe(expected.size);
-    expect(Number(ch?.distinct)).toBe(expected.size);
+    expect(labels.length).toBeGreaterThanOrEqual(expected.size);
+    expect(labels.length).toBeLessThanOrEqual(expected.size + beyondTtl);
+    // ClickHouse holds what Kafka holds, once.
+    expect(Number(ch?.final)).toBe(labels.length);
+    expect(Number(ch?.distinct)).toBe(labels.length);
   });
 });

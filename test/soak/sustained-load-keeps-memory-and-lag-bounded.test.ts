@@ -19,6 +19,7 @@ import { createKafka } from '../../topology/kafka.ts';
 import { createLogger } from '../../topology/logger.ts';
 import { createRegistry, TopicSerde } from '../../topology/serde.ts';
 import { startServiceProcess, type ServiceProcess } from '../helpers/serviceProcess.ts';
+import { TimeOrderedJobs } from '../helpers/timeOrdered.ts';
 import { randomName, testConfig, testKafka, waitUntil } from '../helpers/testConfig.ts';
 
 const RATE = Number(process.env.SOAK_RATE ?? 1_000);
@@ -74,14 +75,13 @@ describe('sustained load', () => {
     const endAt = started + MINUTES * 60_000;
     let sent = 0;
     let nextSample = started;
-    // Outcomes follow their dispatches in event time; one job per simulated 10 s.
+    // One job per simulated 10 s; outcomes published when their jobs finish, in event-time order.
+    const ordered = new TimeOrderedJobs();
     while (Date.now() < endAt) {
       const tick = Date.now();
       const due = Math.floor(((tick - started) / 1000) * RATE) - sent;
       for (let i = 0; i < due; i++) {
-        const job = generator.job(t0 + (sent + i) * 10_000);
-        await publisher.add('job-dispatch', job.dispatch.job_id, job.dispatch);
-        await publisher.add('job-outcome', job.outcome.job_id, job.outcome);
+        for (const e of ordered.add(generator.job(t0 + (sent + i) * 10_000))) await publisher.add(e.role, e.value.job_id, e.value as never);
       }
       sent += due;
       await publisher.flush();
@@ -91,6 +91,7 @@ describe('sustained load', () => {
       }
       await new Promise((r) => setTimeout(r, 100));
     }
+    for (const e of ordered.drain()) await publisher.add(e.role, e.value.job_id, e.value as never);
     await publisher.close();
     const stoppedAt = Date.now();
     await waitUntil('the lag to drain', async () => (await lag()) === 0, 60_000);
