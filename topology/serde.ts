@@ -7,6 +7,7 @@
  */
 import avro from 'avsc';
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
+import TimeoutMiddleware from 'mappersmith/middleware/timeout';
 import { COMPACTED_TOPICS, TOPIC_ROLES, topicSchema, type TopicRole } from '../schemas/catalog.ts';
 import type { TopicRecords } from '../schemas/generated/records.ts';
 import { compileValidator, type EventTimeBounds, type Validator } from '../schemas/validate.ts';
@@ -20,11 +21,17 @@ export interface RegistryOptions {
   password: string | null;
 }
 
+const REGISTRY_TIMEOUT_MS = 15_000;
+
 export function createRegistry(options: RegistryOptions): SchemaRegistry {
   return new SchemaRegistry({
     host: options.url,
     ...(options.username && options.password ? { auth: { username: options.username, password: options.password } } : {}),
     retry: { retries: 3, initialRetryTime: 200 },
+    // Without a timeout a registry that accepts the connection but stalls (seen with Apicurio
+    // under load) would hang a start or a batch forever; a timed-out call is retried like any
+    // other registry failure.
+    middlewares: [TimeoutMiddleware(REGISTRY_TIMEOUT_MS)],
   } as ConstructorParameters<typeof SchemaRegistry>[0]);
 }
 

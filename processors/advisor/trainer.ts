@@ -33,7 +33,7 @@ export const LABELS_FOR_TRAINING: Repartition<'relevance-labels'> = {
 export interface TrainerOptions extends TrainingOptions {
   minTrainingLabels: number;
   retrainEveryLabels: number;
-  /** Stream time between two training runs at least: at high label rates, retraining follows time, not every label batch. */
+  /** Event time (of the labels) between two training runs at least: at high label rates, retraining follows time, not every label batch. */
   retrainMinIntervalMs: number;
   maxTrainingDocs: number;
 }
@@ -46,7 +46,7 @@ export interface TrainingMeta {
   labelsSeen: number;
   labelsSinceTraining: number;
   trainingRuns: number;
-  /** Stream time of the last training run. */
+  /** Event time of the label that triggered the last training run. */
   lastTrainedAt?: number;
 }
 
@@ -74,7 +74,9 @@ export function trainerProcessor(options: TrainerOptions): Processor {
       if (docs.size > options.maxTrainingDocs) evictOldest(docs, docs.size - Math.floor(options.maxTrainingDocs * 0.99), ctx);
       const meta = metaStore.get('meta') ?? { labelsSeen: 0, labelsSinceTraining: 0, trainingRuns: 0 };
       const next = { ...meta, labelsSeen: meta.labelsSeen + 1, labelsSinceTraining: meta.labelsSinceTraining + 1 };
-      const now = Math.max(ctx.streamTime, label.event_time);
+      // The labels' own time, not the task's: the task also reads the raw topics, whose stream
+      // time may be far ahead of the labels still coming through the repartition.
+      const now = Math.max(meta.lastTrainedAt ?? Number.NEGATIVE_INFINITY, label.event_time);
       const due =
         next.labelsSeen >= options.minTrainingLabels &&
         (next.trainingRuns === 0 || (next.labelsSinceTraining >= options.retrainEveryLabels && now - (next.lastTrainedAt ?? Number.NEGATIVE_INFINITY) >= options.retrainMinIntervalMs));

@@ -14,7 +14,7 @@ export interface ServiceProcess {
   kill(signal: NodeJS.Signals): Promise<number | null>;
 }
 
-export async function startServiceProcess(config: Config, logFile: string, extraEnv: Record<string, string> = {}): Promise<ServiceProcess> {
+export async function startServiceProcess(config: Config, logFile: string, extraEnv: Record<string, string> = {}, startTimeoutMs = 90_000): Promise<ServiceProcess> {
   const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'artenic-optimizer.mjs'), 'run', '--summary-every', '3600'], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...envOf(config), ...extraEnv },
@@ -26,7 +26,7 @@ export async function startServiceProcess(config: Config, logFile: string, extra
   let httpUrl = '';
   await new Promise<void>((resolve, reject) => {
     let seen = '';
-    const timer = setTimeout(() => reject(new Error(`service did not start; see ${logFile}`)), 90_000);
+    const timer = setTimeout(() => reject(new Error(`service did not start within ${startTimeoutMs} ms; see ${logFile}`)), startTimeoutMs);
     child.stdout?.on('data', (chunk: Buffer) => {
       log.write(chunk);
       seen = (seen + chunk.toString()).slice(-10_000);

@@ -5,6 +5,7 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { loadMigrations } from '../../infra/clickhouse/migrate.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -49,8 +50,8 @@ describe('docker-compose.yml', () => {
       panels: Array<{ datasource: { uid: string }; targets: Array<{ rawSql: string }> }>;
     };
     expect(dashboard.panels.length).toBeGreaterThan(3);
-    const migrations = ['002_feedback_views.sql', '003_storage_views.sql', '005_cost_views.sql', '001_topic_tables.sql']
-      .map((f) => readFileSync(join(REPO_ROOT, 'infra/clickhouse/migrations', f), 'utf8'))
+    const migrations = loadMigrations()
+      .flatMap((m) => m.statements)
       .join('\n');
     for (const p of dashboard.panels) {
       expect(p.datasource.uid).toBe(uid);

@@ -74,13 +74,13 @@ describe('kill storm', () => {
     const rng = new Random(7);
     const progress: number[] = [];
     for (let k = 0; k < KILLS; k++) {
-      service = await startServiceProcess(config, logFile);
+      service = await startServiceProcess(config, logFile, {}, 300_000);
       // Somewhere between right after the start and a few seconds into processing.
       await new Promise((r) => setTimeout(r, rng.between(200, 4_000)));
       await service.kill('SIGKILL');
       progress.push(await labelsWritten());
     }
-    service = await startServiceProcess(config, logFile);
+    service = await startServiceProcess(config, logFile, {}, 300_000);
     const deadline = Math.max(600_000, JOBS * 4);
     await waitUntil('every label', async () => (await labelsWritten()) >= expected.size, deadline);
 

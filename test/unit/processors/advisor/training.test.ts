@@ -79,9 +79,31 @@ describe('the learned ranker in the stream', () => {
     expect(bad.reason).toMatch(/< .* of ltr-1/);
   });
 
+  it('retrains no sooner than retrainMinIntervalMs of label event time after the previous run', () => {
+    const config = loadConfig({ env: {} });
+    config.advisor.retrainEveryLabels = 20;
+    config.advisor.retrainMinIntervalMs = 6 * 3_600_000;
+    // Jobs one minute apart: 20 labels come every ~20 minutes, but runs must be 6 h apart.
+    const jobs = ltrJobs(ltrQueries(40, 8, 0), T0, 'interval');
+    const events: ReplayEvent[] = [
+      ...[...catalog.values()].map((o) => ({ topic: 'instance-catalog', key: offerKey(o), value: o })),
+      ...jobs.flatMap((j) => [
+        { topic: 'job-dispatch', key: j.dispatch.job_id, value: j.dispatch },
+        { topic: 'job-outcome', key: j.outcome.job_id, value: j.outcome },
+      ]),
+    ];
+    const models = replayEvents(events, config).filter((o) => o.topic === 'advisor-models').map((o) => (o as { value: AdvisorModel }).value);
+    const times = models.map((m) => m.event_time);
+    expect(models.length).toBeGreaterThan(2);
+    for (let i = 1; i < times.length; i++) expect((times[i] as number) - (times[i - 1] as number)).toBeGreaterThanOrEqual(6 * 3_600_000);
+    const span = (jobs[jobs.length - 1] as (typeof jobs)[number]).outcome.event_time - T0;
+    expect(models.length).toBeLessThanOrEqual(Math.floor(span / (6 * 3_600_000)) + 1);
+  }, 60_000);
+
   it('trains at the label thresholds, promotes, and then serves a better ranking than the heuristic', () => {
     const config = loadConfig({ env: {} });
     config.advisor.retrainEveryLabels = 300;
+    config.advisor.retrainMinIntervalMs = 0;
     const queries = ltrQueries(60, 6, 0);
     const fresh = ltrQueries(30, 99, 0);
     const events: ReplayEvent[] = [
