@@ -39,10 +39,10 @@ const PERF_RECORD_BYTES = 400;
 function kafkaPerfTools(brokers: string[], topic: string, records: number, bytes: number) {
   const java = findJava(17);
   const cp = `${join(INFRA_CACHE, `kafka-${KAFKA_VERSION}`, 'libs')}/*`;
-  const produced = execFileSync(java, ['-cp', cp, 'org.apache.kafka.tools.ProducerPerformance', '--topic', topic, '--num-records', String(records), '--record-size', String(bytes), '--throughput', '-1', '--producer-props', `bootstrap.servers=${brokers.join(',')}`, 'acks=all'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  const produced = execFileSync(java, ['-cp', cp, 'org.apache.kafka.tools.ProducerPerformance', '--topic', topic, '--num-records', String(records), '--record-size', String(bytes), '--throughput', '-1', '--producer-props', `bootstrap.servers=${brokers.join(',')}`, 'acks=all'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 180_000 });
   const last = produced.trim().split('\n').pop() ?? '';
   const m = /([\d.]+) records\/sec.*?, (\d+) ms 99th/.exec(last);
-  const consumed = execFileSync(java, ['-cp', cp, 'org.apache.kafka.tools.ConsumerPerformance', '--bootstrap-server', brokers.join(','), '--topic', topic, '--messages', String(records), '--timeout', '60000'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  const consumed = execFileSync(java, ['-cp', cp, 'org.apache.kafka.tools.ConsumerPerformance', '--bootstrap-server', brokers.join(','), '--topic', topic, '--messages', String(records), '--timeout', '60000'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 180_000 });
   const lines = consumed.trim().split('\n');
   const header = (lines[0] ?? '').split(',').map((h) => h.trim());
   const values = (lines[lines.length - 1] ?? '').split(',').map((v) => v.trim());
@@ -240,6 +240,11 @@ async function main(): Promise<void> {
     await streams.stop();
     await publisher.close();
 
+    // The broker does not create topics on demand: the perf tools get theirs made first.
+    const perfAdmin = new Kafka({ clientId: 'bench-perf', brokers: config.kafka.brokers, logLevel: logLevel.NOTHING }).admin();
+    await perfAdmin.connect();
+    await perfAdmin.createTopics({ topics: [{ topic: `perf-${suffix}`, numPartitions: config.kafka.partitions, replicationFactor: 1 }] });
+    await perfAdmin.disconnect();
     const perfTools = kafkaPerfTools(config.kafka.brokers, `perf-${suffix}`, events, PERF_RECORD_BYTES);
     const rawProduce = await rawKafkajsProduce(config, `perf-kafkajs-${suffix}`, events, PERF_RECORD_BYTES);
     const result = {
