@@ -21,16 +21,16 @@ export interface RegistryOptions {
   password: string | null;
 }
 
-const REGISTRY_TIMEOUT_MS = 15_000;
+const REGISTRY_TIMEOUT_MS = 60_000;
 
 export function createRegistry(options: RegistryOptions): SchemaRegistry {
   return new SchemaRegistry({
     host: options.url,
     ...(options.username && options.password ? { auth: { username: options.username, password: options.password } } : {}),
     retry: { retries: 3, initialRetryTime: 200 },
-    // Without a timeout a registry that accepts the connection but stalls (seen with Apicurio
-    // under load) would hang a start or a batch forever; a timed-out call is retried like any
-    // other registry failure.
+    // Without a timeout a registry that accepts the connection but stalls would hang a start
+    // or a batch forever; a timed-out call is retried like any other registry failure. Apicurio
+    // under load has answered after more than 15 s, so the bound is generous.
     middlewares: [TimeoutMiddleware(REGISTRY_TIMEOUT_MS)],
   } as ConstructorParameters<typeof SchemaRegistry>[0]);
 }
