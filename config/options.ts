@@ -68,6 +68,14 @@ export const DEFAULTS = {
     punctuateIntervalMs: 60_000,
     /** kafkajs fetch size per partition. */
     maxBytesPerPartition: 1_048_576,
+    /**
+     * How long a task waits for an input that is behind its end (a backlog) but has nothing
+     * fetched yet, before it goes on without it (Kafka Streams' max.task.idle.ms). Tasks take
+     * records in event-time order across their inputs; this bounds the wait for the slowest.
+     */
+    maxTaskIdleMs: 5_000,
+    /** Decoded records a task buffers per input partition before that partition's fetches pause. */
+    maxBufferedRecords: 5_000,
   },
   validation: {
     /** Event times before this (epoch ms) are rejected to the DLQ. Default 2015-01-01. */
@@ -261,7 +269,7 @@ export const ConfigSchema = z
         z.ZodString
       >,
     ),
-    streams: z.object({ graceMs: nonNegative, punctuateIntervalMs: positive, maxBatchRecords: z.number().int().min(1), maxBytesPerPartition: z.number().int().min(1024) }),
+    streams: z.object({ graceMs: nonNegative, punctuateIntervalMs: positive, maxBatchRecords: z.number().int().min(1), maxBytesPerPartition: z.number().int().min(1024), maxTaskIdleMs: nonNegative, maxBufferedRecords: z.number().int().min(1) }),
     validation: z.object({ minEventTimeMs: nonNegative, maxFutureSkewMs: nonNegative, maxRecordBytes: z.number().int().min(64) }),
     feedback: z.object({
       pendingTtlMs: positive,

@@ -47,3 +47,32 @@ export async function ensureTopologyTopics(kafka: Kafka, config: Config, process
   const repartitions = new Set(processors.flatMap((p) => p.repartitions ?? []).map((r) => repartitionTopic(config.kafka.applicationId, r.name)));
   await ensureTopics(kafka, config, StreamTask.storeNames(processors), [...repartitions]);
 }
+
+export interface InputPosition {
+  /** The group's committed offset, or the log start where the group never committed. */
+  next: bigint;
+  /** The high watermark. */
+  end: bigint;
+}
+
+/** Where a consumer group stands on each partition of `topics`: what a task needs to know which inputs have a backlog. */
+export async function inputPositions(kafka: Kafka, groupId: string, topics: readonly string[]): Promise<Map<string, Map<number, InputPosition>>> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const committed = await admin.fetchOffsets({ groupId, topics: [...topics] });
+    const out = new Map<string, Map<number, InputPosition>>();
+    for (const topic of topics) {
+      const byPartition = new Map<number, InputPosition>();
+      const mine = committed.find((c) => c.topic === topic)?.partitions ?? [];
+      for (const o of await admin.fetchTopicOffsets(topic)) {
+        const c = mine.find((p) => p.partition === o.partition)?.offset ?? '-1';
+        byPartition.set(o.partition, { next: BigInt(c === '-1' ? o.low : c), end: BigInt(o.high) });
+      }
+      out.set(topic, byPartition);
+    }
+    return out;
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}

@@ -5,6 +5,11 @@
  * and its input offsets. Downstream readers use read_committed, so each input affects
  * the outputs exactly once, however often the service crashes.
  *
+ * A task takes its records in event-time order across its input topics (PartitionGroup):
+ * each fetched batch is decoded into the task's buffer, and the task works through the
+ * buffers, smallest event time first, one transaction per `maxBatchRecords`, committing
+ * the offsets of every topic it took from.
+ *
  * Lifecycle: `start()` once; `stop()` drains the batch in flight, commits it and leaves
  * the group. A failed transaction corrupts the tasks: they are dropped and restored from
  * their changelogs, and the batch is consumed again from the committed offsets.
@@ -13,9 +18,11 @@ import { from, lastValueFrom, toArray } from 'rxjs';
 import { Partitioners, type Consumer, type EachBatchPayload, type Kafka, type Message, type Producer } from 'kafkajs';
 import type { Config } from '../config/options.ts';
 import { INPUT_TOPICS, type OutputTopic, type TopicRole } from '../schemas/catalog.ts';
+import { inputPositions } from './admin.ts';
 import { TaskCorruptedError } from './errors.ts';
 import type { Logger } from './logger.ts';
 import { decodeRecords, type SourceMessage } from './operators/decodeRecords.ts';
+import { PartitionGroup, type BufferedRecord, type TakenRecord } from './partitionGroup.ts';
 import { processRecords } from './operators/processRecords.ts';
 import { repartitionTopic, type Emission, type Processor, type Repartition } from './processor.ts';
 import { restoreTasks } from './restore.ts';
@@ -71,6 +78,16 @@ export interface StreamsCounters {
 export class StreamsApp {
   readonly counters: StreamsCounters = { consumed: {}, produced: {}, deadLetters: {}, events: {}, transactions: 0, restores: 0 };
   private readonly tasks = new Map<number, StreamTask>();
+  /** Each task's fetched, decoded, not yet processed input. */
+  private readonly groups = new Map<number, PartitionGroup>();
+  /** Input topic-partitions paused because their buffer is full, by partition. */
+  private readonly pausedInputs = new Map<number, Set<string>>();
+  /** Retries of a drain that waits for a lagging input with nothing fetched (the idle bound). */
+  private readonly drainTimers = new Map<number, NodeJS.Timeout>();
+  /** Batches and timer drains run one at a time: they share the tasks and the transactional producer. */
+  private serial: Promise<void> = Promise.resolve();
+  /** Moves on every rebalance: a drain that started in an older generation does not commit. */
+  private generation = 0;
   private assigned = new Set<number>();
   private consumer?: Consumer;
   private producer?: Producer;
@@ -81,8 +98,8 @@ export class StreamsApp {
   private joined = false;
   /** The producer's transaction state is unknown (an abort failed): replace it before the next transaction. */
   private producerBroken = false;
-  /** The input partition whose last transaction may or may not have committed. */
-  private uncertain?: { topic: string; partition: number; nextOffset: string };
+  /** Input topic-partitions ("topic:partition") whose last transaction may or may not have committed. */
+  private readonly uncertain = new Set<string>();
   /** Called when the consumer stopped for good (kafkajs will not restart it): the process should exit so a supervisor restarts it. */
   onFatal?: (err: Error) => void;
   /** Observer of each committed batch: source, records, seconds from fetch to commit. */
@@ -177,9 +194,25 @@ export class StreamsApp {
       // Tasks of partitions that left this instance are dropped; if they come back, they are
       // restored from the changelog, which may have moved on meanwhile.
       for (const p of this.tasks.keys()) if (!partitions.has(p)) this.tasks.delete(p);
+      // After a rebalance the consumer fetches again from the committed offsets: what was
+      // buffered and not committed comes again, so the buffers go.
+      this.dropBuffers();
+      this.generation++;
       this.assigned = partitions;
       this.joined = true;
       this.logger.info({ partitions: [...partitions].sort((a, b) => a - b) }, 'partitions assigned');
+    });
+    this.consumer.on(this.consumer.events.REBALANCING, () => {
+      this.generation++;
+    });
+    // A fetch of only control records or aborted data does not reach eachBatch, yet moves
+    // the position: an input that was behind by them is caught up.
+    this.consumer.on(this.consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+      if (payload.batchSize > 0) return;
+      const group = this.groups.get(payload.partition);
+      if (!group || !this.sourceByTopic.has(payload.topic)) return;
+      group.observePosition(payload.topic, BigInt(payload.lastOffset) + 1n, BigInt(payload.highWatermark));
+      if (group.totalBuffered > 0) this.scheduleDrain(payload.partition, 0);
     });
     this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
       // kafkajs restarts the consumer after retriable failures only; otherwise nothing
@@ -233,22 +266,119 @@ export class StreamsApp {
     return this.producer;
   }
 
-  /** The committed offset of the input partition whose last transaction has an unknown outcome, once; null when none is. */
+  /** The committed offset of an input partition whose last transaction has an unknown outcome, once; null when none is. */
   private async resolveUncertain(topic: string, partition: number): Promise<bigint | null> {
-    const u = this.uncertain;
-    if (!u || u.topic !== topic || u.partition !== partition) return null;
+    const key = `${topic}:${partition}`;
+    if (!this.uncertain.has(key)) return null;
     await this.transactionalProducer();
     const admin = this.kafka.admin();
     await admin.connect();
     try {
       const [offsets] = await admin.fetchOffsets({ groupId: this.groupId, topics: [topic] });
       const committed = offsets?.partitions.find((p) => p.partition === partition)?.offset ?? '-1';
-      this.uncertain = undefined;
-      this.logger.warn({ topic, partition, committed, attempted: u.nextOffset }, committed === u.nextOffset ? 'the uncertain transaction had committed: its records are skipped' : 'the uncertain transaction had not committed: its records are processed again');
+      this.uncertain.delete(key);
+      this.logger.warn({ topic, partition, committed }, 'a transaction with an unknown outcome: records below the committed offset are skipped, the rest processed again');
       return BigInt(committed);
     } finally {
       await admin.disconnect().catch(() => undefined);
     }
+  }
+
+  /**
+   * The partition's input buffers. They are created for every assigned partition at once,
+   * with each input's committed offset and end, so a backlog is known before its first fetch.
+   */
+  private async ensureGroup(partition: number): Promise<PartitionGroup> {
+    const existing = this.groups.get(partition);
+    if (existing) return existing;
+    const aligned = INPUT_TOPICS.map((role) => this.config.topics[role]).filter((t) => this.sourceByTopic.has(t));
+    const positions = await inputPositions(this.kafka, this.groupId, aligned);
+    for (const p of new Set([...this.assigned, partition])) {
+      if (this.groups.has(p)) continue;
+      const group = new PartitionGroup({
+        alignedTopics: new Set(aligned),
+        maxTaskIdleMs: this.config.streams.maxTaskIdleMs,
+        onIdleExpired: (topic) => {
+          this.counters.events.task_idle_expired = (this.counters.events.task_idle_expired ?? 0) + 1;
+          this.logger.debug({ topic, partition: p }, 'an input behind its end delivered nothing within streams.maxTaskIdleMs: the task goes on without it');
+        },
+      });
+      for (const topic of aligned) {
+        const at = positions.get(topic)?.get(p);
+        if (at) group.observeStart(topic, at.next, at.end);
+      }
+      this.groups.set(p, group);
+    }
+    return this.groups.get(partition) as PartitionGroup;
+  }
+
+  private pauseInput(topic: string, partition: number): void {
+    const paused = this.pausedInputs.get(partition) ?? new Set<string>();
+    if (paused.has(topic)) return;
+    paused.add(topic);
+    this.pausedInputs.set(partition, paused);
+    this.consumer?.pause([{ topic, partitions: [partition] }]);
+  }
+
+  private resumeDrainedInputs(partition: number, group: PartitionGroup): void {
+    const paused = this.pausedInputs.get(partition);
+    if (!paused) return;
+    for (const topic of paused) {
+      if (group.buffered(topic) > this.config.streams.maxBufferedRecords / 2) continue;
+      paused.delete(topic);
+      this.consumer?.resume([{ topic, partitions: [partition] }]);
+    }
+  }
+
+  /** Forgets every buffered record and resumes what was paused for them: they are fetched again. */
+  private dropBuffers(): void {
+    this.groups.clear();
+    for (const t of this.drainTimers.values()) clearTimeout(t);
+    this.drainTimers.clear();
+    for (const [partition, topics] of this.pausedInputs) {
+      for (const topic of topics) this.consumer?.resume([{ topic, partitions: [partition] }]);
+    }
+    this.pausedInputs.clear();
+  }
+
+  /** State may hold changes that did not commit: tasks are restored from their changelogs, input fetched again. */
+  private dropAll(): void {
+    this.tasks.clear();
+    this.dropBuffers();
+  }
+
+  private exclusive(fn: () => Promise<void>): Promise<void> {
+    const run = this.serial.then(fn, fn);
+    this.serial = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  /**
+   * Drains a partition outside a fetch: when a lagging input's idle bound runs out, or it
+   * turned out caught up. A failure here has no batch to fail: the buffered input is
+   * fetched again from the committed offsets (seek), and the tasks restored.
+   */
+  private scheduleDrain(partition: number, delayMs: number): void {
+    if (this.drainTimers.has(partition) || !this.running) return;
+    const timer = setTimeout(() => {
+      this.drainTimers.delete(partition);
+      void this.exclusive(async () => {
+        if (!this.running || !this.joined) return;
+        const seeks = [...this.groups].flatMap(([p, g]) => [...g.committedPositions()].map(([topic, next]) => ({ topic, partition: p, offset: next.toString() })));
+        try {
+          await this.drain(partition);
+        } catch (err) {
+          this.logger.warn({ err, partition }, 'drain failed; tasks dropped and input fetched again from the committed offsets');
+          this.dropAll();
+          for (const seek of seeks) this.consumer?.seek(seek);
+        }
+      });
+    }, delayMs);
+    timer.unref();
+    this.drainTimers.set(partition, timer);
   }
 
   private async ensureTask(partition: number): Promise<StreamTask> {
@@ -282,12 +412,17 @@ export class StreamsApp {
     };
   }
 
-  private async onBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+  private onBatch(payload: EachBatchPayload): Promise<void> {
+    return this.exclusive(() => this.bufferBatch(payload));
+  }
+
+  /** Decodes a fetched batch into its task's buffer, then lets the task work through what is ready. */
+  private async bufferBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
     const origin = this.sourceByTopic.get(batch.topic);
     if (!origin) return;
     const { role, source } = origin;
-    let task: StreamTask;
     let messages = batch.messages;
+    let group: PartitionGroup;
     try {
       const committed = await this.resolveUncertain(batch.topic, batch.partition);
       if (committed !== null) {
@@ -296,42 +431,100 @@ export class StreamsApp {
         if (done.length > 0) resolveOffset((done[done.length - 1] as (typeof messages)[number]).offset);
         messages = messages.filter((m) => BigInt(m.offset) >= committed);
       }
-      task = await this.ensureTask(batch.partition);
+      await this.ensureTask(batch.partition);
+      group = await this.ensureGroup(batch.partition);
     } catch (err) {
       // A restore whose barrier transaction failed may leave the producer unusable too.
       this.producerBroken = true;
-      this.tasks.clear();
+      this.dropAll();
       throw new TaskCorruptedError(`restoring the tasks for ${batch.topic}/${batch.partition} failed: ${(err as Error).message}`, { cause: err });
     }
-    const max = this.config.streams.maxBatchRecords;
-    for (let i = 0; i < messages.length; i += max) {
-      if (!isRunning() || isStale()) return;
-      const chunk = messages.slice(i, i + max);
-      const chunkStarted = process.hrtime.bigint();
-      const sources: SourceMessage[] = chunk.map((message) => ({ role, source, topic: batch.topic, partition: batch.partition, message }));
+    if (!isRunning() || isStale()) return;
+    const last = messages[messages.length - 1];
+    if (last) {
+      const sources: SourceMessage[] = messages.map((message) => ({ role, source, topic: batch.topic, partition: batch.partition, message }));
+      let decoded;
       try {
-        const emissions = await lastValueFrom(
-          from(sources).pipe(
-            decodeRecords({ serde: this.serde, bounds: this.bounds(), maxRecordBytes: this.config.validation.maxRecordBytes }),
-            processRecords(task),
-            toArray(),
-          ),
+        decoded = await lastValueFrom(
+          from(sources).pipe(decodeRecords({ serde: this.serde, bounds: this.bounds(), maxRecordBytes: this.config.validation.maxRecordBytes }), toArray()),
         );
-        emissions.push(...task.maybePunctuate());
-        const last = chunk[chunk.length - 1]?.offset as string;
-        await this.commit(task, emissions, batch.topic, batch.partition, (BigInt(last) + 1n).toString());
-        resolveOffset(last);
-        this.counters.consumed[source] = (this.counters.consumed[source] ?? 0) + chunk.length;
-        this.onBatchCommitted?.(source, chunk.length, Number(process.hrtime.bigint() - chunkStarted) / 1e9);
       } catch (err) {
-        // State may hold changes of a batch that did not commit: drop every task and let
-        // kafkajs fetch again from the committed offsets.
-        this.tasks.clear();
-        this.logger.warn({ err, topic: batch.topic, partition: batch.partition }, 'batch failed; tasks dropped and will be restored');
-        throw new TaskCorruptedError(`batch of ${batch.topic}/${batch.partition} failed: ${(err as Error).message}`, { cause: err });
+        // The registry is unreachable, say: nothing of this batch was buffered; fetch it again.
+        this.dropAll();
+        throw new TaskCorruptedError(`decoding a batch of ${batch.topic}/${batch.partition} failed: ${(err as Error).message}`, { cause: err });
       }
-      await heartbeat();
+      const records: BufferedRecord[] = decoded.map((d, i) => ({
+        decoded: d,
+        eventTime: d.ok ? d.record.eventTime : Number.NEGATIVE_INFINITY,
+        offset: BigInt((messages[i] as (typeof messages)[number]).offset),
+      }));
+      group.add(batch.topic, records, BigInt(last.offset) + 1n, BigInt(batch.highWatermark));
+      // The fetch position moves on; what commits is decided by the transactions below.
+      resolveOffset(last.offset);
+      if (group.buffered(batch.topic) >= this.config.streams.maxBufferedRecords) this.pauseInput(batch.topic, batch.partition);
     }
+    try {
+      await this.drain(batch.partition, heartbeat, isStale);
+    } catch (err) {
+      this.dropAll();
+      this.logger.warn({ err, topic: batch.topic, partition: batch.partition }, 'batch failed; tasks dropped and will be restored');
+      throw new TaskCorruptedError(`batch of ${batch.topic}/${batch.partition} failed: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  /**
+   * Works through a task's buffered input in event-time order, one transaction per
+   * `maxBatchRecords`, until the buffers are empty or an input that is behind has nothing
+   * buffered (then a timer retries within the idle bound). Throws when a transaction fails.
+   */
+  private async drain(partition: number, heartbeat?: () => Promise<void>, isStale?: () => boolean): Promise<void> {
+    const generation = this.generation;
+    const max = this.config.streams.maxBatchRecords;
+    for (;;) {
+      const task = this.tasks.get(partition);
+      const group = this.groups.get(partition);
+      if (!task || !group || !this.running || generation !== this.generation || isStale?.()) return;
+      const started = process.hrtime.bigint();
+      const { records, waitMs } = group.take(max, Date.now());
+      if (records.length === 0) {
+        if (waitMs !== undefined) this.scheduleDrain(partition, waitMs);
+        return;
+      }
+      const emissions = await lastValueFrom(
+        from(records.map((r) => r.decoded)).pipe(processRecords(task), toArray()),
+      );
+      emissions.push(...task.maybePunctuate());
+      const committed = await this.commit(task, emissions, partition, nextOffsets(records), generation);
+      if (!committed) {
+        // A rebalance began: the partition may move. Nothing of this batch committed.
+        this.dropAll();
+        return;
+      }
+      group.markCommitted();
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      for (const [src, n] of this.countBySource(records)) {
+        this.counters.consumed[src] = (this.counters.consumed[src] ?? 0) + n;
+        this.onBatchCommitted?.(src, n, seconds);
+      }
+      this.resumeDrainedInputs(partition, group);
+      await heartbeat?.();
+    }
+  }
+
+  private countBySource(records: readonly TakenRecord[]): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const r of records) {
+      const src = this.sourceByTopic.get(r.topic)?.source ?? r.topic;
+      counts.set(src, (counts.get(src) ?? 0) + 1);
+    }
+    return counts;
+  }
+
+  /** Records buffered and not yet processed, over all tasks of this instance. */
+  get bufferedRecords(): number {
+    let n = 0;
+    for (const g of this.groups.values()) n += g.totalBuffered;
+    return n;
   }
 
   private bounds() {
@@ -382,7 +575,8 @@ export class StreamsApp {
     return out;
   }
 
-  private async commit(task: StreamTask, emissions: Emission[], topic: string, partition: number, nextOffset: string): Promise<void> {
+  /** Commits a task's batch: outputs, dead letters, store changes and input offsets in one transaction. False (aborted) when a rebalance began meanwhile. */
+  private async commit(task: StreamTask, emissions: Emission[], partition: number, offsets: ReadonlyMap<string, bigint>, generation: number): Promise<boolean> {
     const byTopic = await this.encodeEmissions(emissions);
     for (const { store, entries } of task.drainChangelogs()) {
       byTopic.set(
@@ -399,10 +593,17 @@ export class StreamsApp {
       const txn = await producer.transaction();
       try {
         for (const topicMessages of requests) await txn.sendBatch({ topicMessages, acks: -1 });
-        await txn.sendOffsets({ consumerGroupId: this.groupId, topics: [{ topic, partitions: [{ partition, offset: nextOffset }] }] });
+        await txn.sendOffsets({
+          consumerGroupId: this.groupId,
+          topics: [...offsets].map(([topic, next]) => ({ topic, partitions: [{ partition, offset: next.toString() }] })),
+        });
+        if (generation !== this.generation) {
+          await txn.abort();
+          return false;
+        }
         await txn.commit();
         this.counters.transactions++;
-        return;
+        return true;
       } catch (err) {
         let aborted = true;
         await txn.abort().catch(() => {
@@ -413,7 +614,7 @@ export class StreamsApp {
           // blindly. The batch fails; before the partition is processed again, the committed
           // offset tells which (resolveUncertain).
           this.producerBroken = true;
-          this.uncertain = { topic, partition, nextOffset };
+          for (const topic of offsets.keys()) this.uncertain.add(`${topic}:${partition}`);
           throw err;
         }
         if (!(err as { retriable?: boolean }).retriable || attempt >= 10) throw err;
@@ -428,8 +629,18 @@ export class StreamsApp {
     if (!this.running) return;
     this.running = false;
     this.joined = false;
+    for (const t of this.drainTimers.values()) clearTimeout(t);
+    this.drainTimers.clear();
+    await this.serial;
     await this.consumer?.disconnect().catch((err) => this.logger.warn({ err }, 'consumer disconnect failed'));
     await this.producer?.disconnect().catch((err) => this.logger.warn({ err }, 'producer disconnect failed'));
     for (const t of this.globals.values()) await t.stop();
   }
+}
+
+/** Per topic, the offset after the last record taken: what the transaction commits. */
+function nextOffsets(records: readonly TakenRecord[]): Map<string, bigint> {
+  const next = new Map<string, bigint>();
+  for (const r of records) if ((next.get(r.topic) ?? -1n) <= r.offset) next.set(r.topic, r.offset + 1n);
+  return next;
 }
