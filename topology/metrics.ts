@@ -73,6 +73,23 @@ export function createMetrics(args: { streams: StreamsApp; sink: ClickHouseSink;
     },
   });
   new Gauge({
+    name: 'artenic_task_buffered_records',
+    help: 'Input records fetched and decoded, waiting in the tasks\' buffers for their turn in event time.',
+    registers: [registry],
+    collect() {
+      this.set(streams.bufferedRecords);
+    },
+  });
+  new Counter({
+    name: 'artenic_stream_events_total',
+    help: 'Runtime events: task_idle_expired (a task went on without an input that had a backlog), transaction_retries, producer_resets, and the processors\' own counts.',
+    labelNames: ['event'],
+    registers: [registry],
+    collect() {
+      mirror(this, 'event', streams.counters.events);
+    },
+  });
+  new Gauge({
     name: 'artenic_sink_buffered_rows',
     help: 'Rows waiting for the next ClickHouse insert.',
     registers: [registry],
