@@ -176,9 +176,14 @@ export function hpoStreamProcessor(options: HpoStreamOptions): Processor {
         const audits: AuditRecord[] = [];
         const study = load(stored, audits);
         for (const [trialId] of expired) {
-          const number = study.pending().find((t) => t.trialId === trialId)?.number ?? -1;
-          audits.push({ trial: number, kind: 'trial-failed', detail: { trialId, reason: 'no result within hpo.trialTimeoutMs' } });
+          const before = audits.length;
           study.markFailed(trialId);
+          // The study audits the failure once; the reason it knows is the generic one.
+          const failed = audits.findIndex((a, i) => i >= before && a.kind === 'trial-failed');
+          if (failed >= 0) {
+            const a = audits[failed] as AuditRecord;
+            audits[failed] = { ...a, detail: { ...a.detail, trialId, reason: 'no result within hpo.trialTimeoutMs' } };
+          }
           delete stored.askedAt[trialId];
         }
         ctx.count('hpo-trials-timed-out', expired.length);

@@ -123,6 +123,8 @@ describe('HPO studies on the stream', () => {
     const lost = later.filter((s) => s.study_id === 'lost');
     expect(lost.map((s) => s.trial_number)).toEqual([3]);
     expect(lost[0]?.decisions.some((d) => d.includes('no result within hpo.trialTimeoutMs'))).toBe(true);
+    // One audit record per failure, with the timeout as its reason.
+    expect(lost[0]?.decisions.filter((d) => JSON.parse(d).kind === 'trial-failed')).toHaveLength(1);
   });
 
   it("applies the study's guardrails: no step larger than max_step from the best, and their decisions are recorded", () => {
