@@ -4,7 +4,7 @@
  * SkyPilot's optimizer does) as the baseline, in the same run; the HYBRID ranking with a
  * learned model, and the time of one training run. Prints Markdown tables.
  */
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { DEFAULTS } from '../config/options.ts';
 import { extractFeatures, FEATURE_COUNT } from '../processors/advisor/features.ts';
 import { rankHeuristic } from '../processors/advisor/heuristicRanker.ts';
@@ -19,6 +19,7 @@ import { CATALOG } from '../simulate/catalog.ts';
 import { EventGenerator, toInstanceOffer } from '../simulate/generator.ts';
 import { Random } from '../simulate/random.ts';
 
+const loadAtStart = loadavg();
 const rng = new Random(5);
 const base = CATALOG.map((o) => toInstanceOffer(o, 0));
 const candidates: InstanceOffer[] = Array.from({ length: 100 }, (_, i) => {
@@ -70,9 +71,10 @@ function docsOf(queries: ReturnType<typeof ltrQueries>) {
 }
 
 const us = (ms: number) => (ms * 1000).toFixed(2);
+const load = (l: number[]) => l.map((x) => x.toFixed(2)).join(' / ');
 console.log(
   [
-    `Machine: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}; date ${new Date().toISOString()}; 20,000 timed runs after warm-up.`,
+    `Machine: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}; date ${new Date().toISOString()}; 20,000 timed runs after warm-up; load average (1/5/15 min) ${load(loadAtStart)} at start, ${load(loadavg())} at end.`,
     '',
     '| path | p50 (µs) | p99 (µs) | seed target | p99 vs target |',
     '|---|---:|---:|---:|---:|',

@@ -39,17 +39,20 @@ export const FEATURE_NAMES = [
 
 export type FeatureName = (typeof FEATURE_NAMES)[number];
 export const FEATURE_COUNT = FEATURE_NAMES.length;
+/** Position of each feature in the vector. */
+export const FEATURE_INDEX = Object.fromEntries(FEATURE_NAMES.map((name, i) => [name, i])) as Readonly<Record<FeatureName, number>>;
 
 const TREE_FRAMEWORKS: readonly ModelFramework[] = ['XGBOOST', 'LIGHTGBM', 'SKLEARN'];
 
-export function extractFeatures(w: WorkloadProfile, o: InstanceOffer, risk: SpotRisk | null, out = new Float64Array(FEATURE_COUNT)): Float64Array {
+/** Writes the pair's features into `out` from `offset` on (a row of a matrix), and returns `out`. */
+export function extractFeatures(w: WorkloadProfile, o: InstanceOffer, risk: SpotRisk | null, out = new Float64Array(FEATURE_COUNT), offset = 0): Float64Array {
   const totalMem = o.gpu_count * o.gpu_memory_gb;
   const perGpu = GPU_THROUGHPUT[o.gpu_type ?? ''];
   const throughput = perGpu === undefined || o.gpu_count === 0 ? Number.NaN : perGpu * o.gpu_count;
   const hours = w.expected_duration_h === null ? Number.NaN : w.expected_duration_h / throughput;
   const spot = o.spot_price_usd ?? Number.NaN;
   const frameworkCode = ModelFrameworkValues.indexOf(w.framework);
-  let i = 0;
+  let i = offset;
   out[i++] = o.gpu_count;
   out[i++] = o.gpu_memory_gb;
   out[i++] = totalMem;
@@ -80,5 +83,5 @@ export function extractFeatures(w: WorkloadProfile, o: InstanceOffer, risk: Spot
 }
 
 export function feature(v: Float64Array, name: FeatureName): number {
-  return v[FEATURE_NAMES.indexOf(name)] as number;
+  return v[FEATURE_INDEX[name]] as number;
 }

@@ -12,11 +12,11 @@
  */
 import type { AdvisorModel, InstanceOffer, InstanceSuggestion, JobDispatch, RecommendationRequest, SpotRisk, WorkloadProfile } from '../../schemas/generated/records.ts';
 import type { InputRecord, Processor, ProcessorContext } from '../../topology/processor.ts';
-import { offerKey } from '../cost/labelsByOffer.ts';
 import { workloadHash } from '../feedback/workloadHash.ts';
-import { extractFeatures } from './features.ts';
-import { rankHeuristic, type HeuristicWeights, type RankRequest } from './heuristicRanker.ts';
-import { scoreRow, type ServingModel } from './ltr/training.ts';
+import { FEATURE_COUNT } from './features.ts';
+import { heuristicOrder, scoreCandidates, type HeuristicWeights, type RankRequest } from './heuristicRanker.ts';
+import { flatEnsemble, scoreRows } from './ltr/flatEnsemble.ts';
+import type { ServingModel } from './ltr/training.ts';
 import { servingModel } from './servingModel.ts';
 
 export type AdvisorMode = 'heuristic' | 'ltr' | 'hybrid';
@@ -40,10 +40,19 @@ export interface Suggestion {
   ranked: InstanceSuggestion['ranked'];
 }
 
-function minMax(values: readonly number[]): number[] {
-  const lo = Math.min(...values);
-  const hi = Math.max(...values);
-  return values.map((v) => (hi === lo ? 1 : (v - lo) / (hi - lo)));
+// Scratch of the learned ranker, reused from call to call (suggest is synchronous).
+let rows32 = new Float32Array(0);
+let ltrScores = new Float64Array(0);
+let ltrNorm = new Float64Array(0);
+let finalScores = new Float64Array(0);
+
+function ensureScratch(n: number): void {
+  if (ltrScores.length >= n) return;
+  const capacity = Math.max(64, 2 ** Math.ceil(Math.log2(n)));
+  rows32 = new Float32Array(capacity * FEATURE_COUNT);
+  ltrScores = new Float64Array(capacity);
+  ltrNorm = new Float64Array(capacity);
+  finalScores = new Float64Array(capacity);
 }
 
 export function suggest(
@@ -55,28 +64,52 @@ export function suggest(
 ): Suggestion {
   const weights: HeuristicWeights = { cost: options.weightCost, gpu: options.weightGpu, memory: options.weightMemory, reliability: options.weightReliability };
   const mode = options.mode === 'heuristic' || !model ? 'HEURISTIC' : options.mode === 'ltr' ? 'LTR' : 'HYBRID';
-  const all = rankHeuristic({ ...req, topK: Number.MAX_SAFE_INTEGER }, catalog, risks, weights);
-  let ranked = all.map((r) => ({ r, score: r.score, factors: { ...r.factors } as Record<string, number> }));
-  if (mode !== 'HEURISTIC' && model && all.length > 0) {
-    const ltr = all.map((r) => scoreRow(model.model, extractFeatures(req.workload, r.offer, risks.get(offerKey(r.offer)) ?? null)));
-    const ltrNorm = minMax(ltr);
-    ranked = all.map((r, i) => ({
-      r,
-      score: mode === 'LTR' ? (ltr[i] as number) : options.ltrWeight * (ltrNorm[i] as number) + (1 - options.ltrWeight) * r.score,
-      factors: { ...r.factors, heuristic: r.score, ltr: ltrNorm[i] as number },
-    }));
-    ranked.sort((a, b) => b.score - a.score || a.r.estimatedCostUsd - b.r.estimatedCostUsd || offerKey(a.r.offer).localeCompare(offerKey(b.r.offer)));
+  // Features once per candidate: the heuristic and the learned model read the same rows.
+  const s = scoreCandidates(req, catalog, risks, weights);
+  const n = s.n;
+  const order = heuristicOrder(s);
+  const learned = mode !== 'HEURISTIC' && model !== null && n > 0;
+  if (learned) {
+    ensureScratch(n);
+    // The model sees its inputs as float32, as onnxruntime does (scoreRow).
+    const cells = n * FEATURE_COUNT;
+    const features = s.features;
+    for (let i = 0; i < cells; i++) rows32[i] = features[i] as number;
+    scoreRows(flatEnsemble(model.model, FEATURE_COUNT), rows32, n, ltrScores);
+    // Min-max over the candidates, Math.min/max pairwise as Math.min(...scores) would.
+    let lo = Number.POSITIVE_INFINITY;
+    let hi = Number.NEGATIVE_INFINITY;
+    for (let i = 0; i < n; i++) {
+      lo = Math.min(lo, ltrScores[i] as number);
+      hi = Math.max(hi, ltrScores[i] as number);
+    }
+    for (let i = 0; i < n; i++) {
+      const v = ltrScores[i] as number;
+      const norm = hi === lo ? 1 : (v - lo) / (hi - lo);
+      ltrNorm[i] = norm;
+      finalScores[i] = mode === 'LTR' ? v : options.ltrWeight * norm + (1 - options.ltrWeight) * (s.score[i] as number);
+    }
+    // Re-sorted from the heuristic's order, as before: a complete tie (score, cost and key) keeps it.
+    order.sort((a, b) => (finalScores[b] as number) - (finalScores[a] as number) || (s.cost[a] as number) - (s.cost[b] as number) || s.key(a).localeCompare(s.key(b)));
   }
   return {
     mode,
     modelVersion: mode === 'HEURISTIC' ? null : (model?.version ?? null),
-    ranked: ranked.slice(0, req.topK).map(({ r, score, factors }, i) => ({
-      rank: i + 1,
-      instance: { provider: r.offer.provider, region: r.offer.region, instance_type: r.offer.instance_type, spot: false, hourly_price_usd: r.offer.on_demand_price_usd },
-      score,
-      estimated_cost_usd: r.estimatedCostUsd,
-      factors,
-    })),
+    ranked: order.slice(0, req.topK).map((i, rank) => {
+      const offer = s.offers[i] as InstanceOffer;
+      const factors: Record<string, number> = s.factors(i);
+      if (learned) {
+        factors.heuristic = s.score[i] as number;
+        factors.ltr = ltrNorm[i] as number;
+      }
+      return {
+        rank: rank + 1,
+        instance: { provider: offer.provider, region: offer.region, instance_type: offer.instance_type, spot: false, hourly_price_usd: offer.on_demand_price_usd },
+        score: learned ? (finalScores[i] as number) : (s.score[i] as number),
+        estimated_cost_usd: s.cost[i] as number,
+        factors,
+      };
+    }),
   };
 }
 
