@@ -19,14 +19,14 @@ import { ClickHouseSink } from '../../topology/sink/clickhouseSink.ts';
 import { buildProcessors } from '../../topology/topology.ts';
 import { testConfig, testKafka, waitUntil } from '../helpers/testConfig.ts';
 
-/** A real client whose inserts fail while `down` is set; everything else passes through. */
-function flakyClient(client: ClickHouseClient): { client: ClickHouseClient; down: boolean; refused: number } {
-  const state = { down: false, refused: 0, client: undefined as unknown as ClickHouseClient };
+/** A real client whose inserts fail while `down` is set (into `downTable` only, when set); everything else passes through. */
+function flakyClient(client: ClickHouseClient): { client: ClickHouseClient; down: boolean; downTable?: string; refused: number } {
+  const state = { down: false, downTable: undefined as string | undefined, refused: 0, client: undefined as unknown as ClickHouseClient };
   state.client = new Proxy(client, {
     get(target, prop) {
       if (prop === 'insert') {
         return async (...args: Parameters<ClickHouseClient['insert']>) => {
-          if (state.down) {
+          if (state.down && (state.downTable === undefined || args[0].table.endsWith(`.${state.downTable}`))) {
             state.refused++;
             throw new Error('injected: connect ECONNREFUSED (ClickHouse is down)');
           }
@@ -136,5 +136,61 @@ describe('ClickHouse inserts failing', () => {
     const [row] = await queryRows<{ n: string; ids: string }>(real, `SELECT count() AS n, uniqExact(event_id) AS ids FROM ${db}.job_dispatch FINAL`);
     expect({ n: Number(row?.n), ids: Number(row?.ids) }).toEqual({ n: 2_000 + DOWN_ROWS, ids: 2_000 + DOWN_ROWS });
     console.log(`raw rows before FINAL: ${await dispatches(false)} (replays are deduplicated by event_id)`);
+  });
+
+  it('one table refusing inserts holds back only its own topics; the other tables go on being written and committed', async () => {
+    // Topics and group of their own, in the same database.
+    const own: Config = {
+      ...config,
+      kafka: { ...config.kafka, applicationId: `${config.kafka.applicationId}-one-table` },
+      topics: Object.fromEntries(Object.entries(config.topics).map(([role, topic]) => [role, `${topic}-one-table`])) as Config['topics'],
+    };
+    const serde = new TopicSerde(createRegistry({ url: own.registry.url as string, username: null, password: null }), own.topics);
+    await serde.registerAll();
+    await ensureTopologyTopics(createKafka(own, logger), own, buildProcessors(own));
+    const rowsOf = async (table: string) =>
+      Number((await queryRows<{ n: string }>(real, `SELECT count() AS n FROM ${db}.${table} FINAL WHERE _topic = {topic:String}`, { topic: `${table === 'job_dispatch' ? own.topics['job-dispatch'] : own.topics['job-outcome']}` }))[0]?.n);
+    const committedOn = async (groupId: string, topic: string) => {
+      const admin = kafka.admin();
+      await admin.connect();
+      try {
+        const [t] = await admin.fetchOffsets({ groupId, topics: [topic] });
+        return (t?.partitions ?? []).reduce((n, p) => n + Math.max(0, Number(p.offset)), 0);
+      } finally {
+        await admin.disconnect();
+      }
+    };
+
+    const flaky = flakyClient(real);
+    flaky.down = true;
+    flaky.downTable = 'job_outcome';
+    const sink = new ClickHouseSink(createKafka(own, logger, '-sink-one-table'), own, serde, flaky.client, logger);
+    sinks.push(sink);
+    const g = new EventGenerator({ seed: 92, runId: 'one-table' });
+    const publisher = await Publisher.connect(createKafka(own, logger, '-publisher-one-table'), serde, own.topics);
+    const jobs = 3_000;
+    for (let i = 0; i < jobs; i++) {
+      const j = g.job(Date.UTC(2026, 9, 2) + i * 1_000);
+      await publisher.add('job-dispatch', j.dispatch.job_id, j.dispatch);
+      await publisher.add('job-outcome', j.outcome.job_id, j.outcome);
+    }
+    await publisher.close();
+    await sink.start();
+
+    // Dispatches are all written and committed while every outcome insert is refused.
+    await waitUntil('every dispatch in ClickHouse', async () => (await rowsOf('job_dispatch')) === jobs, 60_000);
+    await waitUntil('their offsets committed', async () => (await committedOn(sink.groupId, own.topics['job-dispatch'])) === jobs, 30_000);
+    await waitUntil('the outcome table paused on a full buffer', async () => sink.counters.paused && flaky.refused >= 2, 30_000);
+    expect(await rowsOf('job_outcome')).toBe(0);
+    expect(await committedOn(sink.groupId, own.topics['job-outcome'])).toBe(0);
+    // Only outcomes wait, each once however often its insert was retried (one fetch may bring them all).
+    expect(sink.bufferedRows).toBeGreaterThanOrEqual(own.sink.maxBufferedRows);
+    expect(sink.bufferedRows).toBeLessThanOrEqual(jobs);
+
+    // The table comes back: every outcome once, committed to the end.
+    flaky.down = false;
+    await waitUntil('every outcome in ClickHouse', async () => (await rowsOf('job_outcome')) === jobs, 60_000);
+    await waitUntil('outcome offsets committed to the end', async () => (await committedOn(sink.groupId, own.topics['job-outcome'])) === jobs, 30_000);
+    expect(sink.counters.paused).toBe(false);
   });
 });

@@ -3,9 +3,11 @@
  * committed records only, batch inserts, offsets committed after the insert succeeds.
  * At-least-once into ReplacingMergeTree tables keyed by event_id: effectively once.
  *
- * Backpressure: rows wait in a bounded buffer; past `sink.maxBufferedRows` consumption
- * pauses until an insert succeeds. While ClickHouse is down, inserts are retried with
- * backoff and nothing is committed, so a crash meanwhile loses nothing either.
+ * Backpressure: rows wait in a bounded buffer per table; past `sink.maxBufferedRows` the
+ * table's topics pause until an insert into it succeeds. While ClickHouse is down, inserts
+ * are retried with backoff and nothing is committed, so a crash meanwhile loses nothing
+ * either. Tables are independent: one that keeps refusing inserts holds back only its own
+ * topics, and the others go on being written and committed.
  * Input records that do not decode are skipped here: the stream topology dead-letters them.
  */
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
@@ -27,12 +29,21 @@ export interface SinkCounters {
   paused: boolean;
 }
 
+type TopicPartitionOffset = { topic: string; partition: number; offset: string };
+
+/** One table's rows waiting for an insert, the offsets they complete, and its retry state. */
+interface TableBuffer {
+  rows: Record<string, unknown>[];
+  offsets: Map<string, TopicPartitionOffset>;
+  failures: number;
+  backoffUntil: number;
+  paused: boolean;
+}
+
 export class ClickHouseSink {
   readonly counters: SinkCounters = { rowsInserted: {}, inserts: 0, insertFailures: 0, skipped: 0, lastInsertMs: 0, paused: false };
   private consumer?: Consumer;
-  private buffer = new Map<string, Record<string, unknown>[]>();
-  private offsets = new Map<string, { topic: string; partition: number; offset: string }>();
-  private buffered = 0;
+  private readonly tables = new Map<string, TableBuffer>();
   private flushing: Promise<void> = Promise.resolve();
   private timer?: NodeJS.Timeout;
   private readonly roleByTopic: Map<string, TopicRole>;
@@ -40,8 +51,6 @@ export class ClickHouseSink {
   private started = false;
   /** Observer of each successful insert: rows and seconds. */
   onInsert?: (rows: number, seconds: number) => void;
-  private backoffUntil = 0;
-  private failures = 0;
 
   constructor(
     private readonly kafka: Kafka,
@@ -67,7 +76,32 @@ export class ClickHouseSink {
   }
 
   get bufferedRows(): number {
-    return this.buffered;
+    let n = 0;
+    for (const t of this.tables.values()) n += t.rows.length;
+    return n;
+  }
+
+  private tableBuffer(table: string): TableBuffer {
+    let t = this.tables.get(table);
+    if (!t) {
+      t = { rows: [], offsets: new Map(), failures: 0, backoffUntil: 0, paused: false };
+      this.tables.set(table, t);
+    }
+    return t;
+  }
+
+  private topicsOf(table: string): Array<{ topic: string }> {
+    return [...this.roleByTopic].filter(([, role]) => TABLE_OF_ROLE(role) === table).map(([topic]) => ({ topic }));
+  }
+
+  private setPaused(table: string, t: TableBuffer, paused: boolean): void {
+    if (t.paused === paused) return;
+    t.paused = paused;
+    if (paused) this.consumer?.pause(this.topicsOf(table));
+    else this.consumer?.resume(this.topicsOf(table));
+    this.counters.paused = [...this.tables.values()].some((b) => b.paused);
+    if (paused) this.logger.warn({ table, buffered: t.rows.length }, 'sink buffer of a table full: its topics paused until ClickHouse accepts an insert into it');
+    else this.logger.info({ table }, 'sink caught up on a table: its topics resumed');
   }
 
   async start(): Promise<void> {
@@ -95,28 +129,22 @@ export class ClickHouseSink {
     const bounds = isInput
       ? { minEventTimeMs: this.config.validation.minEventTimeMs, maxEventTimeMs: Date.now() + this.config.validation.maxFutureSkewMs }
       : { minEventTimeMs: Number.NEGATIVE_INFINITY, maxEventTimeMs: Number.POSITIVE_INFINITY };
+    const t = this.tableBuffer(table);
     for (const m of batch.messages) {
       try {
         if (isInput && m.value && m.value.length > this.config.validation.maxRecordBytes) throw new DeadLetterError('RECORD_TOO_LARGE', 'too large');
         const record = (await this.serde.decode(role, m.value, bounds)) as unknown as Record<string, unknown>;
-        const rows = this.buffer.get(table) ?? [];
-        rows.push(toRow(role, record, { topic: batch.topic, partition: batch.partition, offset: m.offset }));
-        this.buffer.set(table, rows);
-        this.buffered++;
+        t.rows.push(toRow(role, record, { topic: batch.topic, partition: batch.partition, offset: m.offset }));
       } catch (err) {
         if (!(err instanceof DeadLetterError)) throw err;
         this.counters.skipped++;
       }
-      this.offsets.set(`${batch.topic}|${batch.partition}`, { topic: batch.topic, partition: batch.partition, offset: (BigInt(m.offset) + 1n).toString() });
+      t.offsets.set(`${batch.topic}|${batch.partition}`, { topic: batch.topic, partition: batch.partition, offset: (BigInt(m.offset) + 1n).toString() });
       resolveOffset(m.offset);
     }
     await heartbeat();
-    if (this.buffered >= this.config.sink.maxBufferedRows && !this.counters.paused) {
-      this.consumer?.pause([...this.roleByTopic.keys()].map((topic) => ({ topic })));
-      this.counters.paused = true;
-      this.logger.warn({ buffered: this.buffered }, 'sink buffer full: consumption paused until ClickHouse accepts an insert');
-    }
-    if (this.buffered >= this.config.sink.flushRows) await this.flush();
+    if (t.rows.length >= this.config.sink.maxBufferedRows) this.setPaused(table, t, true);
+    if (this.bufferedRows >= this.config.sink.flushRows) await this.flush();
   }
 
   /** Inserts what is buffered, then commits its offsets. Serialised; safe to call any time. */
@@ -126,48 +154,45 @@ export class ClickHouseSink {
   }
 
   private async flushOnce(): Promise<void> {
-    if (this.buffered === 0 || Date.now() < this.backoffUntil) return;
-    const buffer = this.buffer;
-    const offsets = this.offsets;
-    const count = this.buffered;
-    this.buffer = new Map();
-    this.offsets = new Map();
-    this.buffered = 0;
-    const started = Date.now();
-    try {
-      for (const [table, rows] of buffer) {
-        await this.client.insert({ table: qualified(this.config.clickhouse.database, table), values: rows, format: 'JSONEachRow' });
+    const committable: TopicPartitionOffset[] = [];
+    for (const [table, t] of this.tables) {
+      if ((t.rows.length === 0 && t.offsets.size === 0) || Date.now() < t.backoffUntil) continue;
+      const rows = t.rows;
+      const offsets = t.offsets;
+      t.rows = [];
+      t.offsets = new Map();
+      const started = Date.now();
+      try {
+        if (rows.length > 0) await this.client.insert({ table: qualified(this.config.clickhouse.database, table), values: rows, format: 'JSONEachRow' });
+      } catch (err) {
+        // Put them back in front of what arrived meanwhile (whose offsets are later, so they
+        // win), and back off this table only. A retry that repeats rows is deduplicated.
+        t.rows = [...rows, ...t.rows];
+        t.offsets = new Map([...offsets, ...t.offsets]);
+        this.counters.insertFailures++;
+        t.failures++;
+        const delay = Math.min(100 * 2 ** t.failures, 10_000);
+        t.backoffUntil = Date.now() + delay;
+        this.logger.warn({ err: (err as Error).message, table, buffered: t.rows.length, retryInMs: delay }, 'ClickHouse insert failed; will retry');
+        continue;
       }
-    } catch (err) {
-      // Put everything back in front of what arrived meanwhile (whose offsets are later, so
-      // they win), and back off. Tables already written are deduplicated on the retry.
-      for (const [table, rows] of this.buffer) buffer.set(table, [...(buffer.get(table) ?? []), ...rows]);
-      this.buffer = buffer;
-      this.offsets = new Map([...offsets, ...this.offsets]);
-      this.buffered += count;
-      this.counters.insertFailures++;
-      this.failures++;
-      const delay = Math.min(100 * 2 ** this.failures, 10_000);
-      this.backoffUntil = Date.now() + delay;
-      this.logger.warn({ err: (err as Error).message, buffered: this.buffered, retryInMs: delay }, 'ClickHouse insert failed; will retry');
-      return;
+      t.failures = 0;
+      if (rows.length > 0) {
+        this.counters.inserts++;
+        this.counters.lastInsertMs = Date.now() - started;
+        this.onInsert?.(rows.length, this.counters.lastInsertMs / 1000);
+        this.counters.rowsInserted[table] = (this.counters.rowsInserted[table] ?? 0) + rows.length;
+      }
+      committable.push(...offsets.values());
+      if (t.paused && t.rows.length < this.config.sink.maxBufferedRows) this.setPaused(table, t, false);
     }
-    this.failures = 0;
-    this.counters.inserts++;
-    this.counters.lastInsertMs = Date.now() - started;
-    this.onInsert?.(count, this.counters.lastInsertMs / 1000);
-    for (const [table, rows] of buffer) this.counters.rowsInserted[table] = (this.counters.rowsInserted[table] ?? 0) + rows.length;
+    if (committable.length === 0) return;
     try {
-      await this.consumer?.commitOffsets([...offsets.values()]);
+      await this.consumer?.commitOffsets(committable);
     } catch (err) {
       // A rebalance moved a partition: its new owner re-reads from the last commit, and
       // the table deduplicates the overlap.
       this.logger.warn({ err: (err as Error).message }, 'sink offset commit failed after insert; rows will be re-read and deduplicated');
-    }
-    if (this.counters.paused && this.buffered < this.config.sink.maxBufferedRows) {
-      this.consumer?.resume([...this.roleByTopic.keys()].map((topic) => ({ topic })));
-      this.counters.paused = false;
-      this.logger.info('sink caught up: consumption resumed');
     }
   }
 
@@ -177,7 +202,7 @@ export class ClickHouseSink {
     if (this.timer) clearInterval(this.timer);
     // Stop taking records, write what is buffered and commit it while still in the group.
     this.consumer?.pause([...this.roleByTopic.keys()].map((topic) => ({ topic })));
-    this.backoffUntil = 0;
+    for (const t of this.tables.values()) t.backoffUntil = 0;
     await this.flush().catch(() => undefined);
     await this.consumer?.disconnect().catch(() => undefined);
   }
