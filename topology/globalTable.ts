@@ -50,6 +50,16 @@ export class GlobalTable<R extends TopicRole> {
       caughtUp = resolve;
       if (pending.size === 0) resolve();
     });
+    const progressed = (partition: number, lastOffset: number) => {
+      const target = pending.get(partition);
+      if (target !== undefined && lastOffset >= target) {
+        pending.delete(partition);
+        if (pending.size === 0) caughtUp();
+      }
+    };
+    // A fetch of only control records and aborted data (the tail a crashed writer leaves)
+    // never reaches eachBatch, yet it is progress.
+    this.consumer.on(this.consumer.events.END_BATCH_PROCESS, ({ payload }) => progressed(payload.partition, Number(payload.lastOffset)));
     void this.consumer.run({
       eachBatch: async ({ batch }) => {
         for (const m of batch.messages) {
@@ -65,13 +75,7 @@ export class GlobalTable<R extends TopicRole> {
             }
           }
         }
-        // The last offset of a batch marks progress even when its records were control records.
-        const last = Number(batch.lastOffset());
-        const target = pending.get(batch.partition);
-        if (target !== undefined && last >= target) {
-          pending.delete(batch.partition);
-          if (pending.size === 0) caughtUp();
-        }
+        progressed(batch.partition, Number(batch.lastOffset()));
       },
     });
     const timer = new Promise<void>((_, reject) => setTimeout(() => reject(new Error(`global table ${this.topic} did not catch up within ${timeoutMs} ms`)), timeoutMs).unref());

@@ -172,13 +172,18 @@ export class StreamsApp {
 
   async start(): Promise<void> {
     const k = this.config.kafka;
+    // The producer first: its initialisation fences this instance's predecessor and aborts the
+    // transaction a crash left open, which would otherwise hold every read_committed reader
+    // of the topics it wrote (global tables included) until the transaction timeout.
+    this.producer = this.newProducer();
+    await this.producer.connect();
+    // kafkajs initialises the transactional id on the first transaction, not on connect.
+    await (await this.producer.transaction()).abort();
     for (const role of new Set(this.processors.flatMap((p) => p.globalTables ?? []))) {
       const table = new GlobalTable(this.kafka, this.serde, role, this.config.topics[role], this.config.kafka.applicationId, this.logger);
       await table.start();
       this.globals.set(role, table);
     }
-    this.producer = this.newProducer();
-    await this.producer.connect();
     this.consumer = this.kafka.consumer({
       groupId: this.groupId,
       readUncommitted: false,
