@@ -346,10 +346,24 @@ export class StreamsApp {
     this.pausedInputs.clear();
   }
 
-  /** State may hold changes that did not commit: tasks are restored from their changelogs, input fetched again. */
+  /**
+   * State may hold changes that did not commit: tasks are restored from their changelogs,
+   * and every buffered input is fetched again from its committed offset. The consumer has
+   * moved its fetch position past what it buffered, and after a failed batch kafkajs retries
+   * without rejoining the group, so it is sent back explicitly.
+   */
   private dropAll(): void {
+    const rewind = [...this.groups].flatMap(([partition, g]) => [...g.committedPositions()].map(([topic, next]) => ({ topic, partition, offset: next.toString() })));
     this.tasks.clear();
     this.dropBuffers();
+    for (const seek of rewind) {
+      try {
+        this.consumer?.seek(seek);
+      } catch (err) {
+        // Not assigned any more: its next owner starts from the committed offset anyway.
+        this.logger.debug({ err, ...seek }, 'no rewind for an input that is not assigned');
+      }
+    }
   }
 
   private exclusive(fn: () => Promise<void>): Promise<void> {
@@ -363,8 +377,8 @@ export class StreamsApp {
 
   /**
    * Drains a partition outside a fetch: when a lagging input's idle bound runs out, or it
-   * turned out caught up. A failure here has no batch to fail: the buffered input is
-   * fetched again from the committed offsets (seek), and the tasks restored.
+   * turned out caught up. A failure here has no batch to fail: the tasks are restored and
+   * the buffered input fetched again (dropAll).
    */
   private scheduleDrain(partition: number, delayMs: number): void {
     if (this.drainTimers.has(partition) || !this.running) return;
@@ -372,13 +386,11 @@ export class StreamsApp {
       this.drainTimers.delete(partition);
       void this.exclusive(async () => {
         if (!this.running || !this.joined) return;
-        const seeks = [...this.groups].flatMap(([p, g]) => [...g.committedPositions()].map(([topic, next]) => ({ topic, partition: p, offset: next.toString() })));
         try {
           await this.drain(partition);
         } catch (err) {
           this.logger.warn({ err, partition }, 'drain failed; tasks dropped and input fetched again from the committed offsets');
           this.dropAll();
-          for (const seek of seeks) this.consumer?.seek(seek);
         }
       });
     }, delayMs);
