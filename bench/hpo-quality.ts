@@ -4,7 +4,7 @@
  * and 24 candidates). Same functions, same domains, same budget, 10 seeds each: the median
  * best value side by side, ours with 'auto' (the default) and with 'tpe' alone. Then ask()
  * latency side by side at equal history and dimension. Prints Markdown; raw numbers go to
- * bench/results/hpo-quality.json.
+ * bench/results/hpo-quality.json. HPO_SEEDS (default 10) and HPO_SEED_FROM (default 1) pick the seeds.
  *
  * Optuna runs in .cache/bench-venv (`python3 -m venv .cache/bench-venv && .cache/bench-venv/bin/pip install optuna`),
  * two worker processes, while the TypeScript runs go on in this process.
@@ -19,7 +19,7 @@ import { machineLine, studyWithHistory, timeAsks } from './hpo-harness.ts';
 
 const PYTHON = process.env.BENCH_PYTHON ?? join(REPO_ROOT, '.cache', 'bench-venv', 'bin', 'python');
 const BUDGET = Number(process.env.HPO_BUDGET ?? 100);
-const SEEDS = Array.from({ length: Number(process.env.HPO_SEEDS ?? 10) }, (_, i) => i + 1);
+const SEEDS = Array.from({ length: Number(process.env.HPO_SEEDS ?? 10) }, (_, i) => i + Number(process.env.HPO_SEED_FROM ?? 1));
 const PROBLEMS: Array<{ key: string; fn: TestFunction }> = [
   { key: 'branin', fn: branin },
   { key: 'hartmann6', fn: hartmann6 },

@@ -12,7 +12,7 @@
  * for a d-dimensional product kernel. Either is clipped to [1 / min(100, n + 2), 1] so kernels
  * never become spikes.
  */
-import { type GaussianMixture, type KdeEvaluator, LOG_SQRT_2PI, logUnitMass } from './kde.ts';
+import { BOUND_SLACK, type GaussianMixture, type KdeEvaluator, type KdeQuery, LOG_SQRT_2PI, logUnitMass, mixtureLogDensityLowerBoundTs, mixtureLogDensityTs } from './kde.ts';
 import type { SeededRandom } from './random.ts';
 
 export interface ParzenOptions {
@@ -36,11 +36,14 @@ export interface SpaceShape {
  * Recency weights for n observations in chronological order: the most recent 25 weigh 1, older
  * ones ramp linearly from 1/n up to 1, so the model of the bad region follows the search.
  */
-export function recencyWeights(n: number): number[] {
+export function recencyWeights(n: number): Float64Array {
   const flat = 25;
-  if (n <= flat) return new Array<number>(n).fill(1);
+  const out = new Float64Array(n).fill(1);
+  if (n <= flat) return out;
   const ramp = n - flat;
-  return Array.from({ length: n }, (_, i) => (i < ramp ? (ramp === 1 ? 1 / n : 1 / n + ((1 - 1 / n) * i) / (ramp - 1)) : 1));
+  // The same expression per weight as before (bit for bit), without a closure per element.
+  for (let i = 0; i < ramp; i++) out[i] = ramp === 1 ? 1 / n : 1 / n + ((1 - 1 / n) * i) / (ramp - 1);
+  return out;
 }
 
 export class ParzenEstimator {
@@ -57,7 +60,7 @@ export class ParzenEstimator {
     observations: readonly ArrayLike<number>[],
     options: ParzenOptions,
     /** Relative weight of each observation; default all 1. */
-    observationWeights?: readonly number[],
+    observationWeights?: ArrayLike<number>,
     /**
      * Kernel state kept from the previous fit of the same group (see KernelCache): only the
      * kernels whose neighbours changed are recomputed. The result is identical with or without.
@@ -87,12 +90,8 @@ export class ParzenEstimator {
     // Dense copies (plus the prior's row, centre 0.5 and sigma 1): every later loop is flat.
     const kernels = cache.fit(observations, this.numericDims, options.bandwidth);
     const { centers, invSigmas, logCoefficients } = cache.mixtureBuffers(m, d);
-    for (let j = 0; j < n; j++) {
-      const slot = kernels.order[j] as number;
-      centers.set(kernels.centers.subarray(slot * d, slot * d + d), j * d);
-      invSigmas.set(kernels.invSigmas.subarray(slot * d, slot * d + d), j * d);
-      logCoefficients[j] = (this.componentLogWeights[j] as number) - (kernels.logNorms[slot] as number);
-    }
+    cache.writeRows(kernels.order, centers, invSigmas);
+    for (let j = 0; j < n; j++) logCoefficients[j] = (this.componentLogWeights[j] as number) - (kernels.logNorms[kernels.order[j] as number] as number);
     centers.fill(0.5, n * d, m * d);
     invSigmas.fill(1, n * d, m * d);
     let priorLogNorm = 0;
@@ -155,6 +154,15 @@ export class ParzenEstimator {
 
   /** Log density at `count` points (row-major count x dimension), through `evaluate`. */
   logDensity(points: Float64Array, count: number, evaluate: KdeEvaluator): Float64Array {
+    const { mixture, query } = this.prepare(points, count);
+    return evaluate(mixture, query);
+  }
+
+  /**
+   * The mixture and the query that evaluate the log density at `count` points (row-major count
+   * x dimension): the numeric coordinates, and the categorical tables as additive log terms.
+   */
+  prepare(points: Float64Array, count: number): { mixture: GaussianMixture; query: KdeQuery } {
     const D = this.shape.dimension;
     const d = this.numericDims.length;
     const m = this.mixture.size;
@@ -176,12 +184,81 @@ export class ParzenEstimator {
         }
       });
     }
-    if (d === 0) {
-      // Only categorical dimensions: the mixture's weights alone, plus the tables.
-      const zeroDim: GaussianMixture = { ...this.mixture, dims: 0, logCoefficients: this.componentLogWeights };
-      return evaluate(zeroDim, { points: numeric, count, extra });
+    // Only categorical dimensions: the mixture's weights alone, plus the tables.
+    const mixture: GaussianMixture = d === 0 ? { ...this.mixture, dims: 0, logCoefficients: this.componentLogWeights } : this.mixture;
+    return { mixture, query: { points: numeric, count, extra } };
+  }
+
+  /**
+   * For each of `count` points, the largest log term over the given components (indices into
+   * the mixture, the prior being the last), in `max`, and in `lower` a lower bound of the log
+   * density: the log-sum-exp of those terms within BOUND_SLACK of the largest, less a margin
+   * of 1e-9 (relative, at least absolute) for rounding. The largest term is a lower bound too,
+   * bit for bit: the density's log-sum-exp adds log(sum) >= 0 to the largest term over all
+   * components, and each term here is computed by the same expressions in the same order as in
+   * mixtureLogDensityTs (and the categorical terms as in prepare).
+   */
+  subsetBounds(points: Float64Array, count: number, components: Int32Array): { max: Float64Array; lower: Float64Array } {
+    const D = this.shape.dimension;
+    const d = this.numericDims.length;
+    const { centers, invSigmas } = this.mixture;
+    const logCoefficients = d === 0 ? this.componentLogWeights : this.mixture.logCoefficients;
+    const cats = this.categoricalDims.length;
+    const numericDims = this.numericDims;
+    const maxOut = new Float64Array(count);
+    const lowerOut = new Float64Array(count);
+    const kept = new Float64Array(components.length);
+    for (let i = 0; i < count; i++) {
+      const row = i * D;
+      let max = -Infinity;
+      let nKept = 0;
+      for (let s = 0; s < components.length; s++) {
+        const j = components[s] as number;
+        const c = j * d;
+        let ex = 0;
+        for (let k = 0; k < cats; k++) {
+          const dim = this.categoricalDims[k] as number;
+          const choices = this.shape.choiceCounts[dim] as number;
+          const x = Math.min(choices - 1, Math.floor((points[row + dim] as number) * choices));
+          ex += (this.categoricalLogProbs[k] as Float64Array)[j * choices + x] as number;
+        }
+        const lc = logCoefficients[j] as number;
+        // Dropped once certainly more than BOUND_SLACK below the running maximum (half a unit of slack for rounding).
+        const qCut = 2 * (lc + ex - max + BOUND_SLACK) + 1;
+        let q = 0;
+        let a = 0;
+        for (; a < d; a++) {
+          const z = ((points[row + (numericDims[a] as number)] as number) - (centers[c + a] as number)) * (invSigmas[c + a] as number);
+          q += z * z;
+          if (q > qCut) break;
+        }
+        if (a < d) continue;
+        let t = lc - 0.5 * q;
+        if (cats > 0) t += ex;
+        if (t > max) max = t;
+        if (t >= max - BOUND_SLACK) kept[nKept++] = t;
+      }
+      maxOut[i] = max;
+      let sum = 0;
+      for (let r = 0; r < nKept; r++) if ((kept[r] as number) >= max - BOUND_SLACK) sum += Math.exp((kept[r] as number) - max);
+      const bound = sum > 0 ? max + Math.log(sum) : max;
+      lowerOut[i] = Math.max(max, bound - 1e-9 * Math.max(1, Math.abs(bound)));
     }
-    return evaluate(this.mixture, { points: numeric, count, extra });
+    return { max: maxOut, lower: lowerOut };
+  }
+
+  /** A lower bound of the log density at row `index` of `points`, given `floor`, the largest of some of its terms (see mixtureLogDensityLowerBoundTs). */
+  logDensityLowerBoundAt(points: Float64Array, index: number, floor: number): number {
+    const D = this.shape.dimension;
+    const { mixture, query } = this.prepare(points.subarray(index * D, (index + 1) * D), 1);
+    return mixtureLogDensityLowerBoundTs(mixture, query, Float64Array.of(floor))[0] as number;
+  }
+
+  /** The log density at row `index` of `points`: bit for bit logDensity(points, ...)[index] with the TypeScript evaluator. */
+  logDensityAt(points: Float64Array, index: number): number {
+    const D = this.shape.dimension;
+    const { mixture, query } = this.prepare(points.subarray(index * D, (index + 1) * D), 1);
+    return mixtureLogDensityTs(mixture, query)[0] as number;
   }
 
   /** The Gaussian part, for the gpu.js comparison tests and the bench. */
@@ -211,6 +288,30 @@ export function sampleTruncatedNormal(random: SeededRandom, mu: number, sigma: n
   return Math.min(1, Math.max(0, mu));
 }
 
+/** The neighbour bandwidth of the kernel at position r of a sorted column of n values. */
+function neighbourSigma(values: Float64Array, r: number, n: number, floor: number): number {
+  const here = values[r] as number;
+  const left = r > 0 ? here - (values[r - 1] as number) : here;
+  const right = r < n - 1 ? (values[r + 1] as number) - here : 1 - here;
+  let sigma: number;
+  if (n >= 2 && r === 0) sigma = right; // the outermost kernels ignore the cube's end
+  else if (n >= 2 && r === n - 1) sigma = left;
+  else sigma = Math.max(left, right);
+  return Math.min(1, Math.max(floor, sigma));
+}
+
+/** The first position whose value is not below v (values sorted, NaN-free up to length). */
+function lowerBound(values: Float64Array, length: number, v: number): number {
+  let lo = 0;
+  let hi = length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((values[mid] as number) < v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 function minimumSigma(n: number): number {
   return 1 / Math.min(100, n + 2);
 }
@@ -234,14 +335,17 @@ export interface FittedKernels {
  * The numeric kernels (centres, bandwidths, truncation normalisers) of one group of
  * observations, kept between fits. Between two asks a group changes by a point or two (a
  * tell, an eviction, a pending point), and a neighbour bandwidth depends only on the adjacent
- * values in each dimension, so a refit keeps the columns sorted by insertion instead of
- * sorting them again, and recomputes log(sigma) and the erfc-based normaliser only for the
- * kernels whose bandwidth changed. Every number is computed by the same expressions in the
- * same order as a fit from scratch, so the result is bit-for-bit the same.
+ * values in each dimension, so a refit moves the departed and the added points out of and into
+ * each sorted column (binary search, copyWithin) and recomputes the bandwidth only of the
+ * kernels next to a change, and log(sigma) and the erfc-based normaliser only where a bandwidth
+ * changed: O(changes x d x log n) per fit instead of O(n x d). (A column with equal values is
+ * checked and recomputed in full, as is every column when the bandwidth floor moves, i.e. below
+ * 98 points.) Every number is computed by the same expressions in the same order as a fit from
+ * scratch, so the result is bit-for-bit the same.
  *
- * Observations are recognised by identity (the study's point arrays never change) and their
- * coordinates are compared on every fit; anything unexpected (a repeated object, NaN) falls
- * back to a full rebuild.
+ * Observations are recognised by identity: an array passed in must never be changed in place
+ * afterwards (the study's point arrays never are); a changed point is a new array. A repeated
+ * object or a non-finite coordinate falls back to a full rebuild.
  */
 export class KernelCache {
   private d = -1;
@@ -264,11 +368,19 @@ export class KernelCache {
   private free: number[] = [];
   private order = new Int32Array(0);
   private n = 0;
-  /** Per dimension: the slots of the group sorted by (value, chrono). */
+  /** Per dimension: the slots of the group sorted by (value, chrono)... */
   private columns: Int32Array[] = [];
+  /** ...their values, in the same order (contiguous, unlike the slot-major centres)... */
+  private columnValues: Float64Array[] = [];
   private columnLength: number[] = [];
+  /** Per dimension: whether the column may hold equal values (or NaN), which needs a full check. */
+  private irregular: boolean[] = [];
+  /** The bandwidth floor of the last fit (it depends on the group's size up to 98). */
+  private floor = NaN;
   private generation = 0;
   private out: { centers: Float64Array; invSigmas: Float64Array; logCoefficients: Float64Array } | null = null;
+  /** Per row of `out`: the slot whose kernel it holds (-1: none, or the prior). */
+  private rowSlots = new Int32Array(0);
 
   /**
    * Mixture buffers of at least m x d, reused from fit to fit (a ParzenEstimator built with
@@ -278,9 +390,33 @@ export class KernelCache {
     if (!this.out || this.out.logCoefficients.length < m || this.out.centers.length < m * d) {
       const rows = Math.max(m, Math.ceil(m * 1.25));
       this.out = { centers: new Float64Array(rows * d), invSigmas: new Float64Array(rows * d), logCoefficients: new Float64Array(rows) };
+      this.rowSlots = new Int32Array(rows).fill(-1);
     }
     const o = this.out;
     return { centers: o.centers.subarray(0, m * d), invSigmas: o.invSigmas.subarray(0, m * d), logCoefficients: o.logCoefficients.subarray(0, m) };
+  }
+
+  /**
+   * Writes the fitted kernels into rows 0..n-1 of the mixture buffers, in chronological order,
+   * rewriting only the rows whose slot or bandwidths changed since the last write (after a tell
+   * the rows before the change keep their kernels). Call right after `fit`, with its order.
+   */
+  writeRows(order: Int32Array, centers: Float64Array, invSigmas: Float64Array): void {
+    const d = this.d;
+    const gen = this.generation;
+    const rowSlots = this.rowSlots;
+    for (let j = 0; j < order.length; j++) {
+      const slot = order[j] as number;
+      if (rowSlots[j] === slot && this.dirty[slot] !== gen) continue;
+      rowSlots[j] = slot;
+      const src = slot * d;
+      const dst = j * d;
+      for (let a = 0; a < d; a++) {
+        centers[dst + a] = this.centers[src + a] as number;
+        invSigmas[dst + a] = this.invSigmas[src + a] as number;
+      }
+    }
+    if (order.length < rowSlots.length) rowSlots[order.length] = -1; // the prior's row
   }
 
   fit(observations: readonly ArrayLike<number>[], numericDims: readonly number[], mode: ParzenOptions['bandwidth']): FittedKernels {
@@ -297,7 +433,7 @@ export class KernelCache {
     for (let j = 0; j < n; j++) {
       const o = observations[j] as ArrayLike<number>;
       let slot = this.slotOf.get(o);
-      if (slot === undefined || this.seen[slot] === gen || !this.rowMatches(slot, o, numericDims)) {
+      if (slot === undefined || this.seen[slot] === gen) {
         const repeated = slot !== undefined && this.seen[slot] === gen;
         slot = this.allocate(repeated ? null : o);
         for (let a = 0; a < d; a++) {
@@ -312,9 +448,13 @@ export class KernelCache {
       this.chrono[slot] = j;
       order[j] = slot;
     }
+    const departed: number[] = [];
     for (let r = 0; r < previous.length; r++) {
       const slot = previous[r] as number;
-      if (this.seen[slot] !== gen) this.release(slot);
+      if (this.seen[slot] !== gen) {
+        this.release(slot);
+        departed.push(slot);
+      }
     }
     const full = nonFinite || this.n === 0 || added.length * 8 > n;
     this.order = order;
@@ -328,18 +468,24 @@ export class KernelCache {
       }
     } else {
       const floor = minimumSigma(n);
+      const recomputeAll = full || floor !== this.floor;
+      this.floor = floor;
       for (let a = 0; a < d; a++) {
-        const column = full ? this.sortColumn(a) : this.updateColumn(a, added);
-        for (let r = 0; r < n; r++) {
-          const slot = column[r] as number;
-          const here = this.centers[slot * d + a] as number;
-          const left = r > 0 ? here - (this.centers[(column[r - 1] as number) * d + a] as number) : here;
-          const right = r < n - 1 ? (this.centers[(column[r + 1] as number) * d + a] as number) - here : 1 - here;
-          let sigma: number;
-          if (n >= 2 && r === 0) sigma = right; // the outermost kernels ignore the cube's end
-          else if (n >= 2 && r === n - 1) sigma = left;
-          else sigma = Math.max(left, right);
-          this.setSigma(slot, a, Math.min(1, Math.max(floor, sigma)), gen);
+        let affected: number[] | null = null;
+        if (full) this.sortColumn(a);
+        else affected = this.updateColumn(a, departed, added);
+        const column = this.columns[a] as Int32Array;
+        const values = this.columnValues[a] as Float64Array;
+        if (recomputeAll || affected === null) {
+          for (let r = 0; r < n; r++) this.setSigma(column[r] as number, a, neighbourSigma(values, r, n, floor), gen);
+          continue;
+        }
+        // Only the kernels next to a change: find each by its value (the column has no ties).
+        for (const slot of affected) {
+          if (this.seen[slot] !== gen) continue; // departed after all
+          const r = lowerBound(values, n, this.centers[slot * d + a] as number);
+          if (column[r] !== slot) throw new Error(`KernelCache: slot ${slot} is not where its value says in dimension ${a}`);
+          this.setSigma(slot, a, neighbourSigma(values, r, n, floor), gen);
         }
       }
     }
@@ -362,53 +508,100 @@ export class KernelCache {
     this.dirty[slot] = gen;
   }
 
-  private rowMatches(slot: number, o: ArrayLike<number>, numericDims: readonly number[]): boolean {
-    const d = this.d;
-    for (let a = 0; a < d; a++) if (!Object.is(this.centers[slot * d + a], o[numericDims[a] as number])) return false;
-    return true;
-  }
-
   /** A column sorted from scratch, in the order of a fit without cache: (value, chrono). */
-  private sortColumn(a: number): Int32Array {
+  private sortColumn(a: number): void {
     const d = this.d;
     const column = this.columnBuffer(a);
     for (let j = 0; j < this.n; j++) column[j] = this.order[j] as number;
     this.columnLength[a] = this.n;
     const sorted = column.subarray(0, this.n);
     sorted.sort((x, y) => (this.centers[x * d + a] as number) - (this.centers[y * d + a] as number) || (this.chrono[x] as number) - (this.chrono[y] as number));
-    return sorted;
+    const values = this.columnValues[a] as Float64Array;
+    let irregular = false;
+    for (let r = 0; r < this.n; r++) {
+      const v = this.centers[(sorted[r] as number) * d + a] as number;
+      values[r] = v;
+      if (v !== v || (r > 0 && v === values[r - 1])) irregular = true;
+    }
+    this.irregular[a] = irregular;
   }
 
-  /** The previous column without the departed slots, plus the added ones, each by binary search. */
-  private updateColumn(a: number, added: readonly number[]): Int32Array {
+  /**
+   * The previous column without the departed slots and with the added ones, each found by
+   * binary search and moved in with copyWithin. Returns the slots whose neighbours changed, or
+   * null when the whole column needs its bandwidths recomputed: a column with equal values (or
+   * NaN) is checked in full, since pending points move behind later results and equal values
+   * may need their order fixed, which a full sort does.
+   */
+  private updateColumn(a: number, departed: readonly number[], added: readonly number[]): number[] | null {
     const d = this.d;
-    const gen = this.generation;
-    const before = this.columnLength[a] as number;
     const column = this.columnBuffer(a);
-    // Added slots never come from the previous fit (they are released only after allocation), so
-    // the previous column's slots still in use are exactly the kept ones.
-    let length = 0;
-    for (let r = 0; r < before; r++) {
-      const slot = column[r] as number;
-      if (this.seen[slot] === gen) column[length++] = slot;
+    const values = this.columnValues[a] as Float64Array;
+    const chrono = this.chrono;
+    let length = this.columnLength[a] as number;
+    const affected: number[] = [];
+    let irregular = this.irregular[a] as boolean;
+    for (const slot of departed) {
+      const v = this.centers[slot * d + a] as number;
+      let r = lowerBound(values, length, v);
+      while (r < length && column[r] !== slot) r++;
+      if (r === length) {
+        // Not where its value says (NaN): rebuild the column.
+        this.sortColumn(a);
+        return null;
+      }
+      column.copyWithin(r, r + 1, length);
+      values.copyWithin(r, r + 1, length);
+      length--;
+      if (r > 0) affected.push(column[r - 1] as number);
+      if (r < length) affected.push(column[r] as number);
     }
-    const less = (x: number, y: number) => ((this.centers[x * d + a] as number) - (this.centers[y * d + a] as number) || (this.chrono[x] as number) - (this.chrono[y] as number)) < 0;
     for (const slot of added) {
+      const v = this.centers[slot * d + a] as number;
+      const c = chrono[slot] as number;
       let lo = 0;
       let hi = length;
       while (lo < hi) {
         const mid = (lo + hi) >> 1;
-        if (less(column[mid] as number, slot)) lo = mid + 1;
+        const w = values[mid] as number;
+        if (w - v < 0 || (w - v === 0 && (chrono[column[mid] as number] as number) - c < 0)) lo = mid + 1;
         else hi = mid;
       }
       column.copyWithin(lo + 1, lo, length);
+      values.copyWithin(lo + 1, lo, length);
       column[lo] = slot;
+      values[lo] = v;
       length++;
+      affected.push(slot);
+      if (lo > 0) {
+        affected.push(column[lo - 1] as number);
+        if (values[lo - 1] === v) irregular = true;
+      }
+      if (lo + 1 < length) {
+        affected.push(column[lo + 1] as number);
+        if (values[lo + 1] === v) irregular = true;
+      }
+      if (v !== v) irregular = true;
     }
     this.columnLength[a] = length;
-    // Pending points move behind later results, so equal values may need their order fixed.
-    for (let r = 1; r < length; r++) if (!less(column[r - 1] as number, column[r] as number)) return this.sortColumn(a);
-    return column.subarray(0, length);
+    if (!irregular) {
+      this.irregular[a] = false;
+      return affected;
+    }
+    // Equal values: check the whole order (and forget the flag once they are gone).
+    let ties = false;
+    for (let r = 1; r < length; r++) {
+      const diff = (values[r - 1] as number) - (values[r] as number);
+      if (diff < 0) continue;
+      if (diff === 0 && (chrono[column[r - 1] as number] as number) < (chrono[column[r] as number] as number)) {
+        ties = true;
+        continue;
+      }
+      this.sortColumn(a);
+      return null;
+    }
+    this.irregular[a] = ties;
+    return null;
   }
 
   private columnBuffer(a: number): Int32Array {
@@ -417,6 +610,9 @@ export class KernelCache {
       const grown = new Int32Array(this.capacity);
       grown.set(column);
       this.columns[a] = column = grown;
+      const values = new Float64Array(this.capacity);
+      values.set(this.columnValues[a] as Float64Array);
+      this.columnValues[a] = values;
     }
     return column;
   }
@@ -440,8 +636,12 @@ export class KernelCache {
     this.order = new Int32Array(0);
     this.n = 0;
     this.columns = Array.from({ length: d }, () => new Int32Array(0));
+    this.columnValues = Array.from({ length: d }, () => new Float64Array(0));
     this.columnLength = new Array<number>(d).fill(0);
+    this.irregular = new Array<boolean>(d).fill(false);
+    this.floor = NaN;
     this.out = null;
+    this.rowSlots = new Int32Array(0);
   }
 
   private ensureCapacity(slots: number): void {

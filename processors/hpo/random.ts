@@ -22,6 +22,8 @@ export function hashString(text: string): number {
 export type RandomState = [number, number, number, number];
 
 export class SeededRandom {
+  // The four words are kept as signed 32-bit integers (what the bitwise operators produce), so
+  // that the engine stores them unboxed; state() hands them out unsigned.
   private s0: number;
   private s1: number;
   private s2: number;
@@ -42,7 +44,10 @@ export class SeededRandom {
       sm = next;
       words.push(out);
     }
-    [this.s0, this.s1, this.s2, this.s3] = words as RandomState;
+    this.s0 = (words[0] as number) | 0;
+    this.s1 = (words[1] as number) | 0;
+    this.s2 = (words[2] as number) | 0;
+    this.s3 = (words[3] as number) | 0;
     if ((this.s0 | this.s1 | this.s2 | this.s3) === 0) this.s0 = 1; // the all-zero state is a fixed point
   }
 
@@ -53,27 +58,34 @@ export class SeededRandom {
   }
 
   state(): RandomState {
-    return [this.s0, this.s1, this.s2, this.s3];
+    return [this.s0 >>> 0, this.s1 >>> 0, this.s2 >>> 0, this.s3 >>> 0];
   }
 
   setState(state: RandomState): void {
-    [this.s0, this.s1, this.s2, this.s3] = state.map((w) => w >>> 0) as RandomState;
+    this.s0 = state[0] | 0;
+    this.s1 = state[1] | 0;
+    this.s2 = state[2] | 0;
+    this.s3 = state[3] | 0;
   }
 
   /** A uniform 32-bit unsigned integer. */
   nextUint32(): number {
-    const result = Math.imul(rotl(Math.imul(this.s1, 5), 7), 9) >>> 0;
-    const t = this.s1 << 9;
-    this.s2 ^= this.s0;
-    this.s3 ^= this.s1;
-    this.s1 ^= this.s2;
-    this.s0 ^= this.s3;
-    this.s2 ^= t;
-    this.s3 = rotl(this.s3, 11);
-    this.s0 >>>= 0;
-    this.s1 >>>= 0;
-    this.s2 >>>= 0;
-    this.s3 >>>= 0;
+    let s0 = this.s0;
+    let s1 = this.s1;
+    let s2 = this.s2;
+    let s3 = this.s3;
+    const result = Math.imul(rotl(Math.imul(s1, 5), 7), 9) >>> 0;
+    const t = s1 << 9;
+    s2 ^= s0;
+    s3 ^= s1;
+    s1 ^= s2;
+    s0 ^= s3;
+    s2 ^= t;
+    s3 = rotl(s3, 11);
+    this.s0 = s0;
+    this.s1 = s1;
+    this.s2 = s2;
+    this.s3 = s3;
     return result;
   }
 

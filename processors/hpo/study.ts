@@ -13,14 +13,18 @@
  * Strategies (`strategy`):
  * - 'auto' (default): one objective: a scrambled Sobol probe (10% of the budget, at least 20
  *   and 2d + 1 points, at most half the budget), then the landscape is classified (landscape.ts).
- *   STRUCTURED: Nelder–Mead started from the best d + 1 probe points. CHAOTIC: TPE, and for the
- *   last 30% of the budget Nelder–Mead polishing the best point. Two or more objectives: NSGA-II.
+ *   STRUCTURED: a local method from the probe's best points. CHAOTIC: TPE, and for the last
+ *   part of the budget (`auto.polishFraction`) the local method polishing the best point. The
+ *   local method: Nelder–Mead with up to 2 numeric dimensions, above that the quadratic trust
+ *   region (trustRegion.ts), which hands over to TPE for a few trials each time its region
+ *   collapses. Two or more objectives: NSGA-II.
  * - 'tpe', 'nelder-mead', 'nsga2', 'sobol', 'random': that strategy alone ('tpe' starts from
  *   a Sobol design; 'nsga2' takes its first population from Sobol).
  *
  * Parallel trials: TPE treats pending points as bad observations (constant liar); Nelder–Mead
  * asks each vertex once and, while its next point waits on a result, the study asks TPE
- * instead (Sobol before any result); NSGA-II breeds from the current parents.
+ * instead (Sobol before any result), and so does the trust region while its step is pending;
+ * NSGA-II breeds from the current parents.
  *
  * Bounded history: the models see at most `maxHistory` completed trials; past that, the oldest
  * trial that is not among the best quarter (by loss; for several objectives, the Pareto
@@ -50,7 +54,8 @@ import { crowdingDistance, DEFAULT_NSGA2_OPTIONS, dominates, Nsga2, type Nsga2Op
 import { type RandomState, SeededRandom } from './random.ts';
 import { SobolSequence } from './sobol.ts';
 import { type Configuration, type ParamSpec, SearchSpace } from './space.ts';
-import { createTpeCache, DEFAULT_TPE_OPTIONS, type GpuKdeProvider, suggestTpe, type TpeOptions, defaultGpuKdeProvider } from './tpe.ts';
+import { createTpeCache, DEFAULT_TPE_OPTIONS, type GpuKdeProvider, type ScoredPoint, suggestTpe, type TpeOptions, defaultGpuKdeProvider } from './tpe.ts';
+import { DEFAULT_TRUST_REGION_OPTIONS, proposeTrustRegion, type TrustRegionOptions } from './trustRegion.ts';
 
 export type StrategyName = 'auto' | 'tpe' | 'nelder-mead' | 'sobol' | 'random' | 'nsga2';
 export const STRATEGY_NAMES: readonly StrategyName[] = ['auto', 'tpe', 'nelder-mead', 'sobol', 'random', 'nsga2'];
@@ -88,13 +93,20 @@ export interface StudyOptions {
   readonly guardrails?: GuardrailOptions;
   readonly probe?: Partial<ProbeOptions>;
   /**
-   * 'auto' tuning. `structured`: what refines a STRUCTURED landscape (default 'nelder-mead', the
-   * seed's choice; it beat TPE on the smooth benchmark functions). `polishFraction`: when the
-   * refiner is TPE, the last share of the budget goes to Nelder–Mead around the best point,
-   * with a simplex of `polishStep` (defaults 0.3 and 0.05: measured in bench/hpo-quality.ts).
+   * 'auto' tuning. `structured`: what refines a STRUCTURED landscape (default 'local': the local
+   * method). `local`: the local method ('auto', the default: Nelder–Mead with up to 2 numeric
+   * dimensions, the quadratic trust region above). `polishFraction`: when the refiner is TPE,
+   * the last share of the budget goes to the local method around the best point (a
+   * Nelder–Mead simplex of `polishStep`). Defaults measured in bench/hpo-quality.ts.
    */
-  readonly auto?: { readonly structured?: 'tpe' | 'nelder-mead'; readonly polishFraction?: number; readonly polishStep?: number };
+  readonly auto?: {
+    readonly structured?: 'local' | 'tpe' | 'nelder-mead' | 'trust-region';
+    readonly local?: 'auto' | 'nelder-mead' | 'trust-region';
+    readonly polishFraction?: number;
+    readonly polishStep?: number;
+  };
   readonly tpe?: Partial<TpeOptions>;
+  readonly trustRegion?: Partial<TrustRegionOptions>;
   readonly nelderMead?: Partial<NelderMeadOptions>;
   readonly nsga2?: Partial<Nsga2Options>;
   readonly landscape?: Partial<LandscapeOptions>;
@@ -131,6 +143,7 @@ export type AuditKind =
   | 'guardrail-step'
   | 'rollback'
   | 'nm-restart'
+  | 'tr-restart'
   | 'fallback'
   | 'trial-failed'
   | 'generation';
@@ -157,14 +170,28 @@ interface ResolvedOptions {
   maxHistory: number;
   guardrails: GuardrailOptions;
   probe: ProbeOptions;
-  auto: { structured: 'tpe' | 'nelder-mead'; polishFraction: number; polishStep: number };
+  auto: { structured: 'local' | 'tpe' | 'nelder-mead' | 'trust-region'; local: 'auto' | 'nelder-mead' | 'trust-region'; polishFraction: number; polishStep: number };
   tpe: TpeOptions;
+  trustRegion: TrustRegionOptions;
   nelderMead: NelderMeadOptions;
   nsga2: Nsga2Options;
   landscape: LandscapeOptions;
 }
 
-type Origin = { kind: 'sobol' | 'random' | 'tpe' | 'nsga2' | 'nsga2-initial' | 'rollback' | 'probe' } | { kind: 'nelder-mead'; requestId: number };
+type Origin =
+  | { kind: 'sobol' | 'random' | 'tpe' | 'nsga2' | 'nsga2-initial' | 'rollback' | 'probe' }
+  | { kind: 'nelder-mead'; requestId: number }
+  | { kind: 'trust-region'; centerLoss: number };
+
+/** The trust region's state between asks (see trustRegion.ts). */
+export interface TrustRegionRun {
+  radius: number;
+  restarts: number;
+  /** After a collapse, asks before this trial number go to TPE. */
+  exploreUntil: number;
+  /** The trial number of the pending step, if any. */
+  pendingTrial: number | null;
+}
 
 interface PendingTrial {
   number: number;
@@ -194,8 +221,8 @@ export interface StudySnapshot {
   tpeRandom: RandomState;
   phase: 'probe' | 'refine';
   landscape: Landscape | null;
-  refiner: 'tpe' | 'nelder-mead' | null;
-  /** Nelder–Mead polishing the best point (the end of an 'auto' run that refined with TPE). */
+  refiner: 'tpe' | 'nelder-mead' | 'trust-region' | null;
+  /** The local method polishing the best point (the end of an 'auto' run that refined with TPE). */
   polishing: boolean;
   probeResults: Array<{ point: number[]; loss: number }>;
   probeFinished: number;
@@ -206,6 +233,9 @@ export interface StudySnapshot {
   consecutiveRegressions: number;
   rollbackQueued: boolean;
   nelderMead: NelderMeadState | null;
+  trustRegion: TrustRegionRun | null;
+  /** The trust region's jitter stream. */
+  trRandom: RandomState;
   nsga2: Nsga2State | null;
   audit: AuditRecord[];
 }
@@ -278,9 +308,13 @@ function resolveOptions(options: StudyOptions): ResolvedOptions {
   const probe = { fraction: 0.1, min: 20, ...options.probe };
   if (!(probe.fraction >= 0 && probe.fraction <= 1)) throw new InvalidStudyError(`probe.fraction: must be in [0, 1], got ${probe.fraction}`);
   if (!(Number.isInteger(probe.min) && probe.min >= 1)) throw new InvalidStudyError(`probe.min: must be an integer >= 1, got ${probe.min}`);
-  const structured = options.auto?.structured ?? 'nelder-mead';
-  if (structured !== 'tpe' && structured !== 'nelder-mead') throw new InvalidStudyError(`auto.structured: must be 'tpe' or 'nelder-mead', got '${String(structured)}'`);
-  const polishFraction = options.auto?.polishFraction ?? 0.3;
+  const structured = options.auto?.structured ?? 'local';
+  if (!['local', 'tpe', 'nelder-mead', 'trust-region'].includes(structured)) {
+    throw new InvalidStudyError(`auto.structured: must be 'local', 'tpe', 'nelder-mead' or 'trust-region', got '${String(structured)}'`);
+  }
+  const local = options.auto?.local ?? 'auto';
+  if (!['auto', 'nelder-mead', 'trust-region'].includes(local)) throw new InvalidStudyError(`auto.local: must be 'auto', 'nelder-mead' or 'trust-region', got '${String(local)}'`);
+  const polishFraction = options.auto?.polishFraction ?? 0.5;
   const polishStep = options.auto?.polishStep ?? 0.05;
   if (!(polishFraction >= 0 && polishFraction < 1)) throw new InvalidStudyError(`auto.polishFraction: must be in [0, 1), got ${polishFraction}`);
   if (!(polishStep > 0 && polishStep <= 1)) throw new InvalidStudyError(`auto.polishStep: must be in (0, 1], got ${polishStep}`);
@@ -288,6 +322,14 @@ function resolveOptions(options: StudyOptions): ResolvedOptions {
   if (!(Number.isInteger(tpe.candidates) && tpe.candidates >= 1)) throw new InvalidStudyError(`tpe.candidates: must be an integer >= 1, got ${tpe.candidates}`);
   if (!(tpe.gamma > 0 && tpe.gamma < 1)) throw new InvalidStudyError(`tpe.gamma: must be in (0, 1), got ${tpe.gamma}`);
   if (!['auto', 'ts', 'gpujs'].includes(tpe.kde.backend)) throw new InvalidStudyError(`tpe.kde.backend: must be auto, ts or gpujs, got '${String(tpe.kde.backend)}'`);
+  const trustRegion: TrustRegionOptions = { ...DEFAULT_TRUST_REGION_OPTIONS, ...options.trustRegion };
+  if (!(trustRegion.minRadius > 0 && trustRegion.minRadius <= trustRegion.initialRadius && trustRegion.initialRadius <= trustRegion.maxRadius)) {
+    throw new InvalidStudyError(`trustRegion: need 0 < minRadius <= initialRadius <= maxRadius, got ${trustRegion.minRadius}, ${trustRegion.initialRadius}, ${trustRegion.maxRadius}`);
+  }
+  if (!(trustRegion.grow >= 1 && trustRegion.shrink > 0 && trustRegion.shrink < 1)) throw new InvalidStudyError(`trustRegion: need grow >= 1 and 0 < shrink < 1, got ${trustRegion.grow}, ${trustRegion.shrink}`);
+  if (!(Number.isInteger(trustRegion.maxFitPoints) && trustRegion.maxFitPoints >= 3)) throw new InvalidStudyError(`trustRegion.maxFitPoints: must be an integer >= 3, got ${trustRegion.maxFitPoints}`);
+  if (!(trustRegion.ridge >= 0)) throw new InvalidStudyError(`trustRegion.ridge: must be >= 0, got ${trustRegion.ridge}`);
+  if (!(Number.isInteger(trustRegion.exploreTrials) && trustRegion.exploreTrials >= 0)) throw new InvalidStudyError(`trustRegion.exploreTrials: must be an integer >= 0, got ${trustRegion.exploreTrials}`);
   const nsga2 = { ...DEFAULT_NSGA2_OPTIONS, ...options.nsga2 };
   if (!(Number.isInteger(nsga2.populationSize) && nsga2.populationSize >= 4)) throw new InvalidStudyError(`nsga2.populationSize: must be an integer >= 4, got ${nsga2.populationSize}`);
   return {
@@ -300,8 +342,9 @@ function resolveOptions(options: StudyOptions): ResolvedOptions {
     maxHistory,
     guardrails: structuredClone(guardrails),
     probe,
-    auto: { structured, polishFraction, polishStep },
+    auto: { structured, local, polishFraction, polishStep },
     tpe,
+    trustRegion,
     nelderMead: { ...DEFAULT_NELDER_MEAD_OPTIONS, ...options.nelderMead },
     nsga2,
     landscape: { ...DEFAULT_LANDSCAPE_OPTIONS, ...options.landscape },
@@ -321,11 +364,14 @@ class StudyEngine implements Study {
   private s: StudySnapshot;
   private random: SeededRandom;
   private tpeRandom: SeededRandom;
+  private trRandom: SeededRandom;
   private nm: NelderMead | null;
   private nsga: Nsga2 | null;
   private readonly pendingById = new Map<string, PendingTrial>();
   /** TPE's kernels from the previous ask (derived state, never in a snapshot). */
   private readonly tpeCache = createTpeCache();
+  /** The history as the models see it (point, first loss), kept in step with s.history (derived state). */
+  private scored: ScoredPoint[] = [];
 
   constructor(options: ResolvedOptions, hooks: StudyHooks, snapshot: StudySnapshot | null) {
     this.options = options;
@@ -368,15 +414,27 @@ class StudyEngine implements Study {
       consecutiveRegressions: 0,
       rollbackQueued: false,
       nelderMead: null,
+      trustRegion: null,
+      trRandom: new SeededRandom(options.seed, 'trust-region').state(),
       nsga2: null,
       audit: [],
     };
+    // Snapshots from before the trust region have neither field.
+    this.s.trustRegion ??= null;
+    this.s.trRandom ??= new SeededRandom(options.seed, 'trust-region').state();
     this.s.options = options;
     this.random = SeededRandom.fromState(this.s.random);
     this.tpeRandom = SeededRandom.fromState(this.s.tpeRandom);
+    this.trRandom = SeededRandom.fromState(this.s.trRandom);
     this.nm = this.s.nelderMead ? NelderMead.restore(this.s.nelderMead) : null;
     this.nsga = this.s.nsga2 ? Nsga2.restore(this.s.nsga2) : null;
     for (const p of this.s.pending) this.pendingById.set(trialIdOf(p.number), p);
+    // Fresh arrays: those of a restored snapshot come out of structuredClone or JSON.parse, and
+    // reading them is several times slower than reading arrays built here (measured at d = 200).
+    this.scored = this.s.history.map((h) => {
+      h.point = Array.from(h.point);
+      return { point: h.point, loss: h.losses[0] as number };
+    });
     if (!snapshot) {
       const multi = options.objectives.length > 1;
       const initial = options.strategy === 'auto' ? (multi ? 'nsga2' : 'sobol-probe') : options.strategy;
@@ -446,6 +504,7 @@ class StudyEngine implements Study {
     if (!values) {
       this.s.failed++;
       if (trial.origin.kind === 'nelder-mead') this.nmTell(trial, trial.origin.requestId, null);
+      if (trial.origin.kind === 'trust-region') this.trustRegionTell(trial, trial.origin.centerLoss, null);
       return;
     }
     const losses = values.map((v, k) => (this.options.objectives[k]?.direction === 'MAXIMIZE' ? -v : v));
@@ -453,6 +512,7 @@ class StudyEngine implements Study {
     this.recordCompleted(done);
     if (trial.origin.kind === 'probe') this.s.probeResults.push({ point: trial.point, loss: losses[0] as number });
     if (trial.origin.kind === 'nelder-mead') this.nmTell(trial, trial.origin.requestId, losses[0] as number);
+    if (trial.origin.kind === 'trust-region') this.trustRegionTell(trial, trial.origin.centerLoss, losses[0] as number);
     if (trial.origin.kind === 'nsga2' || trial.origin.kind === 'nsga2-initial') {
       const nsga = this.nsgaEngine();
       if (nsga.tell(trial.point, losses, trial.number)) this.audit(trial.number, 'generation', { generation: nsga.generation });
@@ -476,6 +536,7 @@ class StudyEngine implements Study {
   snapshot(): StudySnapshot {
     this.s.random = this.random.state();
     this.s.tpeRandom = this.tpeRandom.state();
+    this.s.trRandom = this.trRandom.state();
     this.s.nelderMead = this.nm ? this.nm.state() : null;
     this.s.nsga2 = this.nsga ? this.nsga.state() : null;
     this.s.pending = [...this.pendingById.values()].sort((a, b) => a.number - b.number);
@@ -513,17 +574,19 @@ class StudyEngine implements Study {
         this.s.probeResults.map((r) => r.loss),
         this.options.landscape,
       );
+      const structured = this.options.auto.structured;
       this.s.landscape = report.landscape;
-      this.s.refiner = report.landscape === 'STRUCTURED' ? this.options.auto.structured : 'tpe';
+      this.s.refiner = report.landscape === 'STRUCTURED' ? (structured === 'local' ? this.localMethod() : structured) : 'tpe';
       this.s.phase = 'refine';
       this.audit(number, 'landscape', { ...report });
       this.audit(number, 'phase', { from: 'probe', to: 'refine', refiner: this.s.refiner, probeTrials: this.s.probeFinished });
     }
     if (this.s.refiner === 'tpe' && this.options.auto.polishFraction > 0 && number >= Math.floor(this.options.budget * (1 - this.options.auto.polishFraction)) && this.s.best) {
-      this.s.refiner = 'nelder-mead';
+      this.s.refiner = this.localMethod();
       this.s.polishing = true;
       this.nm = null;
-      this.audit(number, 'phase', { from: 'tpe', to: 'nelder-mead', reason: 'polish the best point', fromTrial: this.s.best.number });
+      this.s.trustRegion = null;
+      this.audit(number, 'phase', { from: 'tpe', to: this.s.refiner, reason: 'polish the best point', fromTrial: this.s.best.number });
     }
     if (this.s.refiner === 'nelder-mead') {
       if (this.s.polishing && this.s.best) {
@@ -536,7 +599,15 @@ class StudyEngine implements Study {
         return NelderMead.create(this.space.dimension, start, this.options.nelderMead, ranked);
       });
     }
+    if (this.s.refiner === 'trust-region') return this.trustRegionProposal(number);
     return this.tpeProposal();
+  }
+
+  /** 'auto''s local method: Nelder–Mead in up to 2 numeric dimensions, the trust region above. */
+  private localMethod(): 'nelder-mead' | 'trust-region' {
+    const local = this.options.auto.local;
+    if (local !== 'auto') return local;
+    return this.shape.choiceCounts.filter((c) => c === 0).length <= 2 ? 'nelder-mead' : 'trust-region';
   }
 
   private sobolProposal(strategy: string): { point: ArrayLike<number>; strategy: string; origin: Origin } {
@@ -548,7 +619,7 @@ class StudyEngine implements Study {
     const pending = [...this.pendingById.values()].map((p) => p.point);
     const suggestion = suggestTpe(
       this.shape,
-      this.s.history.map((h) => ({ point: h.point, loss: h.losses[0] as number })),
+      this.scored,
       pending,
       this.tpeRandom,
       this.options.tpe,
@@ -565,6 +636,47 @@ class StudyEngine implements Study {
     const fallback = this.tpeProposal();
     this.audit(number, 'fallback', { from: 'nelder-mead', to: fallback.strategy, reason: 'the simplex waits for a pending result' });
     return fallback;
+  }
+
+  private trustRegionProposal(number: number): { point: ArrayLike<number>; strategy: string; origin: Origin } {
+    const o = this.options.trustRegion;
+    const tr = (this.s.trustRegion ??= { radius: o.initialRadius, restarts: 0, exploreUntil: 0, pendingTrial: null });
+    const best = this.s.best;
+    if (!best || number < tr.exploreUntil) return this.tpeProposal();
+    if (tr.pendingTrial !== null) {
+      const fallback = this.tpeProposal();
+      this.audit(number, 'fallback', { from: 'trust-region', to: fallback.strategy, reason: 'the trust region waits for a pending result' });
+      return fallback;
+    }
+    const proposal = proposeTrustRegion(
+      this.shape,
+      this.scored,
+      best.point,
+      tr.radius,
+      o,
+      this.trRandom,
+      (p) => this.space.encode(this.space.decode(p)),
+    );
+    if (!proposal) return this.tpeProposal(); // no numeric dimension to move
+    tr.pendingTrial = number;
+    return { point: proposal.point, strategy: 'trust-region', origin: { kind: 'trust-region', centerLoss: best.losses[0] as number } };
+  }
+
+  /** Grows the region after a step that beat the centre it was taken from, shrinks it otherwise; restarts it after a collapse. */
+  private trustRegionTell(trial: PendingTrial, centerLoss: number, loss: number | null): void {
+    const tr = this.s.trustRegion;
+    if (!tr || tr.pendingTrial !== trial.number) return;
+    tr.pendingTrial = null;
+    const o = this.options.trustRegion;
+    const improved = loss !== null && loss < centerLoss;
+    tr.radius = improved ? Math.min(o.maxRadius, tr.radius * o.grow) : tr.radius * o.shrink;
+    if (tr.radius < o.minRadius) {
+      tr.restarts++;
+      const explore = o.exploreTrials > 0 ? o.exploreTrials : Math.max(5, this.space.dimension + 1);
+      tr.exploreUntil = this.s.nextNumber + explore;
+      tr.radius = o.initialRadius;
+      this.audit(trial.number, 'tr-restart', { reason: 'collapsed', restarts: tr.restarts, exploreTrials: explore, bestValue: this.s.best?.values[0] });
+    }
   }
 
   private nmTell(trial: PendingTrial, requestId: number, loss: number | null): void {
@@ -639,6 +751,7 @@ class StudyEngine implements Study {
       this.updatePareto(done);
     }
     this.s.history.push(done);
+    this.scored.push({ point: done.point, loss: done.losses[0] as number });
     if (this.s.history.length > this.options.maxHistory) this.evictOne();
   }
 
@@ -659,20 +772,19 @@ class StudyEngine implements Study {
   /** Drops the oldest trial that is not among the best quarter (or, with several objectives, on the front). */
   private evictOne(): void {
     const history = this.s.history;
-    let protectedNumbers: Set<number>;
+    let index: number;
     if (this.options.objectives.length === 1) {
+      // The best `keep` by (loss, number) are protected: the keep-th of that order is found by
+      // selection (linear on average) instead of sorting the history on every tell.
       const keep = Math.ceil(this.options.maxHistory / 4);
-      protectedNumbers = new Set(
-        [...history]
-          .sort((a, b) => (a.losses[0] as number) - (b.losses[0] as number) || a.number - b.number)
-          .slice(0, keep)
-          .map((h) => h.number),
-      );
+      const last = kthByLossAndNumber(history, keep - 1);
+      index = history.findIndex((h) => (h.losses[0] as number) - (last.losses[0] as number) > 0 || ((h.losses[0] as number) === (last.losses[0] as number) && h.number > last.number));
     } else {
-      protectedNumbers = new Set(this.s.pareto.map((p) => p.number));
+      const protectedNumbers = new Set(this.s.pareto.map((p) => p.number));
+      index = history.findIndex((h) => !protectedNumbers.has(h.number));
     }
-    const index = history.findIndex((h) => !protectedNumbers.has(h.number));
     history.splice(index >= 0 ? index : 0, 1);
+    this.scored.splice(index >= 0 ? index : 0, 1);
   }
 
   private audit(trial: number, kind: AuditKind, detail: Record<string, unknown>): void {
@@ -681,6 +793,36 @@ class StudyEngine implements Study {
     if (this.s.audit.length > AUDIT_LOG_LIMIT) this.s.audit.splice(0, this.s.audit.length - AUDIT_LOG_LIMIT);
     this.hooks.onAudit?.(record);
   }
+}
+
+/**
+ * The trial of rank k (0-based) in the order (loss, number), by quickselect (middle pivot: the
+ * result, one trial, does not depend on the pivots). `trials` is not reordered.
+ */
+function kthByLossAndNumber(trials: readonly CompletedTrial[], k: number): CompletedTrial {
+  const items = [...trials];
+  const before = (a: CompletedTrial, b: CompletedTrial) => (a.losses[0] as number) - (b.losses[0] as number) || a.number - b.number;
+  let lo = 0;
+  let hi = items.length - 1;
+  const at = Math.min(Math.max(0, k), hi);
+  while (lo < hi) {
+    const pivot = items[(lo + hi) >> 1] as CompletedTrial;
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (before(items[i] as CompletedTrial, pivot) < 0) i++;
+      while (before(items[j] as CompletedTrial, pivot) > 0) j--;
+      if (i <= j) {
+        const t = items[i] as CompletedTrial;
+        items[i++] = items[j] as CompletedTrial;
+        items[j--] = t;
+      }
+    }
+    if (at <= j) hi = j;
+    else if (at >= i) lo = i;
+    else break;
+  }
+  return items[at] as CompletedTrial;
 }
 
 function trialIdOf(number: number): string {

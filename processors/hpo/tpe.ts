@@ -4,6 +4,11 @@
  * parzenEstimator.ts), draw candidates from l and keep the one with the largest l(x)/g(x),
  * which maximises expected improvement under TPE's model.
  *
+ * Cost: l is small (at most maxGood + 1 components) and is evaluated at every candidate; g
+ * (up to the whole history) only where it can change the choice: the candidates are screened
+ * with lower bounds of log g and only the few that could win get g exactly (screenCandidates).
+ * The choice is the same, bit for bit, as evaluating g everywhere.
+ *
  * Both estimators weight observations by recency (recencyWeights), as Optuna does.
  *
  * Parallel trials: pending points join the bad group as if they had returned the worst value
@@ -92,10 +97,22 @@ export function suggestTpe(
 ): TpeSuggestion {
   // `history` is chronological; both groups keep that order (for the recency weights).
   const n = history.length;
-  const isGood = bestByLoss(history, goodCount(n, options));
+  const k = goodCount(n, options);
+  // The k best are the good group; the next SCREEN_NEAREST_LOSSES are where the screen looks.
+  const ranked = rankByLoss(history, k + SCREEN_NEAREST_LOSSES);
+  const isGood = new Uint8Array(n);
+  for (let r = 0; r < Math.min(k, ranked.length); r++) isGood[ranked[r] as number] = 1;
   const good: ArrayLike<number>[] = [];
   const bad: ArrayLike<number>[] = [];
-  for (let i = 0; i < n; i++) (isGood[i] ? good : bad).push((history[i] as ScoredPoint).point);
+  const badIndex = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    if (isGood[i]) good.push((history[i] as ScoredPoint).point);
+    else {
+      badIndex[i] = bad.length;
+      bad.push((history[i] as ScoredPoint).point);
+    }
+  }
+  const badFromHistory = bad.length;
   for (const p of pending) bad.push(p);
   const parzen = { priorWeight: options.priorWeight, bandwidth: options.bandwidth };
   const below = new ParzenEstimator(shape, good, parzen, recencyWeights(good.length), cache.below);
@@ -115,6 +132,29 @@ export function suggestTpe(
     }
   }
   const logL = below.logDensity(candidates, count, evaluate);
+  let bestIndex: number;
+  let bestScore: number;
+  if (used === 'ts') {
+    // Screen against the bad points nearest the good ones in value, the most recent pending points, and the prior.
+    const screen: number[] = [];
+    const rankedBad = new Uint8Array(badFromHistory);
+    for (let r = k; r < ranked.length; r++) {
+      screen.push(badIndex[ranked[r] as number] as number);
+      rankedBad[badIndex[ranked[r] as number] as number] = 1;
+    }
+    for (let j = Math.max(0, badFromHistory - SCREEN_RECENT); j < badFromHistory; j++) if (!rankedBad[j]) screen.push(j);
+    for (let j = Math.max(badFromHistory, bad.length - SCREEN_PENDING); j < bad.length; j++) screen.push(j);
+    screen.push(bad.length);
+    ({ bestIndex, bestScore } = screenCandidates(above, candidates, count, logL, Int32Array.from(screen)));
+  } else {
+    ({ bestIndex, bestScore } = scoreAll(above, candidates, count, logL, evaluate));
+  }
+  const D = shape.dimension;
+  return { point: candidates.slice(bestIndex * D, (bestIndex + 1) * D), score: bestScore, backend: used };
+}
+
+/** The first candidate with the largest log l - log g (the plain way: g at every candidate). */
+function scoreAll(above: ParzenEstimator, candidates: Float64Array, count: number, logL: Float64Array, evaluate: KdeEvaluator): { bestIndex: number; bestScore: number } {
   const logG = above.logDensity(candidates, count, evaluate);
   let bestIndex = 0;
   let bestScore = -Infinity;
@@ -125,30 +165,75 @@ export function suggestTpe(
       bestIndex = i;
     }
   }
-  const D = shape.dimension;
-  return { point: candidates.slice(bestIndex * D, (bestIndex + 1) * D), score: bestScore, backend: used };
+  return { bestIndex, bestScore };
+}
+
+/** Bad points by loss, and pending points, that the screen looks at (see screenCandidates). */
+const SCREEN_NEAREST_LOSSES = 16;
+const SCREEN_PENDING = 8;
+const SCREEN_RECENT = 16;
+
+/**
+ * The same choice as scoreAll, with g evaluated in full at few candidates (screen, then
+ * verify). Any lower bound of log g at a candidate gives an upper bound of its score. First,
+ * cheaply, from a subset of g's components (ParzenEstimator.subsetBounds): the bad points whose
+ * losses come right after the good group's and the most recent ones (candidates are drawn near
+ * good points, and these are the bad points most like them, or where TPE looked last), the
+ * latest pending points, and the prior. Candidates are then taken in decreasing order of that
+ * bound until it falls below the best exact score; each one gets a tighter bound from g's
+ * terms over all components (mixtureLogDensityLowerBoundTs: pruned hard, few exps), and only
+ * if that still clears the best score, its exact score. No candidate left out could have won,
+ * nor tied (ties go to the first index, as in scoreAll), and each exact score is computed by
+ * the same loop as in scoreAll, so the chosen candidate and its score are identical. A loose
+ * bound costs time, never the choice. The bounds carry a margin of 1e-9 for rounding; the
+ * largest term itself is a lower bound bit for bit.
+ */
+function screenCandidates(above: ParzenEstimator, candidates: Float64Array, count: number, logL: Float64Array, screen: Int32Array): { bestIndex: number; bestScore: number } {
+  const lowerG = above.subsetBounds(candidates, count, screen);
+  const bound = new Float64Array(count);
+  const order: number[] = [];
+  for (let i = 0; i < count; i++) {
+    bound[i] = (logL[i] as number) - (lowerG.lower[i] as number);
+    // A NaN bound (NaN coordinates) can only go with a NaN score, which never wins.
+    if (!Number.isNaN(bound[i])) order.push(i);
+  }
+  order.sort((a, b) => (bound[b] as number) - (bound[a] as number) || a - b);
+  let bestIndex = 0;
+  let bestScore = -Infinity;
+  for (const i of order) {
+    const b = bound[i] as number;
+    if (b < bestScore || b === -Infinity) break;
+    // A tighter bound from g's largest terms over all its components (a few exps), then the score.
+    if ((logL[i] as number) - above.logDensityLowerBoundAt(candidates, i, lowerG.max[i] as number) < bestScore) continue;
+    const score = (logL[i] as number) - above.logDensityAt(candidates, i);
+    if (score > bestScore || (score === bestScore && i < bestIndex)) {
+      bestScore = score;
+      bestIndex = i;
+    }
+  }
+  return { bestIndex, bestScore };
 }
 
 /**
- * Marks the k best entries by (loss, position): the first k of a stable sort by loss, found by
- * one pass with a k-long sorted buffer instead of sorting the whole history.
+ * The indices of the k best entries by (loss, position), best first: the first k of a stable
+ * sort by loss, found by one pass with a k-long sorted buffer instead of sorting the whole
+ * history.
  */
-function bestByLoss(history: readonly ScoredPoint[], k: number): Uint8Array {
-  const best = new Int32Array(k);
+function rankByLoss(history: readonly ScoredPoint[], k: number): Int32Array {
+  const best = new Int32Array(Math.min(k, history.length));
+  const size = best.length;
   let filled = 0;
   for (let i = 0; i < history.length; i++) {
     const loss = (history[i] as ScoredPoint).loss;
     // An earlier position wins ties, so i goes before an entry only when its loss is strictly lower
     // (the comparison a sort by `loss difference || position` makes).
-    if (filled === k && !(loss - (history[best[k - 1] as number] as ScoredPoint).loss < 0)) continue;
-    let p = filled < k ? filled++ : k - 1;
+    if (filled === size && !(loss - (history[best[size - 1] as number] as ScoredPoint).loss < 0)) continue;
+    let p = filled < size ? filled++ : size - 1;
     while (p > 0 && loss - (history[best[p - 1] as number] as ScoredPoint).loss < 0) {
       best[p] = best[p - 1] as number;
       p--;
     }
     best[p] = i;
   }
-  const marks = new Uint8Array(history.length);
-  for (let r = 0; r < filled; r++) marks[best[r] as number] = 1;
-  return marks;
+  return best;
 }

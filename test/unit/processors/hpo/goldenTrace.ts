@@ -83,6 +83,7 @@ export const SCENARIOS: readonly Scenario[] = [
   { name: 'nsga2-float3-2obj-par2-s8', options: { params: floatParams(3), objectives: TWO, budget: 80, seed: 8, strategy: 'nsga2', parallelism: 2, maxHistory: 20 } },
   { name: 'auto-float4-2obj-s2', options: { params: floatParams(4), objectives: TWO, budget: 60, seed: 2, strategy: 'auto' } },
   { name: 'auto-float6-rugged-s4', options: { params: floatParams(6), objectives: MIN, budget: 160, seed: 4, strategy: 'auto' }, rugged: true },
+  { name: 'auto-float2-rugged-s5', options: { params: floatParams(2), objectives: MIN, budget: 80, seed: 5, strategy: 'auto' }, rugged: true, restoreAt: [50] },
   { name: 'auto-float3-rugged-par2-guardrails-s9', options: { params: floatParams(3), objectives: MIN, budget: 120, seed: 9, strategy: 'auto', parallelism: 2, guardrails: { maxStep: 0.4, rollbackAfter: 6, bounds: { u1: { low: 0.1, high: 0.8 } } } }, rugged: true },
   { name: 'tpe-float2-s1', options: { params: floatParams(2), objectives: MIN, budget: 150, seed: 1, strategy: 'tpe' } },
   { name: 'tpe-float12-par3-evict-s6', options: { params: floatParams(12), objectives: MIN, budget: 200, seed: 6, strategy: 'tpe', parallelism: 3, maxHistory: 60 }, rugged: true, restoreAt: [100] },
