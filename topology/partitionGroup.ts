@@ -5,7 +5,9 @@
  * stream time with them, and the dispatches then arrived "late" (and joins waited past
  * their bounds). Here a task takes the buffered record with the smallest event time next,
  * and stops while an input that is known to have more records has none buffered, waiting
- * for its fetch at most `maxTaskIdleMs` (Kafka Streams' max.task.idle.ms).
+ * for its fetch at most `maxTaskIdleMs` (Kafka Streams' max.task.idle.ms), and never before
+ * two fetches went by without it: a consumer busy processing fetches seldom, and wall time
+ * alone let outcomes run ahead again whenever processing outlasted the bound.
  *
  * Pure bookkeeping: no Kafka, no clock of its own (the caller passes `now`).
  */
@@ -33,15 +35,15 @@ interface InputState {
   taken: bigint;
   /** Next offset after the records whose transaction committed. */
   committed: bigint;
-  /** When this input was first found empty while behind its end, for the idle bound. */
-  emptySince?: number;
+  /** When (wall time and fetch round) this input was first found empty while behind its end, for the idle bound. */
+  emptySince?: { at: number; round: number };
   /** The idle bound ran out: the task goes on without this input until it delivers again. */
   idleExpired?: boolean;
 }
 
 export interface TakeResult {
   records: TakenRecord[];
-  /** Set when taking stopped to wait for an input that is behind: retry after this many ms at the latest. */
+  /** Set when taking stopped to wait for an input that is behind: retry after this many ms (0: after the next fetches). */
   waitMs?: number;
   /** The input waited for. */
   waitingOn?: string;
@@ -132,9 +134,10 @@ export class PartitionGroup {
   /**
    * Takes up to `max` buffered records, smallest event time first (offset order within
    * a topic). Stops early when an aligned input that is behind its end has nothing
-   * buffered, unless it has been so for `maxTaskIdleMs`.
+   * buffered, unless it has been so for `maxTaskIdleMs` and over two fetch rounds
+   * (`round` counts the consumer's completed fetches).
    */
-  take(max: number, now: number): TakeResult {
+  take(max: number, now: number, round = 0): TakeResult {
     const records: TakenRecord[] = [];
     let waitMs: number | undefined;
     let waitingOn: string | undefined;
@@ -147,16 +150,16 @@ export class PartitionGroup {
           if (!best || r.eventTime < best.r.eventTime) best = { topic, s, r };
           continue;
         }
-        if (!this.options.alignedTopics.has(topic) || !this.behind(s)) continue;
-        s.emptySince ??= now;
-        const left = s.emptySince + this.options.maxTaskIdleMs - now;
-        if (left > 0) {
+        if (!this.options.alignedTopics.has(topic) || !this.behind(s) || s.idleExpired) continue;
+        s.emptySince ??= { at: now, round };
+        const left = Math.max(0, s.emptySince.at + this.options.maxTaskIdleMs - now);
+        if (left > 0 || round - s.emptySince.round < 2) {
           blocked = true;
           if (waitMs === undefined || left < waitMs) {
             waitMs = left;
             waitingOn = topic;
           }
-        } else if (!s.idleExpired) {
+        } else {
           s.idleExpired = true;
           this.options.onIdleExpired?.(topic);
         }

@@ -88,6 +88,10 @@ export class StreamsApp {
   private serial: Promise<void> = Promise.resolve();
   /** Moves on every rebalance: a drain that started in an older generation does not commit. */
   private generation = 0;
+  /** Completed fetches per broker: a task waits at least two rounds for an input before it goes on without it. */
+  private readonly fetchesByNode = new Map<number, number>();
+  /** Partitions whose task waits for an input that is behind: each fetch lets them try again. */
+  private readonly waiting = new Set<number>();
   private assigned = new Set<number>();
   private consumer?: Consumer;
   private producer?: Producer;
@@ -219,6 +223,11 @@ export class StreamsApp {
       group.observePosition(payload.topic, BigInt(payload.lastOffset) + 1n, BigInt(payload.highWatermark));
       if (group.totalBuffered > 0) this.scheduleDrain(payload.partition, 0);
     });
+    this.consumer.on(this.consumer.events.FETCH, ({ payload }) => {
+      const node = (payload as { nodeId?: number }).nodeId ?? -1;
+      this.fetchesByNode.set(node, (this.fetchesByNode.get(node) ?? 0) + 1);
+      for (const p of this.waiting) this.scheduleDrain(p, 0);
+    });
     this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
       // kafkajs restarts the consumer after retriable failures only; otherwise nothing
       // consumes any more while the process lives on: say so, and stop being ready.
@@ -338,6 +347,7 @@ export class StreamsApp {
   /** Forgets every buffered record and resumes what was paused for them: they are fetched again. */
   private dropBuffers(): void {
     this.groups.clear();
+    this.waiting.clear();
     for (const t of this.drainTimers.values()) clearTimeout(t);
     this.drainTimers.clear();
     for (const [partition, topics] of this.pausedInputs) {
@@ -502,9 +512,11 @@ export class StreamsApp {
       const group = this.groups.get(partition);
       if (!task || !group || !this.running || generation !== this.generation || isStale?.()) return;
       const started = process.hrtime.bigint();
-      const { records, waitMs } = group.take(max, Date.now());
+      const { records, waitMs } = group.take(max, Date.now(), this.fetchRound);
+      if (waitMs !== undefined) this.waiting.add(partition);
+      else this.waiting.delete(partition);
       if (records.length === 0) {
-        if (waitMs !== undefined) this.scheduleDrain(partition, waitMs);
+        if (waitMs !== undefined && waitMs > 0) this.scheduleDrain(partition, waitMs);
         return;
       }
       const emissions = await lastValueFrom(
@@ -526,6 +538,13 @@ export class StreamsApp {
       this.resumeDrainedInputs(partition, group);
       await heartbeat?.();
     }
+  }
+
+  /** Fetch rounds completed by every broker this consumer fetches from. */
+  private get fetchRound(): number {
+    let round = Number.POSITIVE_INFINITY;
+    for (const n of this.fetchesByNode.values()) round = Math.min(round, n);
+    return Number.isFinite(round) ? round : 0;
   }
 
   private countBySource(records: readonly TakenRecord[]): Map<string, number> {

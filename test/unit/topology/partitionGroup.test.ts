@@ -28,18 +28,23 @@ describe('PartitionGroup', () => {
     const g = group(1_000, (t) => expired.push(t));
     g.observeStart(D, 0n, 500n); // a backlog of 500 dispatches, none fetched yet
     g.add(O, recs(0, [1, 2, 3]), 3n, 3n);
-    const first = g.take(100, 10_000);
+    const first = g.take(100, 10_000, 7);
     expect(first.records).toEqual([]);
     expect(first.waitingOn).toBe(D);
     expect(first.waitMs).toBe(1_000);
-    expect(g.take(100, 10_400).waitMs).toBe(600);
-    const late = g.take(100, 11_000);
+    expect(g.take(100, 10_400, 9).waitMs).toBe(600);
+    // The time is up, but the consumer fetched only once since: a busy consumer is no idle input.
+    const busy = g.take(100, 11_000, 8);
+    expect(busy.records).toEqual([]);
+    expect(busy.waitMs).toBe(0);
+    expect(expired).toEqual([]);
+    const late = g.take(100, 11_000, 9);
     expect(late.records.map((r) => r.eventTime)).toEqual([1, 2, 3]);
     expect(expired).toEqual([D]);
     // Once it delivers, it holds the others back again.
     g.add(D, recs(0, [5]), 1n, 500n);
     g.add(O, recs(3, [4, 6]), 5n, 5n);
-    expect(g.take(100, 11_001).records.map((r) => r.eventTime)).toEqual([4, 5]);
+    expect(g.take(100, 11_001, 9).records.map((r) => r.eventTime)).toEqual([4, 5]);
   });
 
   it('an input that is caught up (a commit marker at most behind) or a repartition topic holds nothing back', () => {
