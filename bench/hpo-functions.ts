@@ -105,3 +105,12 @@ export function paramsOf(fn: TestFunction): ParamSpec[] {
 export function evaluateConfig(fn: TestFunction, params: Record<string, number | string>): number {
   return fn.evaluate(fn.bounds.map((_, i) => Number(params[`x${i}`])));
 }
+
+/** The problems of the quality comparison against Optuna: `key` names Optuna's side of each. */
+export const QUALITY_PROBLEMS: Array<{ key: string; fn: TestFunction }> = [
+  { key: 'branin', fn: branin },
+  { key: 'hartmann6', fn: hartmann6 },
+  ...[2, 5, 10].map((d) => ({ key: 'rosenbrock', fn: rosenbrock(d) })),
+  ...[2, 5, 10].map((d) => ({ key: 'rastrigin', fn: rastrigin(d) })),
+  ...[2, 5, 10].map((d) => ({ key: 'ackley', fn: ackley(d) })),
+];

@@ -14,19 +14,13 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../infra/local/localStack.ts';
 import { createStudy, type StrategyName } from '../processors/hpo/index.ts';
-import { ackley, branin, evaluateConfig, hartmann6, paramsOf, rastrigin, rosenbrock, type TestFunction } from './hpo-functions.ts';
+import { evaluateConfig, paramsOf, QUALITY_PROBLEMS } from './hpo-functions.ts';
 import { machineLine, studyWithHistory, timeAsks } from './hpo-harness.ts';
 
 const PYTHON = process.env.BENCH_PYTHON ?? join(REPO_ROOT, '.cache', 'bench-venv', 'bin', 'python');
 const BUDGET = Number(process.env.HPO_BUDGET ?? 100);
 const SEEDS = Array.from({ length: Number(process.env.HPO_SEEDS ?? 10) }, (_, i) => i + Number(process.env.HPO_SEED_FROM ?? 1));
-const PROBLEMS: Array<{ key: string; fn: TestFunction }> = [
-  { key: 'branin', fn: branin },
-  { key: 'hartmann6', fn: hartmann6 },
-  ...[2, 5, 10].map((d) => ({ key: 'rosenbrock', fn: rosenbrock(d) })),
-  ...[2, 5, 10].map((d) => ({ key: 'rastrigin', fn: rastrigin(d) })),
-  ...[2, 5, 10].map((d) => ({ key: 'ackley', fn: ackley(d) })),
-];
+const PROBLEMS = QUALITY_PROBLEMS;
 const LATENCY_GRID = [2, 10, 50].flatMap((d) => [100, 1000].map((history) => ({ dimension: d, history, repeats: 20 })));
 
 interface OptunaResult {

@@ -12,16 +12,10 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../infra/local/localStack.ts';
 import { createStudy, type StudyOptions } from '../processors/hpo/index.ts';
-import { ackley, branin, evaluateConfig, hartmann6, paramsOf, rastrigin, rosenbrock, type TestFunction } from './hpo-functions.ts';
+import { evaluateConfig, paramsOf, QUALITY_PROBLEMS } from './hpo-functions.ts';
 
 const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
-const PROBLEMS: Array<{ key: string; fn: TestFunction }> = [
-  { key: 'branin', fn: branin },
-  { key: 'hartmann6', fn: hartmann6 },
-  ...[2, 5, 10].map((d) => ({ key: 'rosenbrock', fn: rosenbrock(d) })),
-  ...[2, 5, 10].map((d) => ({ key: 'rastrigin', fn: rastrigin(d) })),
-  ...[2, 5, 10].map((d) => ({ key: 'ackley', fn: ackley(d) })),
-];
+const PROBLEMS = QUALITY_PROBLEMS;
 const filter = arg('problems')?.split(',');
 const problems = PROBLEMS.filter((p) => !filter || filter.some((f) => p.fn.name.startsWith(f)));
 const [from, to] = (arg('seeds') ?? '1-10').split('-').map(Number) as [number, number];
