@@ -1,5 +1,5 @@
 /** Creates the topics the service needs: inputs, outputs, the DLQ and the store changelogs. */
-import type { Kafka } from 'kafkajs';
+import type { Admin, Kafka } from 'kafkajs';
 import type { Config } from '../config/options.ts';
 import { COMPACTED_TOPICS, TOPIC_ROLES } from '../schemas/catalog.ts';
 import { changelogTopic } from './stores/index.ts';
@@ -55,23 +55,28 @@ export interface InputPosition {
   end: bigint;
 }
 
-/** Where a consumer group stands on each partition of `topics`: what a task needs to know which inputs have a backlog. */
+/** Where a consumer group stands on each partition of `topics`, through a connected admin client. */
+export async function groupPositions(admin: Admin, groupId: string, topics: readonly string[]): Promise<Map<string, Map<number, InputPosition>>> {
+  const committed = await admin.fetchOffsets({ groupId, topics: [...topics] });
+  const out = new Map<string, Map<number, InputPosition>>();
+  for (const topic of topics) {
+    const byPartition = new Map<number, InputPosition>();
+    const mine = committed.find((c) => c.topic === topic)?.partitions ?? [];
+    for (const o of await admin.fetchTopicOffsets(topic)) {
+      const c = mine.find((p) => p.partition === o.partition)?.offset ?? '-1';
+      byPartition.set(o.partition, { next: BigInt(c === '-1' ? o.low : c), end: BigInt(o.high) });
+    }
+    out.set(topic, byPartition);
+  }
+  return out;
+}
+
+/** The same, with an admin client of its own: what a task needs to know which inputs have a backlog. */
 export async function inputPositions(kafka: Kafka, groupId: string, topics: readonly string[]): Promise<Map<string, Map<number, InputPosition>>> {
   const admin = kafka.admin();
   await admin.connect();
   try {
-    const committed = await admin.fetchOffsets({ groupId, topics: [...topics] });
-    const out = new Map<string, Map<number, InputPosition>>();
-    for (const topic of topics) {
-      const byPartition = new Map<number, InputPosition>();
-      const mine = committed.find((c) => c.topic === topic)?.partitions ?? [];
-      for (const o of await admin.fetchTopicOffsets(topic)) {
-        const c = mine.find((p) => p.partition === o.partition)?.offset ?? '-1';
-        byPartition.set(o.partition, { next: BigInt(c === '-1' ? o.low : c), end: BigInt(o.high) });
-      }
-      out.set(topic, byPartition);
-    }
-    return out;
+    return await groupPositions(admin, groupId, topics);
   } finally {
     await admin.disconnect().catch(() => undefined);
   }

@@ -8,6 +8,7 @@ import type { Kafka } from 'kafkajs';
 import type { ClickHouseSink } from './sink/clickhouseSink.ts';
 import type { StreamsApp } from './streamsApp.ts';
 import { latestPromoted } from '../processors/advisor/servingModel.ts';
+import { groupPositions } from './admin.ts';
 
 export interface ServiceMetrics {
   registry: Registry;
@@ -108,7 +109,7 @@ export function createMetrics(args: { streams: StreamsApp; sink: ClickHouseSink;
   });
   const batchLatency = new Histogram({
     name: 'artenic_batch_processing_seconds',
-    help: 'From the start of a batch to its transaction commit, per input.',
+    help: 'From taking records out of a task\'s buffers to their transaction commit, per input.',
     labelNames: ['source'],
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [registry],
@@ -175,15 +176,9 @@ export function createMetrics(args: { streams: StreamsApp; sink: ClickHouseSink;
       [streams.groupId, streams.subscribedTopics],
       [sink.groupId, sink.subscribedTopics],
     ] as const) {
-      const committed = await admin.fetchOffsets({ groupId: group, topics: [...topics] });
-      for (const { topic, partitions } of committed) {
-        const ends = await admin.fetchTopicOffsets(topic);
+      for (const [topic, partitions] of await groupPositions(admin, group, topics)) {
         let total = 0;
-        for (const end of ends) {
-          const c = partitions.find((p) => p.partition === end.partition);
-          const at = c && Number(c.offset) >= 0 ? Number(c.offset) : Number(end.low);
-          total += Math.max(0, Number(end.high) - at);
-        }
+        for (const { next, end } of partitions.values()) total += Math.max(0, Number(end - next));
         lag.set({ group, topic }, total);
         (lagTotals[group] ??= {})[topic] = total;
       }

@@ -106,7 +106,7 @@ export class StreamsApp {
   private readonly uncertain = new Set<string>();
   /** Called when the consumer stopped for good (kafkajs will not restart it): the process should exit so a supervisor restarts it. */
   onFatal?: (err: Error) => void;
-  /** Observer of each committed batch: source, records, seconds from fetch to commit. */
+  /** Observer of each committed transaction, per source: records, seconds from taking them out of the buffers to the commit. */
   onBatchCommitted?: (source: string, records: number, seconds: number) => void;
 
   constructor(
