@@ -2,6 +2,18 @@
 # installed here: npm packages (cached in ~/.npm), Kafka and the registry (Maven Central,
 # cached in ~/.m2 and .cache/infra).
 SHELL := /bin/bash
+
+# Node.js 24 LTS runs everything make starts (22 is supported too). Where the system's Node is
+# older, a pinned build is fetched once from the npm registry (the node-linux-<arch> package)
+# into the git-ignored .cache/node and put first on PATH for every recipe.
+NODE_VERSION := 24.22.3
+NODE_ARCH := $(subst x86_64,x64,$(subst aarch64,arm64,$(shell uname -m)))
+NODE_HOME := $(CURDIR)/.cache/node/$(NODE_VERSION)
+SYSTEM_NODE_MAJOR := $(shell node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+ifeq ($(shell test $(SYSTEM_NODE_MAJOR) -ge 22 && echo yes),)
+export PATH := $(NODE_HOME)/bin:$(PATH)
+NODE_BIN := $(NODE_HOME)/bin/node
+endif
 NODE_MODULES_STAMP := node_modules/.installed
 GENERATED := schemas/generated/records.ts
 SCHEMAS := $(wildcard schemas/*.avsc schemas/common/*.avsc) schemas/codegen.ts schemas/catalog.ts
@@ -11,9 +23,17 @@ BIN := ./bin/artenic-optimizer.mjs
 
 # `npm install`, not `npm ci`: chdb lists platform packages that were never published for
 # other platforms (404), which `npm ci` reports as a lock mismatch. The lock still pins versions.
-$(NODE_MODULES_STAMP): package.json package-lock.json .npmrc
+$(NODE_MODULES_STAMP): package.json package-lock.json .npmrc $(NODE_BIN)
+	@node --version
 	npm install --no-audit --no-fund
 	touch $@
+
+$(NODE_HOME)/bin/node:
+	mkdir -p $(NODE_HOME)
+	cd $(NODE_HOME) && npm pack --silent node-linux-$(NODE_ARCH)@$(NODE_VERSION) >/dev/null \
+	  && tar xzf node-linux-$(NODE_ARCH)-$(NODE_VERSION).tgz --strip-components=1 package/bin package/LICENSE \
+	  && rm node-linux-$(NODE_ARCH)-$(NODE_VERSION).tgz
+	$@ --version
 
 $(GENERATED): $(NODE_MODULES_STAMP) $(SCHEMAS)
 	npx tsx schemas/codegen.ts
