@@ -19,7 +19,7 @@ GENERATED := schemas/generated/records.ts
 SCHEMAS := $(wildcard schemas/*.avsc schemas/common/*.avsc) schemas/codegen.ts schemas/catalog.ts
 BIN := ./bin/artenic-optimizer.mjs
 
-.PHONY: run test lint typecheck unit integration soak bench bench-venv infra deps clean browser compose-validator
+.PHONY: run test lint typecheck unit golden-nodes integration soak bench bench-venv infra deps clean browser compose-validator
 
 # `npm install`, not `npm ci`: chdb lists platform packages that were never published for
 # other platforms (404), which `npm ci` reports as a lock mismatch. The lock still pins versions.
@@ -33,6 +33,18 @@ $(NODE_HOME)/bin/node:
 	cd $(NODE_HOME) && npm pack --silent node-linux-$(NODE_ARCH)@$(NODE_VERSION) >/dev/null \
 	  && tar xzf node-linux-$(NODE_ARCH)-$(NODE_VERSION).tgz --strip-components=1 package/bin package/LICENSE \
 	  && rm node-linux-$(NODE_ARCH)-$(NODE_VERSION).tgz
+	$@ --version
+
+# Pinned builds of each supported Node for the HPO golden traces (golden-nodes), fetched the same way.
+GOLDEN_NODE_VERSIONS := 20.20.2 22.23.5 $(NODE_VERSION)
+GOLDEN_NODE_BINS := $(foreach v,$(GOLDEN_NODE_VERSIONS),.cache/node/$(v)/bin/node)
+GOLDEN_TESTS := test/unit/processors/hpo/golden.test.ts test/unit/processors/hpo/portableMath.test.ts
+
+.cache/node/%/bin/node:
+	mkdir -p .cache/node/$*
+	cd .cache/node/$* && npm pack --silent node-linux-$(NODE_ARCH)@$* >/dev/null \
+	  && tar xzf node-linux-$(NODE_ARCH)-$*.tgz --strip-components=1 package/bin package/LICENSE \
+	  && rm node-linux-$(NODE_ARCH)-$*.tgz
 	$@ --version
 
 $(GENERATED): $(NODE_MODULES_STAMP) $(SCHEMAS)
@@ -57,6 +69,14 @@ typecheck: $(GENERATED)
 unit: $(GENERATED)
 	npx vitest run --project unit
 
+## The HPO engine's golden ask traces (and its portable math) on Node 20, 22 and 24: a study
+## snapshotted on one must ask the same next points on another. Only these two test files run.
+golden-nodes: $(GENERATED) $(GOLDEN_NODE_BINS)
+	@for v in $(GOLDEN_NODE_VERSIONS); do \
+	  echo "HPO golden traces on Node $$v"; \
+	  PATH="$(CURDIR)/.cache/node/$$v/bin:$$PATH" node node_modules/vitest/vitest.mjs run --project unit $(GOLDEN_TESTS) || exit 1; \
+	done
+
 ## Debian's Chromium for the status-page test (playwright-core drives it; no browser download).
 browser:
 	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
@@ -68,8 +88,8 @@ compose-validator:
 integration: deps browser compose-validator
 	npx vitest run --project integration
 
-## Lint, type-check, unit and integration tests.
-test: lint typecheck unit integration
+## Lint, type-check, unit tests, the golden traces on every supported Node, and integration tests.
+test: lint typecheck unit golden-nodes integration
 
 ## The long fault and load suites: SOAK_KILLS SIGKILLs over SOAK_JOBS jobs (default 100 over
 ## 500,000 = 1M events), and SOAK_MINUTES of SOAK_RATE jobs/s with memory and lag sampled.

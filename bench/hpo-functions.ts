@@ -3,7 +3,7 @@
  * smooth ones (sphere, Rosenbrock, Branin, Hartmann-6) and rugged ones (Rastrigin, Ackley).
  * Definitions from Surjanovic & Bingham's Virtual Library of Simulation Experiments.
  */
-import type { ParamSpec } from '../processors/hpo/space.ts';
+import type { Configuration, ParamSpec } from '../processors/hpo/space.ts';
 
 export interface TestFunction {
   readonly name: string;
@@ -102,7 +102,7 @@ export function paramsOf(fn: TestFunction): ParamSpec[] {
 }
 
 /** The function at a configuration of paramsOf(fn). */
-export function evaluateConfig(fn: TestFunction, params: Record<string, number | string>): number {
+export function evaluateConfig(fn: TestFunction, params: Configuration): number {
   return fn.evaluate(fn.bounds.map((_, i) => Number(params[`x${i}`])));
 }
 

@@ -8,14 +8,14 @@
  * refiner (reported beside the timings).
  */
 import { createStudy, restoreStudy, type StrategyName, type Study, type StudySnapshot } from '../processors/hpo/index.ts';
-import type { ParamSpec } from '../processors/hpo/space.ts';
+import type { Configuration, ParamSpec } from '../processors/hpo/space.ts';
 
 export function unitParams(d: number): ParamSpec[] {
   return Array.from({ length: d }, (_, i) => ({ name: `x${i}`, kind: 'FLOAT', low: 0, high: 1, log: false, choices: [] }));
 }
 
 /** A cheap smooth objective in the unit cube (its value does not matter for timing). */
-export function shiftedSphere(params: Record<string, number | string>): number {
+export function shiftedSphere(params: Configuration): number {
   let s = 0;
   for (const v of Object.values(params)) s += ((v as number) - 0.3) ** 2;
   return s;
@@ -23,7 +23,7 @@ export function shiftedSphere(params: Record<string, number | string>): number {
 
 export function studyWithHistory(strategy: StrategyName, d: number, history: number, extra: number, seed = 1): Study {
   const objectives = strategy === 'nsga2' ? [{ name: 'a', direction: 'MINIMIZE' as const }, { name: 'b', direction: 'MINIMIZE' as const }] : [{ name: 'y', direction: 'MINIMIZE' as const }];
-  const value = (p: Record<string, number | string>) => (strategy === 'nsga2' ? [shiftedSphere(p), (p.x0 as number) ?? 0] : shiftedSphere(p));
+  const value = (p: Configuration) => (strategy === 'nsga2' ? [shiftedSphere(p), (p.x0 as number) ?? 0] : shiftedSphere(p));
   const budget = history + extra;
   const filler = createStudy({ params: unitParams(d), objectives, budget, seed, strategy: 'sobol' });
   for (let i = 0; i < history; i++) {

@@ -11,13 +11,13 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../infra/local/localStack.ts';
-import type { StrategyName, Study } from '../processors/hpo/index.ts';
+import type { Configuration, StrategyName, Study } from '../processors/hpo/index.ts';
 import * as current from './hpo-harness.ts';
 import { machineLine } from './hpo-harness.ts';
 
 interface Harness {
   studyWithHistory(strategy: StrategyName, d: number, history: number, extra: number): Study;
-  shiftedSphere(params: Record<string, number | string>): number;
+  shiftedSphere(params: Configuration): number;
 }
 
 const baselineDir = process.env.HPO_BASELINE;

@@ -10,6 +10,7 @@
  * `chooseKdeBackend` picks one by the size of the work. This file also has the cheap lower
  * bound (mixtureLogDensityLowerBoundTs) that TPE's candidate screen uses.
  */
+import { erfc, exp, log } from './portableMath.ts';
 
 export interface GaussianMixture {
   /** Number of components (m). */
@@ -135,15 +136,15 @@ export function mixtureLogDensityTs(mixture: GaussianMixture, query: KdeQuery): 
       let t = lc - 0.5 * q;
       if (extra) t += ex;
       if (t > max) {
-        sum = sum * Math.exp(max - t) + 1;
+        sum = sum * exp(max - t) + 1;
         max = t;
         cut = 2 * (max - NEGLIGIBLE - EXIT_MARGIN);
       } else {
         const u = t - max;
-        if (!(u < -NEGLIGIBLE)) sum += Math.exp(u);
+        if (!(u < -NEGLIGIBLE)) sum += exp(u);
       }
     }
-    out[i] = max + Math.log(sum);
+    out[i] = max + log(sum);
   }
   return out;
 }
@@ -190,8 +191,8 @@ export function mixtureLogDensityLowerBoundTs(mixture: GaussianMixture, query: K
       if (t > max) max = t;
     }
     let sum = 0;
-    for (const t of kept) if (t >= max - BOUND_SLACK) sum += Math.exp(t - max);
-    const bound = sum > 0 ? max + Math.log(sum) : max;
+    for (const t of kept) if (t >= max - BOUND_SLACK) sum += exp(t - max);
+    const bound = sum > 0 ? max + log(sum) : max;
     out[i] = bound - 1e-9 * Math.max(1, Math.abs(bound));
   }
   return out;
@@ -223,31 +224,17 @@ export function chooseKdeBackend(work: number, options: KdeChooserOptions = DEFA
 
 // --- The normal distribution, for the truncation normalisers and sampling. ---
 
-/** erfc(x), Chebyshev fit with fractional error below 1.2e-7 (Numerical Recipes, 6.2). */
-export function erfc(x: number): number {
-  const z = Math.abs(x);
-  const t = 1 / (1 + 0.5 * z);
-  const r =
-    t *
-    Math.exp(
-      -z * z -
-        1.26551223 +
-        t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
-    );
-  return x >= 0 ? r : 2 - r;
-}
-
 /** Standard normal CDF. */
 export function normalCdf(x: number): number {
   return 0.5 * erfc(-x / Math.SQRT2);
 }
 
-export const LOG_SQRT_2PI = 0.5 * Math.log(2 * Math.PI);
+export const LOG_SQRT_2PI = 0.5 * log(2 * Math.PI);
 
 /** log of the mass that N(mu, sigma^2) puts on [0, 1]. */
 export function logUnitMass(mu: number, sigma: number): number {
   // Both ends more than 8.3 sigma away: the missing mass is below 1e-16, log(mass) is 0.
   if (mu > 8.3 * sigma && 1 - mu > 8.3 * sigma) return 0;
   const mass = normalCdf((1 - mu) / sigma) - normalCdf(-mu / sigma);
-  return Math.log(Math.max(mass, 1e-300));
+  return log(Math.max(mass, 1e-300));
 }

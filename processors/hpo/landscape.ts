@@ -95,7 +95,7 @@ function nearestNeighbourCorrelation(points: number[][], ranks: number[]): numbe
     points.forEach((q, j) => {
       if (j === i) return;
       let s = 0;
-      for (let k = 0; k < p.length; k++) s += ((p[k] as number) - (q[k] as number)) ** 2;
+      for (let k = 0; k < p.length; k++) s += square((p[k] as number) - (q[k] as number));
       if (s < bestDistance) {
         bestDistance = s;
         best = j;
@@ -110,7 +110,7 @@ function nearestNeighbourCorrelation(points: number[][], ranks: number[]): numbe
 function looQuadraticR2(points: number[][], y: number[]): number {
   const n = points.length;
   const d = (points[0] as number[]).length;
-  const features = (p: number[]) => [1, ...p.map((x) => x - 0.5), ...p.map((x) => (x - 0.5) ** 2 * 4)];
+  const features = (p: number[]) => [1, ...p.map((x) => x - 0.5), ...p.map((x) => square(x - 0.5) * 4)];
   const X = points.map(features);
   const q = 2 * d + 1;
   // A = X'X + lambda I (intercept unpenalised); solve for the hat diagonal and the fit.
@@ -129,7 +129,7 @@ function looQuadraticR2(points: number[][], y: number[]): number {
     for (let a = 0; a < q; a++) for (let b = 0; b < q; b++) h += (row[a] as number) * (inverse[a] as number[])[b]! * (row[b] as number);
     const residual = ((y[i] as number) - fit) / Math.max(1e-6, 1 - h);
     press += residual * residual;
-    total += ((y[i] as number) - mean) ** 2;
+    total += square((y[i] as number) - mean);
   });
   return total > 0 ? Math.max(-1, 1 - press / total) : 0;
 }
@@ -170,8 +170,8 @@ function nuggetFraction(points: number[][], ranks: number[]): number {
       let s = 0;
       const p = points[i] as number[];
       const q = points[j] as number[];
-      for (let k = 0; k < p.length; k++) s += ((p[k] as number) - (q[k] as number)) ** 2;
-      pairs.push({ h: Math.sqrt(s), g: 0.5 * ((ranks[i] as number) - (ranks[j] as number)) ** 2 });
+      for (let k = 0; k < p.length; k++) s += square((p[k] as number) - (q[k] as number));
+      pairs.push({ h: Math.sqrt(s), g: 0.5 * square((ranks[i] as number) - (ranks[j] as number)) });
     }
   }
   const meanAll = pairs.reduce((s, x) => s + x.g, 0) / pairs.length;
@@ -183,10 +183,14 @@ function nuggetFraction(points: number[][], ranks: number[]): number {
   let shh = 0;
   let shg = 0;
   for (const x of close) {
-    shh += (x.h - mh) ** 2;
+    shh += square(x.h - mh);
     shg += (x.h - mh) * (x.g - mg);
   }
   const slope = shh > 0 ? shg / shh : 0;
   const intercept = mg - slope * mh;
   return Math.min(1, Math.max(0, intercept / meanAll));
+}
+
+function square(x: number): number {
+  return x * x;
 }

@@ -256,7 +256,7 @@ function along(from: number[], to: number[], t: number): number[] {
 
 function distance(a: number[], b: number[]): number {
   let sum = 0;
-  for (let k = 0; k < a.length; k++) sum += ((a[k] as number) - (b[k] as number)) ** 2;
+  for (let k = 0; k < a.length; k++) sum += square((a[k] as number) - (b[k] as number));
   return Math.sqrt(sum);
 }
 
@@ -270,14 +270,24 @@ function spansSpace(points: number[][]): boolean {
   const basis: number[][] = [];
   for (const p of points.slice(1)) {
     const v = p.map((x, k) => x - (origin[k] as number));
-    const norm0 = Math.hypot(...v);
+    const norm0 = Math.sqrt(dot(v, v));
     for (const b of basis) {
       const dot = v.reduce((acc, x, k) => acc + x * (b[k] as number), 0);
       for (let k = 0; k < v.length; k++) v[k] = (v[k] as number) - dot * (b[k] as number);
     }
-    const norm = Math.hypot(...v);
+    const norm = Math.sqrt(dot(v, v));
     if (norm0 === 0 || norm < 1e-3 * norm0) return false;
     basis.push(v.map((x) => x / norm));
   }
   return true;
+}
+
+function square(x: number): number {
+  return x * x;
+}
+
+function dot(a: readonly number[], b: readonly number[]): number {
+  let s = 0;
+  for (let k = 0; k < a.length; k++) s += (a[k] as number) * (b[k] as number);
+  return s;
 }

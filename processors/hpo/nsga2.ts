@@ -9,6 +9,7 @@
  * Failed trials never enter the pool.
  */
 import { SeededRandom, type RandomState } from './random.ts';
+import { pow } from './portableMath.ts';
 
 export interface Nsga2Options {
   readonly populationSize: number;
@@ -227,8 +228,8 @@ export class Nsga2 {
       if (x2 - x1 < 1e-14) continue;
       const u = this.random.float();
       const child = (beta: number, sign: number) => {
-        const alpha = 2 - Math.pow(beta, -(eta + 1));
-        const betaQ = u <= 1 / alpha ? Math.pow(u * alpha, 1 / (eta + 1)) : Math.pow(1 / (2 - u * alpha), 1 / (eta + 1));
+        const alpha = 2 - pow(beta, -(eta + 1));
+        const betaQ = u <= 1 / alpha ? pow(u * alpha, 1 / (eta + 1)) : pow(1 / (2 - u * alpha), 1 / (eta + 1));
         return 0.5 * (x1 + x2 + sign * betaQ * (x2 - x1));
       };
       let y1 = child(1 + (2 * x1) / (x2 - x1), -1);
@@ -250,7 +251,7 @@ export class Nsga2 {
       if (this.random.float() >= p) return v;
       const u = this.random.float();
       const power = 1 / (eta + 1);
-      const delta = u < 0.5 ? Math.pow(2 * u + (1 - 2 * u) * Math.pow(1 - v, eta + 1), power) - 1 : 1 - Math.pow(2 * (1 - u) + 2 * (u - 0.5) * Math.pow(v, eta + 1), power);
+      const delta = u < 0.5 ? pow(2 * u + (1 - 2 * u) * pow(1 - v, eta + 1), power) - 1 : 1 - pow(2 * (1 - u) + 2 * (u - 0.5) * pow(v, eta + 1), power);
       return Math.min(1, Math.max(0, v + delta));
     });
   }

@@ -14,6 +14,7 @@
  */
 import { BOUND_SLACK, type GaussianMixture, type KdeEvaluator, type KdeQuery, LOG_SQRT_2PI, logUnitMass, mixtureLogDensityLowerBoundTs, mixtureLogDensityTs } from './kde.ts';
 import type { SeededRandom } from './random.ts';
+import { exp, log, pow } from './portableMath.ts';
 
 export interface ParzenOptions {
   /** Weight of the prior component relative to one observation. */
@@ -82,7 +83,7 @@ export class ParzenEstimator {
     let cumulative = 0;
     for (let j = 0; j < m; j++) {
       const w = (j < n ? (observationWeights?.[j] ?? 1) : options.priorWeight) / weightSum;
-      this.componentLogWeights[j] = Math.log(w);
+      this.componentLogWeights[j] = log(w);
       cumulative += w;
       this.cumulativeWeights[j] = cumulative;
     }
@@ -95,7 +96,7 @@ export class ParzenEstimator {
     centers.fill(0.5, n * d, m * d);
     invSigmas.fill(1, n * d, m * d);
     let priorLogNorm = 0;
-    for (let a = 0; a < d; a++) priorLogNorm += Math.log(1) + LOG_SQRT_2PI + logUnitMass(0.5, 1);
+    for (let a = 0; a < d; a++) priorLogNorm += log(1) + LOG_SQRT_2PI + logUnitMass(0.5, 1);
     logCoefficients[n] = (this.componentLogWeights[n] as number) - priorLogNorm;
     this.mixture = { size: m, dims: d, centers, invSigmas, logCoefficients };
 
@@ -105,15 +106,15 @@ export class ParzenEstimator {
       const choices = shape.choiceCounts[k] as number;
       const table = new Float64Array(m * choices);
       const total = 1 + smoothing * choices;
-      const hit = Math.log((1 + smoothing) / total);
-      const miss = Math.log((0 + smoothing) / total);
+      const hit = log((1 + smoothing) / total);
+      const miss = log((0 + smoothing) / total);
       for (let j = 0; j < n; j++) {
         const observed = Math.min(choices - 1, Math.floor(((observations[j] as ArrayLike<number>)[k] as number) * choices));
         table.fill(miss, j * choices, (j + 1) * choices);
         // A NaN coordinate matches no choice (as a comparison with it never holds).
         if (observed >= 0 && observed < choices) table[j * choices + observed] = hit;
       }
-      table.fill(-Math.log(choices), n * choices, m * choices);
+      table.fill(-log(choices), n * choices, m * choices);
       return table;
     });
   }
@@ -140,7 +141,7 @@ export class ParzenEstimator {
         let u = random.float();
         let chosen = choices - 1;
         for (let x = 0; x < choices; x++) {
-          u -= Math.exp(table[j * choices + x] as number);
+          u -= exp(table[j * choices + x] as number);
           if (u < 0) {
             chosen = x;
             break;
@@ -240,8 +241,8 @@ export class ParzenEstimator {
       }
       maxOut[i] = max;
       let sum = 0;
-      for (let r = 0; r < nKept; r++) if ((kept[r] as number) >= max - BOUND_SLACK) sum += Math.exp((kept[r] as number) - max);
-      const bound = sum > 0 ? max + Math.log(sum) : max;
+      for (let r = 0; r < nKept; r++) if ((kept[r] as number) >= max - BOUND_SLACK) sum += exp((kept[r] as number) - max);
+      const bound = sum > 0 ? max + log(sum) : max;
       lowerOut[i] = Math.max(max, bound - 1e-9 * Math.max(1, Math.abs(bound)));
     }
     return { max: maxOut, lower: lowerOut };
@@ -317,7 +318,7 @@ function minimumSigma(n: number): number {
 }
 
 function scottBandwidth(n: number, d: number): number {
-  return Math.min(1, Math.max(minimumSigma(n), 0.2 * Math.pow(Math.max(n, 1), -1 / (d + 4))));
+  return Math.min(1, Math.max(minimumSigma(n), 0.2 * pow(Math.max(n, 1), -1 / (d + 4))));
 }
 
 /** Kernels of one group, as fitted by KernelCache.fit; rows are indexed by slot. */
@@ -504,7 +505,7 @@ export class KernelCache {
     if (sigma === this.sigmas[at]) return;
     this.sigmas[at] = sigma;
     this.invSigmas[at] = 1 / sigma;
-    this.terms[at] = Math.log(sigma) + LOG_SQRT_2PI + logUnitMass(this.centers[at] as number, sigma);
+    this.terms[at] = log(sigma) + LOG_SQRT_2PI + logUnitMass(this.centers[at] as number, sigma);
     this.dirty[slot] = gen;
   }
 

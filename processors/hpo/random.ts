@@ -3,6 +3,7 @@
  * that it runs on plain JS numbers, seeded through splitmix32. Its whole state is four
  * integers, which is what a snapshot stores; nothing in the engine calls Math.random.
  */
+import { cos, log } from './portableMath.ts';
 
 function splitmix32(state: number): [number, number] {
   const next = (state + 0x9e3779b9) | 0;
@@ -105,7 +106,7 @@ export class SeededRandom {
   normal(): number {
     let u = this.float();
     while (u <= 0) u = this.float();
-    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * this.float());
+    return Math.sqrt(-2 * log(u)) * cos(2 * Math.PI * this.float());
   }
 }
 

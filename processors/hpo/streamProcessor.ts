@@ -84,7 +84,7 @@ export function hpoStreamProcessor(options: HpoStreamOptions): Processor {
       trial_id: trial?.trialId ?? '',
       trial_number: trial?.number ?? study.asked(),
       strategy: trial?.strategy ?? 'done',
-      params: Object.entries(params).map(([name, v]) => (typeof v === 'number' ? { name, number: v, category: null } : { name, number: null, category: v })),
+      params: Object.entries(params).map(([name, v]) => (typeof v === 'number' ? { name, number: v, category: null } : { name, number: null, category: String(v) })),
       best_value: best?.value ?? null,
       done: trial === null,
       decisions: audits.splice(0).map((a) => JSON.stringify(a)),

@@ -239,7 +239,7 @@ export function ridgeFit(X: Float64Array, y: Float64Array, N: number, p: number,
 function choleskySolve(A: Float64Array, b: Float64Array, n: number): boolean {
   for (let j = 0; j < n; j++) {
     let s = A[j * n + j] as number;
-    for (let k = 0; k < j; k++) s -= (A[j * n + k] as number) ** 2;
+    for (let k = 0; k < j; k++) s -= square(A[j * n + k] as number);
     if (!(s > 0)) return false;
     const l = Math.sqrt(s);
     A[j * n + j] = l;
@@ -274,4 +274,8 @@ function isKnown(point: ArrayLike<number>, center: ArrayLike<number>, history: r
 
 function clamp01(x: number): number {
   return x < 0 ? 0 : x > 1 ? 1 : x;
+}
+
+function square(x: number): number {
+  return x * x;
 }

@@ -10,14 +10,14 @@ import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createStudy, restoreStudy, type StrategyName, type Study, type StudyOptions, type StudySnapshot } from '../../../../processors/hpo/index.ts';
-import type { ParamSpec } from '../../../../processors/hpo/space.ts';
+import type { Configuration, ParamSpec } from '../../../../processors/hpo/space.ts';
 
 export const GOLDEN_FILE = join(dirname(fileURLToPath(import.meta.url)), '__golden__', 'asks.json');
 
 export interface GoldenAsk {
   readonly number: number;
   readonly strategy: string;
-  readonly params: Record<string, number | string>;
+  readonly params: Configuration;
 }
 
 interface Scenario {
@@ -60,12 +60,12 @@ const categoricalOnly: ParamSpec[] = [
 ];
 
 /** A deterministic objective over any configuration: smooth, or rugged when asked. */
-function objective(params: Record<string, number | string>, specs: readonly ParamSpec[], rugged: boolean): number {
+function objective(params: Configuration, specs: readonly ParamSpec[], rugged: boolean): number {
   let s = 0;
   specs.forEach((spec, k) => {
     const v = params[spec.name];
     let u: number;
-    if (spec.kind === 'CATEGORICAL') u = (spec.choices.indexOf(String(v)) + 0.5) / spec.choices.length;
+    if (spec.kind === 'CATEGORICAL') u = (spec.choices!.indexOf(String(v)) + 0.5) / spec.choices!.length;
     else if (spec.log) u = Math.log((v as number) / (spec.low as number)) / Math.log((spec.high as number) / (spec.low as number));
     else u = ((v as number) - (spec.low as number)) / ((spec.high as number) - (spec.low as number));
     const c = u - 0.2 - 0.05 * (k % 5);
@@ -101,7 +101,7 @@ function roundTrip(study: Study): Study {
 export function runScenario(scenario: Scenario): GoldenAsk[] {
   const specs = scenario.options.params;
   const multi = scenario.options.objectives.length > 1;
-  const value = (t: { number: number; params: Record<string, number | string> }): number | number[] | null => {
+  const value = (t: { number: number; params: Configuration }): number | number[] | null => {
     if (t.number % 13 === 7) return null; // a failed trial now and then
     const y = objective(t.params, specs, scenario.rugged ?? false);
     return multi ? [y, objective(t.params, specs, !(scenario.rugged ?? false)) + 0.1 * (t.number % 3)] : y;

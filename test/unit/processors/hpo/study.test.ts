@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { branin, evaluateConfig, hartmann6, paramsOf, rastrigin, rosenbrock, sphere, type TestFunction } from '../../../../bench/hpo-functions.ts';
-import { type AuditRecord, createStudy, InvalidStudyError, restoreStudy, type StrategyName, type Study, StudyStateError, type StudyOptions, type ParamSpec } from '../../../../processors/hpo/index.ts';
+import { type AuditRecord, createStudy, InvalidStudyError, restoreStudy, type StrategyName, type Study, StudyStateError, type StudyOptions, type ParamSpec, type Configuration } from '../../../../processors/hpo/index.ts';
 import { SeededRandom } from '../../../../processors/hpo/random.ts';
 
 const MIN = [{ name: 'y', direction: 'MINIMIZE' as const }];
@@ -97,12 +97,12 @@ describe('snapshot and restore', () => {
     { name: 'lr', kind: 'FLOAT', low: 1e-4, high: 1, log: true, choices: [] },
     { name: 'opt', kind: 'CATEGORICAL', low: null, high: null, log: false, choices: ['adam', 'sgd', 'lion'] },
   ];
-  const objective = (p: Record<string, number | string>) =>
+  const objective = (p: Configuration) =>
     evaluateConfig(hartmann6, p) + 0.01 * (p.layers as number) + 0.1 * Math.abs(Math.log10(p.lr as number) + 2) + (p.opt === 'sgd' ? 0 : 0.05);
 
   it.each(['auto', 'tpe', 'nelder-mead', 'sobol', 'random', 'nsga2'] as StrategyName[])('%s: snapshot -> JSON -> restore mid-run gives the same next asks', (strategy) => {
     const objectives = strategy === 'nsga2' ? [...MIN, { name: 'size', direction: 'MINIMIZE' as const }] : MIN;
-    const value = (p: Record<string, number | string>) => (strategy === 'nsga2' ? [objective(p), p.layers as number] : objective(p));
+    const value = (p: Configuration) => (strategy === 'nsga2' ? [objective(p), p.layers as number] : objective(p));
     const original = createStudy({ params: mixedParams, objectives, budget: 120, seed: 99, strategy, parallelism: 4, nsga2: { populationSize: 8 } });
     // Run to the middle with trials pending.
     for (let i = 0; i < 55; i++) {
@@ -321,9 +321,56 @@ describe('validation at creation', () => {
     [{ trustRegion: { minRadius: 0.2 } }, /minRadius <= initialRadius/],
     [{ trustRegion: { shrink: 1 } }, /shrink/],
     [{ trustRegion: { maxFitPoints: 2 } }, /maxFitPoints/],
-    [{ params: [{ name: 'a', kind: 'FLOAT', low: 2, high: 1, log: false, choices: [] }] as ParamSpec[] }, /low \(2\) must be below high \(1\)/],
+    [{ params: [{ name: 'a', kind: 'FLOAT', low: 2, high: 1, log: false, choices: [] }] as ParamSpec[] }, /low \(2\) must not be above high \(1\)/],
   ] as Array<[Partial<StudyOptions>, RegExp]>)('rejects %o', (override, message) => {
     expect(() => createStudy({ ...base, ...override })).toThrow(InvalidStudyError);
     expect(() => createStudy({ ...base, ...override })).toThrow(message);
+  });
+});
+
+describe('Optuna-compatible parameters through a study', () => {
+  const typed: ParamSpec[] = [
+    { name: 'lr', kind: 'FLOAT', low: 1e-5, high: 1, log: true },
+    { name: 'batch', kind: 'CATEGORICAL', choices: [16, 32, 64, 128] },
+    { name: 'augment', kind: 'CATEGORICAL', choices: [true, false] },
+    { name: 'depth', kind: 'INT', low: 2, high: 12, step: 2 },
+    { name: 'drop', kind: 'FLOAT', low: 0, high: 0.5, step: 0.1 },
+    { name: 'opt', kind: 'CATEGORICAL', choices: ['sgd', 'adam'] },
+  ];
+  const loss = (p: Configuration) => Math.abs(Math.log10(p.lr as number) + 3) + (p.batch as number) / 128 + (p.augment ? 0 : 0.3) + Math.abs((p.depth as number) - 6) / 10 + (p.drop as number) + (p.opt === 'adam' ? 0 : 0.2);
+
+  it.each(['auto', 'tpe', 'nelder-mead', 'sobol', 'random'] as StrategyName[])('%s: numeric and boolean choices are asked, told and restored with their own type', (strategy) => {
+    let study = createStudy({ params: typed, objectives: MIN, budget: 60, seed: 4, strategy });
+    for (let i = 0; i < 60; i++) {
+      if (i === 30) study = restoreStudy(JSON.parse(JSON.stringify(study.snapshot())));
+      const t = study.ask();
+      expect([16, 32, 64, 128]).toContain(t.params.batch);
+      expect(typeof t.params.augment).toBe('boolean');
+      expect([2, 4, 6, 8, 10, 12]).toContain(t.params.depth);
+      expect([0, 0.1, 0.2, 0.3, 0.4, 0.5].some((v) => Math.abs(v - (t.params.drop as number)) < 1e-12)).toBe(true);
+      study.tell(t.trialId, loss(t.params));
+    }
+    expect(typeof study.best()!.params.batch).toBe('number');
+  });
+
+  it('fails in createStudy, with InvalidStudyError naming the parameter, never later and never as a TypeError', () => {
+    const bad: unknown[] = [
+      { name: 'lr', kind: 'FLOAT' },
+      { name: 'lr', kind: 'FLOAT', low: null, high: null, log: false },
+      { name: 'bs', kind: 'CATEGORICAL', choices: [16, 16] },
+      { name: 'bs', kind: 'CATEGORICAL', choices: [{}] },
+      { name: 'n', kind: 'INT', low: 1, high: 8, step: 0.5 },
+      { name: 'x', kind: 'FLOAT', low: 1, high: 2, log: true, step: 0.1 },
+    ];
+    for (const spec of bad) {
+      let error: unknown;
+      try {
+        createStudy({ params: [spec as ParamSpec], objectives: MIN, budget: 5, seed: 1 });
+      } catch (err) {
+        error = err;
+      }
+      expect(error, JSON.stringify(spec)).toBeInstanceOf(InvalidStudyError);
+      expect((error as Error).message).toContain(`(${(spec as { name: string }).name})`);
+    }
   });
 });
