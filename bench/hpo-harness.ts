@@ -31,11 +31,8 @@ export function studyWithHistory(strategy: StrategyName, d: number, history: num
     filler.tell(t.trialId, value(t.params));
   }
   const snapshot: StudySnapshot = filler.snapshot();
+  // Restored under another strategy, the study switches to it: its sampler starts on the history ('auto' takes it as its probe).
   snapshot.options.strategy = strategy;
-  if (strategy === 'auto' && objectives.length === 1) {
-    snapshot.probeFinished = history;
-    snapshot.probeResults = snapshot.history.slice(0, 200).map((h) => ({ point: h.point, loss: h.losses[0] as number }));
-  }
   return restoreStudy(snapshot);
 }
 

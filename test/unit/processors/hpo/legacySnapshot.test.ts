@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { restoreStudy, type Configuration, type ParamSpec, type Study, type StudySnapshot } from '../../../../processors/hpo/index.ts';
+import { restoreStudy, type Configuration, type ParamSpec, type Study, type StudySnapshotV1 } from '../../../../processors/hpo/index.ts';
 
 /**
  * Snapshots written by the version-1 engine (one snapshot per study, every strategy in one
@@ -13,7 +13,7 @@ import { restoreStudy, type Configuration, type ParamSpec, type Study, type Stud
  */
 const FILE = join(dirname(fileURLToPath(import.meta.url)), '__golden__', 'v1-snapshots.json');
 interface LegacyCase {
-  snapshot: StudySnapshot;
+  snapshot: StudySnapshotV1;
   asksAfter: Array<{ number: number; strategy: string; params: Configuration }>;
   rugged: boolean;
 }

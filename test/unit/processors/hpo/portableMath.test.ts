@@ -36,16 +36,20 @@ describe('portable math (the same bits on every runtime)', () => {
 
   it('is within one ulp of the runtime Math functions (fdlibm-accurate)', () => {
     const r = new SeededRandom(7, 'accuracy');
-    for (let i = 0; i < 50000; i++) {
-      const u = r.float();
-      const x = (u - 0.5) * 1400;
-      expect(ulps(exp(x), Math.exp(x))).toBeLessThanOrEqual(1);
+    let worstExp = 0;
+    let worstLog = 0;
+    let worstCos = 0;
+    for (let i = 0; i < 30000; i++) {
+      const x = (r.float() - 0.5) * 1400;
+      worstExp = Math.max(worstExp, ulps(exp(x), Math.exp(x)));
       const y = Math.exp((r.float() - 0.5) * 1400);
-      expect(ulps(log(y), Math.log(y))).toBeLessThanOrEqual(1);
+      worstLog = Math.max(worstLog, ulps(log(y), Math.log(y)));
       const z = (r.float() - 0.5) * 2000;
-      const c = cos(z);
-      expect(Math.abs(c - Math.cos(z))).toBeLessThanOrEqual(2.3e-16);
+      worstCos = Math.max(worstCos, Math.abs(cos(z) - Math.cos(z)));
     }
+    expect(worstExp).toBeLessThanOrEqual(1);
+    expect(worstLog).toBeLessThanOrEqual(1);
+    expect(worstCos).toBeLessThanOrEqual(2.3e-16);
   });
 
   it('handles the special values as Math does', () => {
