@@ -4,6 +4,7 @@
  * Definitions from Surjanovic & Bingham's Virtual Library of Simulation Experiments.
  */
 import type { Configuration, ParamSpec } from '../processors/hpo/space.ts';
+import { MIXED_PROBLEMS } from './hpo-mixed.ts';
 
 export interface TestFunction {
   readonly name: string;
@@ -106,11 +107,26 @@ export function evaluateConfig(fn: TestFunction, params: Configuration): number 
   return fn.evaluate(fn.bounds.map((_, i) => Number(params[`x${i}`])));
 }
 
-/** The problems of the quality comparison against Optuna: `key` names Optuna's side of each. */
-export const QUALITY_PROBLEMS: Array<{ key: string; fn: TestFunction }> = [
-  { key: 'branin', fn: branin },
-  { key: 'hartmann6', fn: hartmann6 },
-  ...[2, 5, 10].map((d) => ({ key: 'rosenbrock', fn: rosenbrock(d) })),
-  ...[2, 5, 10].map((d) => ({ key: 'rastrigin', fn: rastrigin(d) })),
-  ...[2, 5, 10].map((d) => ({ key: 'ackley', fn: ackley(d) })),
+/** A problem of the quality comparison against Optuna: a search space and a minimised objective. */
+export interface QualityProblem {
+  readonly name: string;
+  readonly kind: 'continuous' | 'mixed';
+  readonly params: ParamSpec[];
+  /** The known minimum, or null. */
+  readonly minimum: number | null;
+  readonly evaluate: (config: Configuration) => number;
+}
+
+function continuous(fn: TestFunction): QualityProblem {
+  return { name: fn.name, kind: 'continuous', params: paramsOf(fn), minimum: fn.minimum, evaluate: (c) => evaluateConfig(fn, c) };
+}
+
+/** The problems of the quality comparison against Optuna: continuous test functions, then the mixed problems of hpo-mixed.ts. */
+export const QUALITY_PROBLEMS: readonly QualityProblem[] = [
+  continuous(branin),
+  continuous(hartmann6),
+  ...[2, 5, 10].map((d) => continuous(rosenbrock(d))),
+  ...[2, 5, 10].map((d) => continuous(rastrigin(d))),
+  ...[2, 5, 10].map((d) => continuous(ackley(d))),
+  ...MIXED_PROBLEMS.map((m): QualityProblem => ({ ...m, kind: 'mixed' })),
 ];

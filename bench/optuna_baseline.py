@@ -1,81 +1,80 @@
 """Optuna's TPESampler (defaults of the installed version) as the baseline of bench/hpo-quality.ts.
 
 Reads one JSON job from stdin and prints one JSON result on stdout:
-  {"quality": [{"function", "dimension", "budget", "seeds": [...]}],
+  {"quality": [{"problem", "params": [spec...], "budgets": [100, 200, 500], "seeds": [...]}],
+   "evaluator": [argv of bench/hpo-objective-server.ts],
    "latency": [{"dimension", "history", "repeats"}], "workers": 2}
-Quality: the best value found in `budget` evaluations per seed. Latency: ask() with every
-parameter sampled (ask(fixed_distributions)) on a study pre-filled with `history` completed
-random trials, timed per call. The functions are the same definitions as bench/hpo-functions.ts.
+
+Quality: one study per (problem, seed) runs to the largest budget; the best value after each
+budget is recorded (Optuna's TPE does not depend on the budget, so the first 100 trials of a
+500-trial run are a 100-trial run). The parameters are declared as the specs say, in Optuna's
+own terms (suggest_float / suggest_int with log and step, suggest_categorical with the choices
+as given: strings, numbers, booleans), every trial through ask(fixed_distributions), so the
+sampling happens inside ask(), which is timed. The objective values come from the same
+TypeScript functions ours uses, through one evaluator process per worker.
+
+Latency: ask() with every parameter sampled on a study pre-filled with `history` completed
+random trials, timed per call.
 """
 import json
-import math
+import subprocess
 import sys
 import time
 from multiprocessing import Pool
 
 import numpy as np
 import optuna
-from optuna.distributions import FloatDistribution
+from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 from optuna.trial import TrialState, create_trial
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
-
-def sphere(x):
-    return float(np.sum(x * x))
+_evaluator = None
 
 
-def rosenbrock(x):
-    return float(np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2))
+def _start_evaluator(argv):
+    global _evaluator
+    _evaluator = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
 
 
-def rastrigin(x):
-    return float(10.0 * len(x) + np.sum(x * x - 10.0 * np.cos(2.0 * math.pi * x)))
+def evaluate(problem, params):
+    _evaluator.stdin.write(json.dumps({"problem": problem, "params": params}) + "\n")
+    _evaluator.stdin.flush()
+    answer = json.loads(_evaluator.stdout.readline())
+    if "error" in answer:
+        raise RuntimeError(f"{problem}: {answer['error']}")
+    return answer["value"]
 
 
-def ackley(x):
-    d = len(x)
-    return float(-20.0 * math.exp(-0.2 * math.sqrt(np.sum(x * x) / d)) - math.exp(np.sum(np.cos(2.0 * math.pi * x)) / d) + 20.0 + math.e)
-
-
-def branin(x):
-    b = 5.1 / (4.0 * math.pi ** 2)
-    c = 5.0 / math.pi
-    return float((x[1] - b * x[0] ** 2 + c * x[0] - 6.0) ** 2 + 10.0 * (1.0 - 1.0 / (8.0 * math.pi)) * math.cos(x[0]) + 10.0)
-
-
-H6_ALPHA = np.array([1.0, 1.2, 3.0, 3.2])
-H6_A = np.array([[10, 3, 17, 3.5, 1.7, 8], [0.05, 10, 17, 0.1, 8, 14], [3, 3.5, 1.7, 10, 17, 8], [17, 8, 0.05, 10, 0.1, 14]])
-H6_P = 1e-4 * np.array([[1312, 1696, 5569, 124, 8283, 5886], [2329, 4135, 8307, 3736, 1004, 9991], [2348, 1451, 3522, 2883, 3047, 6650], [4047, 8828, 8732, 5743, 1091, 381]])
-
-
-def hartmann6(x):
-    return float(-np.sum(H6_ALPHA * np.exp(-np.sum(H6_A * (x - H6_P) ** 2, axis=1))))
-
-
-FUNCTIONS = {
-    "sphere": (sphere, lambda d: [(-5.12, 5.12)] * d),
-    "rosenbrock": (rosenbrock, lambda d: [(-2.048, 2.048)] * d),
-    "rastrigin": (rastrigin, lambda d: [(-5.12, 5.12)] * d),
-    "ackley": (ackley, lambda d: [(-32.768, 32.768)] * d),
-    "branin": (branin, lambda d: [(-5.0, 10.0), (0.0, 15.0)]),
-    "hartmann6": (hartmann6, lambda d: [(0.0, 1.0)] * 6),
-}
+def distribution(spec):
+    kind = spec["kind"]
+    if kind == "CATEGORICAL":
+        return CategoricalDistribution(spec["choices"])
+    log = bool(spec.get("log", False))
+    step = spec.get("step")
+    if kind == "INT":
+        return IntDistribution(int(spec["low"]), int(spec["high"]), log=log, step=int(step) if step is not None else 1)
+    return FloatDistribution(float(spec["low"]), float(spec["high"]), log=log, step=step)
 
 
 def run_quality(task):
-    name, dimension, budget, seed = task
-    fn, bounds_of = FUNCTIONS[name]
-    bounds = bounds_of(dimension)
+    problem, specs, budgets, seed = task
+    distributions = {s["name"]: distribution(s) for s in specs}
     study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=seed), direction="minimize")
-
-    def objective(trial):
-        x = np.array([trial.suggest_float(f"x{i}", lo, hi) for i, (lo, hi) in enumerate(bounds)])
-        return fn(x)
-
+    best = float("inf")
+    bests = {}
+    ask_seconds = 0.0
     started = time.perf_counter()
-    study.optimize(objective, n_trials=budget)
-    return {"function": name, "dimension": dimension, "budget": budget, "seed": seed, "best": study.best_value, "seconds": time.perf_counter() - started}
+    for n in range(1, max(budgets) + 1):
+        t = time.perf_counter()
+        trial = study.ask(distributions)
+        ask_seconds += time.perf_counter() - t
+        value = evaluate(problem, trial.params)
+        study.tell(trial, value)
+        best = min(best, value)
+        if n in budgets:
+            bests[str(n)] = {"best": best, "seconds": time.perf_counter() - started, "ask_seconds": ask_seconds}
+    return {"problem": problem, "seed": seed, "budgets": bests}
 
 
 def run_latency(task):
@@ -98,9 +97,13 @@ def run_latency(task):
 
 def main():
     job = json.load(sys.stdin)
-    quality_tasks = [(q["function"], q["dimension"], q["budget"], s) for q in job.get("quality", []) for s in q["seeds"]]
-    with Pool(job.get("workers", 2)) as pool:
-        quality = pool.map(run_quality, quality_tasks, chunksize=1)
+    tasks = [(q["problem"], q["params"], q["budgets"], s) for q in job.get("quality", []) for s in q["seeds"]]
+    quality = []
+    if tasks:
+        with Pool(job.get("workers", 2), initializer=_start_evaluator, initargs=(job["evaluator"],)) as pool:
+            for result in pool.imap_unordered(run_quality, tasks, chunksize=1):
+                quality.append(result)
+                print(f"optuna {result['problem']} seed {result['seed']} done ({len(quality)}/{len(tasks)})", file=sys.stderr, flush=True)
     latency = [run_latency((l["dimension"], l["history"], l["repeats"])) for l in job.get("latency", [])]
     json.dump({"optuna_version": optuna.__version__, "quality": quality, "latency": latency}, sys.stdout)
 
