@@ -46,6 +46,8 @@ export interface AutoOptions {
   readonly polishFraction: number;
   /** ...a Nelder–Mead simplex of this size (unit-cube units). */
   readonly polishStep: number;
+  /** Share of the local method's trials that TPE proposes instead, so that the search goes on beside the refinement. */
+  readonly tpeShare: number;
 }
 
 export interface StudyOptions {
@@ -145,13 +147,14 @@ export function resolveOptions(options: StudyOptions): ResolvedOptions {
   if (!(probe.fraction >= 0 && probe.fraction <= 1)) throw new InvalidStudyError(`probe.fraction: must be in [0, 1], got ${probe.fraction}`);
   if (!(Number.isInteger(probe.min) && probe.min >= 1)) throw new InvalidStudyError(`probe.min: must be an integer >= 1, got ${probe.min}`);
   const autoIn = section<AutoOptions>('auto', options.auto);
-  const auto: AutoOptions = { structured: 'local', local: 'auto', polishFraction: 0.5, polishStep: 0.05, ...autoIn };
+  const auto: AutoOptions = { structured: 'local', local: 'auto', polishFraction: 0.6, polishStep: 0.05, tpeShare: 0.25, ...autoIn };
   if (!['local', 'tpe', 'nelder-mead', 'trust-region'].includes(auto.structured)) {
     throw new InvalidStudyError(`auto.structured: must be 'local', 'tpe', 'nelder-mead' or 'trust-region', got '${String(auto.structured)}'`);
   }
   if (!['auto', 'nelder-mead', 'trust-region'].includes(auto.local)) throw new InvalidStudyError(`auto.local: must be 'auto', 'nelder-mead' or 'trust-region', got '${String(auto.local)}'`);
   if (!(auto.polishFraction >= 0 && auto.polishFraction < 1)) throw new InvalidStudyError(`auto.polishFraction: must be in [0, 1), got ${auto.polishFraction}`);
   if (!(auto.polishStep > 0 && auto.polishStep <= 1)) throw new InvalidStudyError(`auto.polishStep: must be in (0, 1], got ${auto.polishStep}`);
+  if (!(auto.tpeShare >= 0 && auto.tpeShare < 1)) throw new InvalidStudyError(`auto.tpeShare: must be in [0, 1), got ${auto.tpeShare}`);
   const tpeIn = section<TpeOptions>('tpe', options.tpe);
   const tpe: TpeOptions = { ...DEFAULT_TPE_OPTIONS, ...tpeIn, kde: { ...DEFAULT_KDE_CHOOSER, ...section<KdeChooserOptions>('tpe.kde', tpeIn.kde) } };
   if (!(Number.isInteger(tpe.candidates) && tpe.candidates >= 1)) throw new InvalidStudyError(`tpe.candidates: must be an integer >= 1, got ${tpe.candidates}`);
@@ -168,6 +171,8 @@ export function resolveOptions(options: StudyOptions): ResolvedOptions {
   if (!(Number.isInteger(trustRegion.maxFitPoints) && trustRegion.maxFitPoints >= 3)) throw new InvalidStudyError(`trustRegion.maxFitPoints: must be an integer >= 3, got ${trustRegion.maxFitPoints}`);
   if (!(trustRegion.ridge >= 0)) throw new InvalidStudyError(`trustRegion.ridge: must be >= 0, got ${trustRegion.ridge}`);
   if (!(Number.isInteger(trustRegion.exploreTrials) && trustRegion.exploreTrials >= 0)) throw new InvalidStudyError(`trustRegion.exploreTrials: must be an integer >= 0, got ${trustRegion.exploreTrials}`);
+  if (!['explore', 'distinct', 'best'].includes(trustRegion.restartFrom)) throw new InvalidStudyError(`trustRegion.restartFrom: must be 'explore', 'distinct' or 'best', got '${String(trustRegion.restartFrom)}'`);
+  if (!(trustRegion.restartGrowth >= 1)) throw new InvalidStudyError(`trustRegion.restartGrowth: must be >= 1, got ${trustRegion.restartGrowth}`);
   const nsga2: Nsga2Options = { ...DEFAULT_NSGA2_OPTIONS, ...section('nsga2', options.nsga2) };
   if (!(Number.isInteger(nsga2.populationSize) && nsga2.populationSize >= 4)) throw new InvalidStudyError(`nsga2.populationSize: must be an integer >= 4, got ${nsga2.populationSize}`);
   return {

@@ -31,6 +31,11 @@ export interface SpaceShape {
   readonly dimension: number;
   /** Per dimension: number of choices, 0 for numeric. */
   readonly choiceCounts: readonly number[];
+  /**
+   * Per dimension: the unit-cube coordinates of its grid values when it is a discrete numeric
+   * one (INT, FLOAT with a step; SearchSpace.levelPositions), else null. Absent: all continuous.
+   */
+  readonly levelPositions?: readonly (Float64Array | null)[];
 }
 
 /**
@@ -55,6 +60,8 @@ export class ParzenEstimator {
   private readonly cumulativeWeights: Float64Array;
   /** Per categorical dim: components x choices log probabilities. */
   private readonly categoricalLogProbs: Float64Array[];
+  /** Per numeric dim: its grid (SpaceShape.levelPositions), or null when continuous. */
+  private readonly grids: (Float64Array | null)[];
 
   constructor(
     private readonly shape: SpaceShape,
@@ -89,7 +96,11 @@ export class ParzenEstimator {
     }
 
     // Dense copies (plus the prior's row, centre 0.5 and sigma 1): every later loop is flat.
-    const kernels = cache.fit(observations, this.numericDims, options.bandwidth);
+    // A discrete dimension's kernels are at least one grid step wide: narrower ones, on the ties
+    // that grid values make, could never propose a neighbouring value.
+    this.grids = this.numericDims.map((k) => shape.levelPositions?.[k] ?? null);
+    const floors = this.grids.some((g) => g !== null) ? Float64Array.from(this.grids, (g) => (g ? 1 / g.length : 0)) : undefined;
+    const kernels = cache.fit(observations, this.numericDims, options.bandwidth, floors);
     const { centers, invSigmas, logCoefficients } = cache.mixtureBuffers(m, d);
     cache.writeRows(kernels.order, centers, invSigmas);
     for (let j = 0; j < n; j++) logCoefficients[j] = (this.componentLogWeights[j] as number) - (kernels.logNorms[kernels.order[j] as number] as number);
@@ -133,7 +144,10 @@ export class ParzenEstimator {
       for (let a = 0; a < d; a++) {
         const mu = this.mixture.centers[j * d + a] as number;
         const sigma = 1 / (this.mixture.invSigmas[j * d + a] as number);
-        out[i * D + (this.numericDims[a] as number)] = sampleTruncatedNormal(random, mu, sigma);
+        const x = sampleTruncatedNormal(random, mu, sigma);
+        const grid = this.grids[a];
+        // Rounded inside the model: the candidate is scored at the grid value it will be evaluated at.
+        out[i * D + (this.numericDims[a] as number)] = grid ? nearestOnGrid(grid, x) : x;
       }
       this.categoricalDims.forEach((k, c) => {
         const choices = this.shape.choiceCounts[k] as number;
@@ -280,6 +294,19 @@ export class ParzenEstimator {
   }
 }
 
+/** The grid value nearest x (grid ascending). */
+function nearestOnGrid(grid: Float64Array, x: number): number {
+  let lo = 0;
+  let hi = grid.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((grid[mid] as number) < x) lo = mid + 1;
+    else hi = mid;
+  }
+  if (lo > 0 && x - (grid[lo - 1] as number) <= (grid[lo] as number) - x) lo--;
+  return grid[lo] as number;
+}
+
 /** N(mu, sigma^2) conditioned on [0, 1], by rejection (acceptance >= 1/3 for mu in [0,1], sigma <= 1). */
 export function sampleTruncatedNormal(random: SeededRandom, mu: number, sigma: number): number {
   for (let attempt = 0; attempt < 64; attempt++) {
@@ -420,9 +447,10 @@ export class KernelCache {
     if (order.length < rowSlots.length) rowSlots[order.length] = -1; // the prior's row
   }
 
-  fit(observations: readonly ArrayLike<number>[], numericDims: readonly number[], mode: ParzenOptions['bandwidth']): FittedKernels {
+  /** `floors`: per numeric dimension, the smallest bandwidth (a discrete one's grid step); absent: none. */
+  fit(observations: readonly ArrayLike<number>[], numericDims: readonly number[], mode: ParzenOptions['bandwidth'], floors?: Float64Array): FittedKernels {
     const d = numericDims.length;
-    const dimsKey = numericDims.join(',');
+    const dimsKey = numericDims.join(',') + (floors ? `|${Array.from(floors).join(',')}` : '');
     if (d !== this.d || dimsKey !== this.dimsKey || mode !== this.mode) this.reset(d, dimsKey, mode);
     const n = observations.length;
     const previous = this.order.subarray(0, this.n);
@@ -465,7 +493,7 @@ export class KernelCache {
       const sigma = scottBandwidth(n, d);
       for (let j = 0; j < n; j++) {
         const slot = order[j] as number;
-        for (let a = 0; a < d; a++) this.setSigma(slot, a, sigma, gen);
+        for (let a = 0; a < d; a++) this.setSigma(slot, a, floors ? Math.min(1, Math.max(sigma, floors[a] as number)) : sigma, gen);
       }
     } else {
       const floor = minimumSigma(n);
@@ -477,8 +505,9 @@ export class KernelCache {
         else affected = this.updateColumn(a, departed, added);
         const column = this.columns[a] as Int32Array;
         const values = this.columnValues[a] as Float64Array;
+        const dimFloor = floors ? Math.max(floor, floors[a] as number) : floor;
         if (recomputeAll || affected === null) {
-          for (let r = 0; r < n; r++) this.setSigma(column[r] as number, a, neighbourSigma(values, r, n, floor), gen);
+          for (let r = 0; r < n; r++) this.setSigma(column[r] as number, a, neighbourSigma(values, r, n, dimFloor), gen);
           continue;
         }
         // Only the kernels next to a change: find each by its value (the column has no ties).
@@ -486,7 +515,7 @@ export class KernelCache {
           if (this.seen[slot] !== gen) continue; // departed after all
           const r = lowerBound(values, n, this.centers[slot * d + a] as number);
           if (column[r] !== slot) throw new Error(`KernelCache: slot ${slot} is not where its value says in dimension ${a}`);
-          this.setSigma(slot, a, neighbourSigma(values, r, n, floor), gen);
+          this.setSigma(slot, a, neighbourSigma(values, r, n, dimFloor), gen);
         }
       }
     }

@@ -57,47 +57,46 @@ const EXP_UNDERFLOW = -7.4513321910194110842e2;
 /** |x| thresholds of the reduction, as doubles (the algorithm compares high words). */
 const EXP_BIG = fromWords(0x40862e42, 0); // |x| >= this: may overflow or underflow
 const EXP_HALF_LN2 = fromWords(0x3fd62e43, 0); // |x| >= this: reduce (|x| > 0.5 ln 2)
-const EXP_ONE_AND_HALF_LN2 = fromWords(0x3ff0a2b2, 0); // |x| < this: k = +-1
 const EXP_TINY = fromWords(0x3e300000, 0); // 2^-28
 
 /** e^x, correctly rounded in nearly all cases (error < 1 ulp), the same bits everywhere. */
 export function exp(x: number): number {
-  // e itself, correctly rounded (as V8 returns it; the reduction below would give one ulp more).
-  if (x === 1) return Math.E;
   const ax = x < 0 ? -x : x;
-  const negative = x < 0;
-  if (!(ax < EXP_BIG)) {
-    if (x !== x) return x + x; // NaN
-    if (ax === Infinity) return negative ? 0 : x;
-    if (x > EXP_OVERFLOW) return Infinity;
-    if (x < EXP_UNDERFLOW) return 0;
+  if (ax < EXP_HALF_LN2) {
+    // |x| < 0.5 ln 2: no reduction (k = 0).
+    if (ax < EXP_TINY) return 1 + x;
+    const t = x * x;
+    const c = x - t * (EXP_P1 + t * (EXP_P2 + t * (EXP_P3 + t * (EXP_P4 + t * EXP_P5))));
+    return 1 - ((x * c) / (c - 2) - x);
   }
-  let k = 0;
-  let hi = 0;
-  let lo = 0;
-  let r = x;
-  if (ax >= EXP_HALF_LN2) {
-    if (ax < EXP_ONE_AND_HALF_LN2) {
-      hi = negative ? x + LN2_HI : x - LN2_HI;
-      lo = negative ? -LN2_LO : LN2_LO;
-      k = negative ? -1 : 1;
-    } else {
-      k = (INV_LN2 * x + (negative ? -0.5 : 0.5)) | 0;
-      hi = x - k * LN2_HI;
-      lo = k * LN2_LO;
-    }
-    r = hi - lo;
-  } else if (ax < EXP_TINY) {
-    return 1 + x;
+  if (ax < EXP_BIG) {
+    // e itself, correctly rounded (as V8 returns it; the reduction would give one ulp more).
+    if (x === 1) return Math.E;
+    // x = k ln 2 + r, |r| <= 0.5 ln 2, ln 2 in two parts so that hi - lo is r to ~85 bits.
+    // (fdlibm treats |x| < 1.5 ln 2 apart with k = +-1, which this gives too, bit for bit.)
+    const k = (INV_LN2 * x + (x < 0 ? -0.5 : 0.5)) | 0;
+    const hi = x - k * LN2_HI;
+    const lo = k * LN2_LO;
+    const r = hi - lo;
+    const t = r * r;
+    const c = r - t * (EXP_P1 + t * (EXP_P2 + t * (EXP_P3 + t * (EXP_P4 + t * EXP_P5))));
+    const y = 1 - (lo - (r * c) / (2 - c) - hi);
+    if (k >= -1021) return k === 1024 ? y * 2 * TWO_1023 : y * (POW2[k + 1022] as number);
+    return y * (POW2[k + 1000 + 1022] as number) * TWO_M1000;
   }
+  if (x !== x) return x + x; // NaN
+  if (ax === Infinity) return x < 0 ? 0 : x;
+  if (x > EXP_OVERFLOW) return Infinity;
+  if (x < EXP_UNDERFLOW) return 0;
+  // |x| within ~1 of the thresholds: the general reduction.
+  const k = (INV_LN2 * x + (x < 0 ? -0.5 : 0.5)) | 0;
+  const hi = x - k * LN2_HI;
+  const lo = k * LN2_LO;
+  const r = hi - lo;
   const t = r * r;
   const c = r - t * (EXP_P1 + t * (EXP_P2 + t * (EXP_P3 + t * (EXP_P4 + t * EXP_P5))));
-  if (k === 0) return 1 - ((r * c) / (c - 2) - r);
   const y = 1 - (lo - (r * c) / (2 - c) - hi);
-  if (k >= -1021) {
-    if (k === 1024) return y * 2 * TWO_1023;
-    return y * (POW2[k + 1022] as number);
-  }
+  if (k >= -1021) return k === 1024 ? y * 2 * TWO_1023 : y * (POW2[k + 1022] as number);
   return y * (POW2[k + 1000 + 1022] as number) * TWO_M1000;
 }
 

@@ -49,6 +49,8 @@ export interface StudyView {
   history(): readonly ScoredPoint[];
   /** The best completed trial (first objective), or null before any. */
   best(): BestTrial | null;
+  /** The best completed trial numbered `from` or later that the history still holds, or null. */
+  bestSince(from: number): BestTrial | null;
   /** The points of the trials pending now, in the order they were asked. */
   pendingPoints(): ArrayLike<number>[];
   /** Writes an audit record for `trial`. */

@@ -38,6 +38,9 @@ const _avroIsASpec: (p: HpoParam) => ParamSpec = (p) => p;
 void _avroIsASpec;
 
 export type ParamValue = ChoiceValue;
+
+/** Discrete dimensions with more grid values than this are modelled as continuous (and rounded on decode). */
+export const MAX_GRID_LEVELS = 1024;
 export type Configuration = Record<string, ParamValue>;
 
 interface NumericAxis {
@@ -189,6 +192,22 @@ export class SearchSpace {
   levelCount(k: number): number {
     const axis = this.axes[k];
     return axis && axis.kind !== 'CATEGORICAL' ? axis.levels : 0;
+  }
+
+  /**
+   * The unit-cube coordinates of the grid values of discrete dimension k (INT, or FLOAT with a
+   * step), ascending; null for a continuous or categorical dimension, or a grid of more than
+   * MAX_GRID_LEVELS values (treated as continuous, rounded on decode).
+   */
+  levelPositions(k: number): Float64Array | null {
+    const axis = this.axes[k];
+    if (!axis || axis.kind === 'CATEGORICAL' || axis.levels === 0 || axis.levels > MAX_GRID_LEVELS) return null;
+    const out = new Float64Array(axis.levels);
+    for (let i = 0; i < axis.levels; i++) {
+      const value = axis.low + i * axis.step;
+      out[i] = axis.to === axis.from ? 0.5 : clamp01(((axis.log ? log(value) : value) - axis.from) / (axis.to - axis.from));
+    }
+    return out;
   }
 
   /** Indices of the categorical dimensions. */

@@ -181,7 +181,7 @@ class StudyEngine implements Study {
     this.hooks = hooks;
     this.space = new SearchSpace(options.params);
     const d = this.space.dimension;
-    this.shape = { dimension: d, choiceCounts: options.params.map((_, k) => this.space.choiceCount(k)) };
+    this.shape = { dimension: d, choiceCounts: options.params.map((_, k) => this.space.choiceCount(k)), levelPositions: options.params.map((_, k) => this.space.levelPositions(k)) };
     this.definition = STRATEGIES[options.strategy];
     this.guardLow = new Float64Array(d).fill(0);
     this.guardHigh = new Float64Array(d).fill(1);
@@ -323,6 +323,11 @@ class StudyEngine implements Study {
       asked: () => this.s.nextNumber,
       history: () => this.scored,
       best: () => bestOf(this.s.best),
+      bestSince: (from) => {
+        let best: CompletedTrial | null = null;
+        for (const h of this.s.history) if (h.number >= from && (!best || (h.losses[0] as number) < (best.losses[0] as number))) best = h;
+        return bestOf(best);
+      },
       pendingPoints: () => [...this.pendingById.values()].map((p) => p.point),
       audit: (kind, detail) => this.audit(trial, kind, detail),
     };

@@ -132,6 +132,7 @@ export function suggestTpe(
     }
   }
   const logL = below.logDensity(candidates, count, evaluate);
+  if (isDiscrete(shape)) excludeRepeats(candidates, count, shape.dimension, history, pending, logL);
   let bestIndex: number;
   let bestScore: number;
   if (used === 'ts') {
@@ -151,6 +152,27 @@ export function suggestTpe(
   }
   const D = shape.dimension;
   return { point: candidates.slice(bestIndex * D, (bestIndex + 1) * D), score: bestScore, backend: used };
+}
+
+/** True when every dimension is categorical or on a grid: candidates can repeat an evaluated point exactly. */
+function isDiscrete(shape: SpaceShape): boolean {
+  return shape.choiceCounts.every((c, k) => c > 0 || (shape.levelPositions?.[k] ?? null) !== null);
+}
+
+/**
+ * In a discrete space, a candidate equal to an evaluated or pending point would only repeat it:
+ * its l(x) becomes 0 (log -Infinity), so another candidate wins, unless every one repeats.
+ */
+function excludeRepeats(candidates: Float64Array, count: number, D: number, history: readonly ScoredPoint[], pending: readonly ArrayLike<number>[], logL: Float64Array): void {
+  const key = (p: ArrayLike<number>, from = 0) => {
+    let k = '';
+    for (let a = 0; a < D; a++) k += `${p[from + a] as number},`;
+    return k;
+  };
+  const seen = new Set<string>();
+  for (const h of history) seen.add(key(h.point));
+  for (const p of pending) seen.add(key(p));
+  for (let i = 0; i < count; i++) if (seen.has(key(candidates, i * D))) logL[i] = -Infinity;
 }
 
 /** The first candidate with the largest log l - log g (the plain way: g at every candidate). */

@@ -41,6 +41,10 @@ export interface TrustRegionOptions {
   readonly ridge: number;
   /** Trials asked of TPE after a collapse, before the region starts again (0: max(5, d + 1)). */
   readonly exploreTrials: number;
+  /** Where a region starts after a collapse: the best trial outside the collapsed basins, or the best trial. */
+  readonly restartFrom: 'explore' | 'distinct' | 'best';
+  /** Each restart's initial radius is initialRadius x restartGrowth^restarts (IPOP-style), up to maxRadius. */
+  readonly restartGrowth: number;
 }
 
 export const DEFAULT_TRUST_REGION_OPTIONS: TrustRegionOptions = {
@@ -53,6 +57,8 @@ export const DEFAULT_TRUST_REGION_OPTIONS: TrustRegionOptions = {
   maxFitPoints: 64,
   ridge: 1e-3,
   exploreTrials: 0,
+  restartFrom: 'distinct',
+  restartGrowth: 2,
 };
 
 export interface TrustRegionProposal {
@@ -72,12 +78,23 @@ function squaredDistance(p: ArrayLike<number>, center: ArrayLike<number>): numbe
   return s;
 }
 
+/** A categorical mismatch counts like this distance in the unit cube when choosing the fit set. */
+const CATEGORY_DISTANCE = 0.2;
+
 /**
- * One proposal around `center` (the best trial) with half-width `radius`. `history` holds the
- * completed trials (chronological; ties in distance go to the earlier one). `snap` maps a point
- * to what the study will actually evaluate (integers and choices rounded), so that a proposal
- * equal to a known point can be recognised and jittered. Returns null without numeric
- * dimensions.
+ * One proposal around `center` with half-width `radius`. `history` holds the completed trials
+ * (chronological; ties in distance go to the earlier one). `snap` maps a point to what the
+ * study will actually evaluate (grid values and choices at their bucket centres), so that a
+ * proposal equal to a known point can be recognised and jittered. Returns null when there is
+ * nothing to move.
+ *
+ * Mixed spaces, inside the model rather than after it:
+ * - a discrete numeric dimension (shape.levelPositions) moves only to its grid values: the
+ *   model is minimised over the grid values within the region, and the region reaches at least
+ *   the neighbouring value (a region narrower than the grid would freeze the dimension);
+ * - a categorical dimension enters the fit as one indicator per other choice (the effect of
+ *   switching from the centre's choice, measured on the nearby trials that made it), and the
+ *   step switches the one choice whose fitted effect is the most negative, if any.
  */
 export function proposeTrustRegion(
   shape: SpaceShape,
@@ -90,22 +107,41 @@ export function proposeTrustRegion(
 ): TrustRegionProposal | null {
   const D = shape.dimension;
   const dims: number[] = [];
-  for (let k = 0; k < D; k++) if ((shape.choiceCounts[k] as number) === 0) dims.push(k);
+  const cats: number[] = [];
+  for (let k = 0; k < D; k++) ((shape.choiceCounts[k] as number) === 0 ? dims : cats).push(k);
   const d = dims.length;
-  if (d === 0 || history.length === 0) return null;
+  if ((d === 0 && cats.length === 0) || history.length === 0) return null;
+  const grids = dims.map((k) => shape.levelPositions?.[k] ?? null);
+  const centerChoice = cats.map((k) => choiceOf(center[k] as number, shape.choiceCounts[k] as number));
+  // One indicator per choice other than the centre's.
+  const switches: Array<{ cat: number; choice: number }> = [];
+  cats.forEach((k, c) => {
+    for (let j = 0; j < (shape.choiceCounts[k] as number); j++) if (j !== centerChoice[c]) switches.push({ cat: c, choice: j });
+  });
 
-  // The fit set: the nearest trials to the centre, by (distance over all coordinates, position).
+  // The fit set: the nearest trials to the centre, by (distance, position); another choice counts as CATEGORY_DISTANCE.
   const n = history.length;
   const distances = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     const p = (history[i] as ScoredPoint).point;
-    distances[i] = squaredDistance(p, center);
+    if (cats.length === 0) distances[i] = squaredDistance(p, center);
+    else {
+      let s = 0;
+      for (const k of dims) {
+        const t = (p[k] as number) - (center[k] as number);
+        s += t * t;
+      }
+      cats.forEach((k, c) => {
+        if (choiceOf(p[k] as number, shape.choiceCounts[k] as number) !== centerChoice[c]) s += CATEGORY_DISTANCE * CATEGORY_DISTANCE;
+      });
+      distances[i] = s;
+    }
   }
-  const N = Math.min(n, Math.ceil(options.fitPointsPerDimension * d) + 2, options.maxFitPoints);
+  const N = Math.min(n, Math.ceil(options.fitPointsPerDimension * d) + 2 + switches.length, options.maxFitPoints);
   const chosen = nearest(distances, N);
 
-  // Features z_k and z_k^2 (z in radius units), centred, and values rescaled to [0, 1], centred.
-  const p = 2 * d;
+  // Features z_k and z_k^2 (z in radius units) and the switch indicators, centred; values rescaled to [0, 1], centred.
+  const p = 2 * d + switches.length;
   const X = new Float64Array(N * p);
   const y = new Float64Array(N);
   let lo = Infinity;
@@ -124,17 +160,28 @@ export function proposeTrustRegion(
       X[r * p + a] = z;
       X[r * p + d + a] = z * z;
     }
+    switches.forEach((sw, i) => {
+      const k = cats[sw.cat] as number;
+      if (choiceOf(h.point[k] as number, shape.choiceCounts[k] as number) === sw.choice) X[r * p + 2 * d + i] = 1;
+    });
   }
   const beta = ridgeFit(X, y, N, p, options.ridge * N);
 
-  // Minimise g z + h z^2 per coordinate over the region (and the cube).
+  // Minimise g z + h z^2 per numeric coordinate over the region (and the cube, and the grid where there is one).
   const point = Float64Array.from({ length: D }, (_, k) => center[k] as number);
-  const zs = new Float64Array(d);
   let predictedChange = 0;
+  const gridSteps: Array<{ k: number; position: number; change: number }> = [];
   for (let a = 0; a < d; a++) {
-    const c = center[dims[a] as number] as number;
+    const k = dims[a] as number;
+    const c = center[k] as number;
     const g = beta[a] as number;
     const h = beta[d + a] as number;
+    const grid = grids[a];
+    if (grid) {
+      const step = bestGridStep(grid, c, radius, g, h);
+      if (step.position !== c && step.change < 0) gridSteps.push({ k, ...step });
+      continue;
+    }
     const zLo = Math.max(-1, -c / radius);
     const zHi = Math.min(1, (1 - c) / radius);
     let z: number;
@@ -144,18 +191,92 @@ export function proposeTrustRegion(
       const atHi = g * zHi + h * zHi * zHi;
       z = atLo < atHi ? zLo : atHi < atLo ? zHi : 0;
     }
-    zs[a] = z;
     predictedChange += g * z + h * z * z;
-    point[dims[a] as number] = clamp01(c + z * radius);
+    point[k] = clamp01(c + z * radius);
+  }
+  // Grid values move a whole step however small the region: a small region moves few of them
+  // (the ones the model expects most from), a region at its largest moves them all.
+  if (gridSteps.length > 0) {
+    const discrete = grids.filter((g) => g !== null).length;
+    const moves = Math.max(1, Math.round((discrete * Math.min(radius, options.maxRadius)) / options.maxRadius));
+    gridSteps.sort((x, y) => x.change - y.change || x.k - y.k);
+    for (const step of gridSteps.slice(0, moves)) {
+      point[step.k] = step.position;
+      predictedChange += step.change;
+    }
+  }
+  // At most one categorical switch per step: the one the nearby trials say helps most.
+  let bestSwitch = -1;
+  switches.forEach((_, i) => {
+    const effect = beta[2 * d + i] as number;
+    if (effect < -1e-12 && (bestSwitch < 0 || effect < (beta[2 * d + bestSwitch] as number))) bestSwitch = i;
+  });
+  if (bestSwitch >= 0) {
+    const sw = switches[bestSwitch] as { cat: number; choice: number };
+    const k = cats[sw.cat] as number;
+    point[k] = (sw.choice + 0.5) / (shape.choiceCounts[k] as number);
+    predictedChange += beta[2 * d + bestSwitch] as number;
   }
   if (!isKnown(snap(point), center, history)) return { point, predictedChange: Math.min(0, predictedChange), jittered: false };
-  // The minimiser was evaluated already: a random point of the region instead.
-  for (let a = 0; a < d; a++) {
-    const k = dims[a] as number;
-    const c = center[k] as number;
-    point[k] = clamp01(c + radius * Math.max(-1, Math.min(1, 0.5 * random.normal())));
+  // The step was evaluated already: a random point of the region instead (a neighbouring grid
+  // value on a discrete dimension; where that is not enough, another choice of a categorical one).
+  const onlyDiscrete = grids.every((g) => g !== null);
+  for (let attempt = 0; attempt < 8; attempt++) {
+    for (let a = 0; a < d; a++) {
+      const k = dims[a] as number;
+      const c = center[k] as number;
+      const grid = grids[a];
+      point[k] = grid ? neighbourOnGrid(grid, c, random) : clamp01(c + radius * Math.max(-1, Math.min(1, 0.5 * random.normal())));
+    }
+    if (cats.length > 0 && (onlyDiscrete || attempt > 0)) {
+      const k = cats[random.int(cats.length)] as number;
+      point[k] = (random.int(shape.choiceCounts[k] as number) + 0.5) / (shape.choiceCounts[k] as number);
+    }
+    if (!isKnown(snap(point), center, history)) break;
   }
   return { point, predictedChange: 0, jittered: true };
+}
+
+function choiceOf(u: number, choices: number): number {
+  return Math.min(choices - 1, Math.max(0, Math.floor(u * choices)));
+}
+
+/**
+ * The grid value within the region (at least the neighbouring values) minimising g z + h z^2,
+ * z = (position - c) / radius; ties go to the smaller move.
+ */
+function bestGridStep(grid: Float64Array, c: number, radius: number, g: number, h: number): { position: number; change: number } {
+  const at = nearestIndex(grid, c);
+  const reach = Math.max(radius, at > 0 ? c - (grid[at - 1] as number) : 0, at < grid.length - 1 ? (grid[at + 1] as number) - c : 0) + 1e-12;
+  let best = grid[at] as number;
+  let bestZ = (best - c) / radius;
+  let bestValue = g * bestZ + h * bestZ * bestZ;
+  for (let i = 0; i < grid.length; i++) {
+    const v = grid[i] as number;
+    if (Math.abs(v - c) > reach) continue;
+    const z = (v - c) / radius;
+    const value = g * z + h * z * z;
+    if (value < bestValue - 1e-15 || (Math.abs(value - bestValue) <= 1e-15 && Math.abs(z) < Math.abs(bestZ))) {
+      best = v;
+      bestZ = z;
+      bestValue = value;
+    }
+  }
+  return { position: best, change: bestValue };
+}
+
+function nearestIndex(grid: Float64Array, v: number): number {
+  let best = 0;
+  for (let i = 1; i < grid.length; i++) if (Math.abs((grid[i] as number) - v) < Math.abs((grid[best] as number) - v)) best = i;
+  return best;
+}
+
+/** The grid value one step up or down from the one nearest c (staying on the grid). */
+function neighbourOnGrid(grid: Float64Array, c: number, random: SeededRandom): number {
+  const at = nearestIndex(grid, c);
+  if (grid.length === 1) return grid[0] as number;
+  const up = at === 0 ? true : at === grid.length - 1 ? false : random.float() < 0.5;
+  return grid[up ? at + 1 : at - 1] as number;
 }
 
 /** Indices of the k smallest distances, ordered by (distance, index). */

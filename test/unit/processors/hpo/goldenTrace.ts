@@ -53,6 +53,18 @@ function floatParams(d: number): ParamSpec[] {
   return Array.from({ length: d }, (_, i) => ({ name: `u${i}`, kind: 'FLOAT' as const, low: 0, high: 1, log: false, choices: [] }));
 }
 
+/** Optuna-style parameters: typed choices (numbers, booleans), steps on INT and FLOAT, a log INT. */
+const typedParams: ParamSpec[] = [
+  { name: 'lr', kind: 'FLOAT', low: 1e-5, high: 1, log: true },
+  { name: 'batch', kind: 'CATEGORICAL', choices: [16, 32, 64, 128] },
+  { name: 'augment', kind: 'CATEGORICAL', choices: [true, false] },
+  { name: 'trees', kind: 'INT', low: 20, high: 200, step: 20 },
+  { name: 'rate', kind: 'FLOAT', low: 0.05, high: 0.3, step: 0.05 },
+  { name: 'width', kind: 'INT', low: 16, high: 1024, log: true },
+  { name: 'opt', kind: 'CATEGORICAL', choices: ['sgd', 'adam', 'lion'] },
+  { name: 'x', kind: 'FLOAT', low: -3, high: 5 },
+];
+
 const categoricalOnly: ParamSpec[] = [
   { name: 'a', kind: 'CATEGORICAL', low: null, high: null, log: false, choices: ['p', 'q', 'r', 's'] },
   { name: 'b', kind: 'CATEGORICAL', low: null, high: null, log: false, choices: ['x', 'y'] },
@@ -65,7 +77,7 @@ function objective(params: Configuration, specs: readonly ParamSpec[], rugged: b
   specs.forEach((spec, k) => {
     const v = params[spec.name];
     let u: number;
-    if (spec.kind === 'CATEGORICAL') u = (spec.choices!.indexOf(String(v)) + 0.5) / spec.choices!.length;
+    if (spec.kind === 'CATEGORICAL') u = (spec.choices!.findIndex((c) => c === v) + 0.5) / spec.choices!.length;
     else if (spec.log) u = Math.log((v as number) / (spec.low as number)) / Math.log((spec.high as number) / (spec.low as number));
     else u = ((v as number) - (spec.low as number)) / ((spec.high as number) - (spec.low as number));
     const c = u - 0.2 - 0.05 * (k % 5);
@@ -90,6 +102,9 @@ export const SCENARIOS: readonly Scenario[] = [
   { name: 'tpe-categorical-s7', options: { params: categoricalOnly, objectives: MIN, budget: 80, seed: 7, strategy: 'tpe' } },
   { name: 'tpe-mixed7-scott-s12', options: { params: mixedParams(2), objectives: MIN, budget: 90, seed: 12, strategy: 'tpe', tpe: { bandwidth: 'scott', candidates: 24, gamma: 0.25, priorWeight: 0.5 } } },
   { name: 'tpe-float10-sobol1000-s1', options: { params: floatParams(10), objectives: MIN, budget: 1040, seed: 1, strategy: 'tpe' }, sobolHistory: 1000 },
+  { name: 'tpe-typed8-s13', options: { params: typedParams, objectives: MIN, budget: 90, seed: 13, strategy: 'tpe' }, restoreAt: [45] },
+  { name: 'auto-typed8-rugged-s13', options: { params: typedParams, objectives: MIN, budget: 150, seed: 13, strategy: 'auto' }, rugged: true, restoreAt: [70] },
+  { name: 'auto-float3-restarts-s14', options: { params: floatParams(3), objectives: MIN, budget: 250, seed: 14, strategy: 'auto', trustRegion: { initialRadius: 0.05, minRadius: 0.01, shrink: 0.5 } }, rugged: true, restoreAt: [120] },
   { name: 'tpe-float3-sobol300-par2-s2', options: { params: floatParams(3), objectives: MIN, budget: 360, seed: 2, strategy: 'tpe', parallelism: 2, maxHistory: 250 }, sobolHistory: 300, rugged: true },
 ];
 

@@ -8,8 +8,10 @@ import { restoreStudy, type Configuration, type ParamSpec, type Study, type Stud
  * Snapshots written by the version-1 engine (one snapshot per study, every strategy in one
  * JSON object; commit 830c782, before the samplers), taken mid-run with trials pending, and the
  * asks that engine made after them. A changelog written by a running service holds such
- * snapshots: the current engine must restore them. The strategies whose algorithm did not
- * change must then ask exactly what the old engine asked.
+ * snapshots: the current engine must restore them and run the study to its end. The strategies
+ * whose algorithm did not change (Sobol, random, NSGA-II, Nelder–Mead on a continuous space)
+ * must then ask exactly what the old engine asked; 'auto' and TPE on grids and choices changed
+ * on purpose (issue 16: mixed spaces, restarts), so theirs must only be valid and deterministic.
  */
 const FILE = join(dirname(fileURLToPath(import.meta.url)), '__golden__', 'v1-snapshots.json');
 interface LegacyCase {
@@ -59,14 +61,23 @@ function replay(study: Study, c: LegacyCase): Array<{ number: number; strategy: 
   return asks;
 }
 
+const UNCHANGED = new Set(['sobol-mixed', 'random-mixed', 'nsga2-mixed-par2', 'nelder-mead-float3-par2']);
+
 describe('snapshots of the version-1 engine', () => {
   for (const [name, c] of Object.entries(cases)) {
-    it(`${name}: restores and asks what the version-1 engine asked`, () => {
+    it(`${name}: restores and ${UNCHANGED.has(name) ? 'asks what the version-1 engine asked' : 'runs the study to its end'}`, () => {
       const study = restoreStudy(structuredClone(c.snapshot));
       expect(study.asked()).toBe(c.snapshot.nextNumber);
       expect(study.pending().map((t) => t.number)).toEqual(c.snapshot.pending.map((p) => p.number));
       const asks = replay(study, c);
-      expect(asks).toEqual(c.asksAfter);
+      if (UNCHANGED.has(name)) {
+        expect(asks).toEqual(c.asksAfter);
+        return;
+      }
+      expect(asks.map((a) => a.number)).toEqual(c.asksAfter.map((a) => a.number));
+      expect(study.isDone()).toBe(true);
+      expect(replay(restoreStudy(structuredClone(c.snapshot)), c)).toEqual(asks);
+      if (c.snapshot.best) expect(study.best()!.value).toBeLessThanOrEqual(c.snapshot.best.values[0]!);
     });
   }
 });

@@ -275,8 +275,8 @@ describe('audit trail of auto', () => {
       expect.objectContaining({ from: 'probe', to: 'refine', refiner: 'tpe' }),
       expect.objectContaining({ from: 'tpe', to: 'trust-region', reason: 'polish the best point' }),
     ]);
-    // The polish starts at half the budget (auto.polishFraction).
-    expect(study.auditLog.filter((a) => a.kind === 'phase')[1]!.trial).toBe(50);
+    // The polish takes the last 60% of the budget (auto.polishFraction).
+    expect(study.auditLog.filter((a) => a.kind === 'phase')[1]!.trial).toBe(40);
   });
 
   it('hands over to TPE for a few trials each time the trust region collapses, and audits it', () => {

@@ -3,7 +3,7 @@ import { type GaussianMixture, mixtureLogDensityTs, chooseKdeBackend } from '../
 import { loadGpuKde } from '../../../../processors/hpo/kdeGpu.ts';
 import { ParzenEstimator } from '../../../../processors/hpo/parzenEstimator.ts';
 import { SeededRandom } from '../../../../processors/hpo/random.ts';
-import { suggestTpe } from '../../../../processors/hpo/tpe.ts';
+import { DEFAULT_TPE_OPTIONS, suggestTpe } from '../../../../processors/hpo/tpe.ts';
 
 function relativeError(a: Float64Array, b: Float64Array): number {
   let worst = 0;
@@ -97,5 +97,47 @@ describe('suggestTpe', () => {
     const free = suggestTpe(shape, history, [], new SeededRandom(1)).point[0]!;
     const pendingAtFree = suggestTpe(shape, history, Array.from({ length: 8 }, () => [free]), new SeededRandom(1)).point[0]!;
     expect(Math.abs(pendingAtFree - free)).toBeGreaterThan(0.01);
+  });
+});
+
+describe('TPE on grids (INT and stepped FLOAT parameters)', () => {
+  const grid = Float64Array.from({ length: 10 }, (_, i) => (i + 0.5) / 10);
+  const shape = { dimension: 2, choiceCounts: [0, 0], levelPositions: [grid, null] };
+
+  it('scores and proposes candidates at the grid values they will be evaluated at', () => {
+    const random = new SeededRandom(3);
+    const history = Array.from({ length: 30 }, (_, i) => ({ point: [grid[i % 10]!, random.float()], loss: Math.abs((i % 10) - 6) + random.float() }));
+    for (let k = 0; k < 20; k++) {
+      const s = suggestTpe(shape, history, [], random);
+      expect(Array.from(grid)).toContain(s.point[0]);
+    }
+  });
+
+  it('keeps kernels at least one grid step wide, so a group stuck on one value still proposes its neighbours', () => {
+    // Every observation on level 3: a neighbour bandwidth of 0 (ties) would sample level 3 only.
+    const observations = Array.from({ length: 40 }, (_, i) => [grid[3]!, (i + 0.5) / 40]);
+    const parzen = new ParzenEstimator(shape, observations, { priorWeight: 1, bandwidth: 'neighbour' });
+    const samples = parzen.sample(new SeededRandom(5), 400);
+    const levels = new Set<number>();
+    for (let i = 0; i < 400; i++) levels.add(samples[i * 2]!);
+    expect(levels.has(grid[2]!) || levels.has(grid[4]!)).toBe(true);
+    expect([...levels].every((v) => Array.from(grid).includes(v))).toBe(true);
+  });
+
+  it('in a discrete space, does not propose a point already evaluated while candidates offer a new one', () => {
+    const small = { dimension: 2, choiceCounts: [3, 0], levelPositions: [null, Float64Array.from({ length: 4 }, (_, i) => (i + 0.5) / 4)] };
+    const random = new SeededRandom(9);
+    const history: Array<{ point: number[]; loss: number }> = [];
+    const seen = new Set<string>();
+    // 12 points in the space; TPE proposes 11 distinct ones after the first.
+    history.push({ point: [0.5, 0.375], loss: 1 });
+    seen.add('0.5,0.375');
+    for (let k = 0; k < 11; k++) {
+      const s = suggestTpe(small, history, [], random, { ...DEFAULT_TPE_OPTIONS, candidates: 64 });
+      const key = Array.from(s.point).join(',');
+      expect(seen.has(key), `repeat at ${k}: ${key}`).toBe(false);
+      seen.add(key);
+      history.push({ point: Array.from(s.point), loss: random.float() });
+    }
   });
 });

@@ -61,16 +61,49 @@ describe('the quadratic trust region', () => {
     p.point.forEach((v, k) => expect(Math.abs(v - (center[k] as number))).toBeLessThanOrEqual(0.05 + 1e-15));
   });
 
-  it('moves numeric dimensions only, keeps the centre choice of categorical ones, and has nothing to do without numeric ones', () => {
+  it('keeps the centre choice of a categorical dimension unless nearby trials show another one is better', () => {
     const shape = { dimension: 3, choiceCounts: [0, 3, 0] };
-    const f = (x: number[]) => (x[0]! - 0.2) ** 2 + (x[2]! - 0.7) ** 2 + (x[1]! > 0.5 ? 0.1 : 0);
-    const history = sobolLike(3, 20, f);
-    const center = [0.5, 0.5, 0.5];
+    // Choice 0 is the best: choices 1 and 2 cost 0.1 and 0.2.
+    const f = (x: number[]) => (x[0]! - 0.2) ** 2 + (x[2]! - 0.7) ** 2 + 0.1 * Math.floor(x[1]! * 3);
+    const history = sobolLike(3, 20, f).map((h) => ({ ...h, point: [h.point[0]!, (Math.floor(h.point[1]! * 3) + 0.5) / 3, h.point[2]!] }));
+    const center = [0.5, 0.5 / 3, 0.5];
     const p = proposeTrustRegion(shape, history, center, 0.2, DEFAULT_TRUST_REGION_OPTIONS, new SeededRandom(1))!;
-    expect(p.point[1]).toBe(0.5);
+    expect(p.point[1]).toBe(0.5 / 3);
     expect(p.point[0]).toBeLessThan(0.5);
     expect(p.point[2]).toBeGreaterThan(0.5);
-    expect(proposeTrustRegion({ dimension: 1, choiceCounts: [4] }, [{ point: [0.1], loss: 1 }], [0.1], 0.1, DEFAULT_TRUST_REGION_OPTIONS, new SeededRandom(1))).toBeNull();
+  });
+
+  it('switches a categorical choice when the trials near the centre that made another choice did better', () => {
+    const shape = { dimension: 2, choiceCounts: [0, 2] };
+    const f = (x: number[]) => (x[0]! - 0.5) ** 2 + (x[1]! < 0.5 ? 1 : 0); // choice 1 is better by 1
+    const history = [
+      ...[0.35, 0.5, 0.65].map((x) => ({ point: [x, 0.25], loss: f([x, 0.25]) })),
+      ...[0.45, 0.55].map((x) => ({ point: [x, 0.75], loss: f([x, 0.75]) })),
+    ];
+    const p = proposeTrustRegion(shape, history, [0.5, 0.25], 0.1, DEFAULT_TRUST_REGION_OPTIONS, new SeededRandom(1))!;
+    expect(p.point[1]).toBe(0.75);
+    expect(p.predictedChange).toBeLessThan(0);
+  });
+
+  it('moves a grid dimension only to its grid values, at least one step however small the region', () => {
+    const grid = Float64Array.from({ length: 8 }, (_, i) => (i + 0.5) / 8);
+    const shape = { dimension: 2, choiceCounts: [0, 0], levelPositions: [null, grid] };
+    const f = (x: number[]) => (x[0]! - 0.5) ** 2 + (x[1]! - 0.9) ** 2;
+    const history = sobolLike(2, 12, f).map((h) => ({ ...h, point: [h.point[0]!, grid[Math.min(7, Math.floor(h.point[1]! * 8))]!] }));
+    const center = [0.5, grid[3]!];
+    for (const radius of [0.3, 0.01]) {
+      const p = proposeTrustRegion(shape, history.map((h) => ({ ...h, loss: f(h.point as number[]) })), center, radius, DEFAULT_TRUST_REGION_OPTIONS, new SeededRandom(2))!;
+      expect(Array.from(grid)).toContain(p.point[1]);
+      expect(p.point[1]).toBeGreaterThan(center[1]!); // towards 0.9, by a whole step even in a region of 0.01
+    }
+  });
+
+  it('proposes in a purely categorical space (another choice when the model sees nothing better, as the jitter)', () => {
+    const shape = { dimension: 1, choiceCounts: [4] };
+    const p = proposeTrustRegion(shape, [{ point: [0.125], loss: 1 }], [0.125], 0.1, DEFAULT_TRUST_REGION_OPTIONS, new SeededRandom(1), (x) => x)!;
+    expect(p.jittered).toBe(true);
+    expect([0.375, 0.625, 0.875]).toContain(p.point[0]);
+    expect(proposeTrustRegion({ dimension: 1, choiceCounts: [4] }, [], [0.1], 0.1, DEFAULT_TRUST_REGION_OPTIONS, new SeededRandom(1))).toBeNull();
   });
 
   it('is a pure function of its inputs', () => {
