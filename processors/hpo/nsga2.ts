@@ -38,6 +38,8 @@ export interface Individual {
 
 export interface Nsga2State {
   dimension: number;
+  /** Per gene: number of choices of a categorical parameter, 0 for a numeric one (absent: all numeric). */
+  choiceCounts?: number[];
   options: Nsga2Options;
   parents: Individual[];
   pool: Individual[];
@@ -125,9 +127,9 @@ export class Nsga2 {
     this.rankParents();
   }
 
-  static create(dimension: number, seed: number, options: Partial<Nsga2Options> = {}): Nsga2 {
+  static create(dimension: number, seed: number, options: Partial<Nsga2Options> = {}, choiceCounts: readonly number[] = []): Nsga2 {
     const opts = { ...DEFAULT_NSGA2_OPTIONS, ...options };
-    return new Nsga2({ dimension, options: opts, parents: [], pool: [], spareChild: null, generation: 0, random: new SeededRandom(seed, 'nsga2').state() });
+    return new Nsga2({ dimension, ...(choiceCounts.some((c) => c > 0) ? { choiceCounts: [...choiceCounts] } : {}), options: opts, parents: [], pool: [], spareChild: null, generation: 0, random: new SeededRandom(seed, 'nsga2').state() });
   }
 
   static restore(state: Nsga2State): Nsga2 {
@@ -215,7 +217,7 @@ export class Nsga2 {
     return (this.crowding.get(a) as number) >= (this.crowding.get(b) as number) ? a : b;
   }
 
-  /** Simulated binary crossover with bounds [0, 1] (Deb & Agrawal). */
+  /** Simulated binary crossover with bounds [0, 1] (Deb & Agrawal); a categorical gene is swapped whole (uniform crossover). */
   private crossover(p1: number[], p2: number[]): [number[], number[]] {
     const c1 = [...p1];
     const c2 = [...p2];
@@ -223,6 +225,11 @@ export class Nsga2 {
     if (this.random.float() >= crossoverProbability) return [c1, c2];
     for (let k = 0; k < p1.length; k++) {
       if (this.random.float() >= 0.5) continue;
+      if ((this.s.choiceCounts?.[k] ?? 0) > 0) {
+        c1[k] = p2[k] as number;
+        c2[k] = p1[k] as number;
+        continue;
+      }
       const x1 = Math.min(p1[k] as number, p2[k] as number);
       const x2 = Math.max(p1[k] as number, p2[k] as number);
       if (x2 - x1 < 1e-14) continue;
@@ -243,12 +250,18 @@ export class Nsga2 {
     return [c1, c2];
   }
 
-  /** Polynomial mutation with bounds [0, 1] (Deb & Goyal). */
+  /** Polynomial mutation with bounds [0, 1] (Deb & Goyal); a categorical gene mutates to another choice, uniformly. */
   private mutate(x: number[]): number[] {
     const { mutationEta: eta } = this.s.options;
     const p = this.s.options.mutationProbability > 0 ? this.s.options.mutationProbability : 1 / x.length;
-    return x.map((v) => {
+    return x.map((v, k) => {
       if (this.random.float() >= p) return v;
+      const choices = this.s.choiceCounts?.[k] ?? 0;
+      if (choices > 1) {
+        const own = Math.min(choices - 1, Math.floor(v * choices));
+        const other = this.random.int(choices - 1);
+        return ((other >= own ? other + 1 : other) + 0.5) / choices;
+      }
       const u = this.random.float();
       const power = 1 / (eta + 1);
       const delta = u < 0.5 ? pow(2 * u + (1 - 2 * u) * pow(1 - v, eta + 1), power) - 1 : 1 - pow(2 * (1 - u) + 2 * (u - 0.5) * pow(v, eta + 1), power);

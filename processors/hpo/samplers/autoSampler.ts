@@ -24,7 +24,7 @@ import type { Observation, Proposal, Sampler, StrategyDefinition, StudyView, Ver
 import type { SearchSpace } from '../space.ts';
 import type { ScoredPoint } from '../tpe.ts';
 import { NelderMeadSampler, type NelderMeadSamplerState } from './nelderMeadSampler.ts';
-import { Nsga2Sampler, type Nsga2SamplerState } from './nsga2Sampler.ts';
+import { choiceCountsOf, Nsga2Sampler, type Nsga2SamplerState } from './nsga2Sampler.ts';
 import { SobolSampler, type SobolSamplerState } from './sobolSampler.ts';
 import { TpeSampler, type TpeSamplerState } from './tpeSampler.ts';
 import { TrustRegionSampler, type TrustRegionSamplerState } from './trustRegionSampler.ts';
@@ -199,7 +199,7 @@ function freshState(options: Readonly<ResolvedOptions>, space: SearchSpace, aske
     tpe: TpeSampler.fresh(options.tpe, options.seed, design).snapshot(),
     simplex: { simplex: null },
     trustRegion: TrustRegionSampler.fresh(options.trustRegion, options.seed).snapshot(),
-    nsga2: multi ? Nsga2Sampler.fresh(space.dimension, options.seed, options.nsga2, design).snapshot() : null,
+    nsga2: multi ? Nsga2Sampler.fresh(space.dimension, options.seed, options.nsga2, design, choiceCountsOf(space)).snapshot() : null,
   };
 }
 

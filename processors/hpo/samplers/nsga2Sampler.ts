@@ -5,6 +5,7 @@
  */
 import { Nsga2, type Nsga2Options, type Nsga2State } from '../nsga2.ts';
 import type { Observation, Proposal, Sampler, StrategyDefinition, StudyView } from '../sampler.ts';
+import type { SearchSpace } from '../space.ts';
 import { SobolSampler, type SobolSamplerState } from './sobolSampler.ts';
 
 export type Nsga2SamplerState = { nsga2: Nsga2State };
@@ -19,8 +20,8 @@ export class Nsga2Sampler implements Sampler {
     this.nsga = Nsga2.restore(state.nsga2);
   }
 
-  static fresh(dimension: number, seed: number, options: Nsga2Options, design: SobolSampler): Nsga2Sampler {
-    return new Nsga2Sampler({ nsga2: Nsga2.create(dimension, seed, options).state() }, design);
+  static fresh(dimension: number, seed: number, options: Nsga2Options, design: SobolSampler, choiceCounts: readonly number[] = []): Nsga2Sampler {
+    return new Nsga2Sampler({ nsga2: Nsga2.create(dimension, seed, options, choiceCounts).state() }, design);
   }
 
   propose(_view?: StudyView): Proposal {
@@ -37,6 +38,11 @@ export class Nsga2Sampler implements Sampler {
   snapshot(): Nsga2SamplerState {
     return { nsga2: this.nsga.state() };
   }
+}
+
+/** Per dimension of the space: its number of choices (0: numeric). */
+export function choiceCountsOf(space: SearchSpace): number[] {
+  return Array.from({ length: space.dimension }, (_, k) => space.choiceCount(k));
 }
 
 export type Nsga2StrategyState = { design: SobolSamplerState; nsga2: Nsga2SamplerState };
@@ -64,7 +70,7 @@ export const NSGA2_STRATEGY: StrategyDefinition = {
   objectives: 'any',
   create: (options, space, existing) => {
     const design = new SobolSampler(space.dimension, options.seed, { index: existing.asked });
-    return new Nsga2Strategy(design, Nsga2Sampler.fresh(space.dimension, options.seed, options.nsga2, design));
+    return new Nsga2Strategy(design, Nsga2Sampler.fresh(space.dimension, options.seed, options.nsga2, design, choiceCountsOf(space)));
   },
   restore: (state, options, space) => {
     const s = state as Nsga2StrategyState;
@@ -73,7 +79,7 @@ export const NSGA2_STRATEGY: StrategyDefinition = {
   },
   fromVersion1: (v1, options, space) => {
     const design = new SobolSampler(space.dimension, options.seed, { index: v1.sobolIndex });
-    const nsga = v1.nsga2 ? new Nsga2Sampler({ nsga2: v1.nsga2 as Nsga2State }, design) : Nsga2Sampler.fresh(space.dimension, options.seed, options.nsga2, design);
+    const nsga = v1.nsga2 ? new Nsga2Sampler({ nsga2: v1.nsga2 as Nsga2State }, design) : Nsga2Sampler.fresh(space.dimension, options.seed, options.nsga2, design, choiceCountsOf(space));
     return new Nsga2Strategy(design, nsga);
   },
   describe: () => ({ initial: 'nsga2' }),

@@ -72,3 +72,19 @@ describe('NSGA-II study on ZDT1', () => {
     for (const a of front) for (const b of front) expect(dominates(a.values, b.values)).toBe(false);
   });
 });
+
+describe('NSGA-II on categorical genes', () => {
+  it('crosses a categorical gene over whole and mutates it to another choice: children stay on the choices', async () => {
+    const { Nsga2 } = await import('../../../../processors/hpo/nsga2.ts');
+    const nsga = Nsga2.create(2, 4, { populationSize: 8, mutationProbability: 0.5 }, [0, 3]);
+    const centres = [1 / 6, 0.5, 5 / 6];
+    for (let i = 0; i < 8; i++) nsga.tell([i / 8, centres[i % 3]!], [i, 8 - i], i);
+    const seen = new Set<number>();
+    for (let i = 0; i < 200; i++) {
+      const child = nsga.askChild();
+      expect(centres).toContain(child[1]);
+      seen.add(child[1]!);
+    }
+    expect(seen.size).toBe(3);
+  });
+});
