@@ -153,7 +153,7 @@ for (const budget of BUDGETS) {
   for (const c of cells.filter((x) => x.budget === budget)) {
     const verdict = Number.isNaN(c.optuna) ? 'n/a' : c.auto === c.optuna ? 'tie' : holds(c) ? 'better' : 'WORSE';
     lines.push(
-      `| ${c.problem.name} | ${c.problem.kind} | ${c.problem.minimum ?? ''} | **${fmt(c.auto)}** | ${fmt(c.tpe)} | ${fmt(c.optuna)} | ${verdict} | ${c.seedsAutoBetter} / ${c.seedsAutoWorse} | ${c.autoAskMs.toFixed(3)} / ${Number.isNaN(c.optunaAskMs) ? 'n/a' : c.optunaAskMs.toFixed(2)} ms |`,
+      `| ${c.problem.name} | ${c.problem.kind} | ${c.problem.minimum === null ? '' : fmt(c.problem.minimum)} | **${fmt(c.auto)}** | ${fmt(c.tpe)} | ${fmt(c.optuna)} | ${verdict} | ${c.seedsAutoBetter} / ${c.seedsAutoWorse} | ${c.autoAskMs.toFixed(3)} / ${Number.isNaN(c.optunaAskMs) ? 'n/a' : c.optunaAskMs.toFixed(2)} ms |`,
     );
   }
   lines.push('');

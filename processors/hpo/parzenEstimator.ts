@@ -263,17 +263,19 @@ export class ParzenEstimator {
   }
 
   /** A lower bound of the log density at row `index` of `points`, given `floor`, the largest of some of its terms (see mixtureLogDensityLowerBoundTs). */
-  logDensityLowerBoundAt(points: Float64Array, index: number, floor: number): number {
-    const D = this.shape.dimension;
-    const { mixture, query } = this.prepare(points.subarray(index * D, (index + 1) * D), 1);
-    return mixtureLogDensityLowerBoundTs(mixture, query, Float64Array.of(floor))[0] as number;
+  logDensityLowerBoundAt(points: Float64Array, index: number, floor: number, prepared = this.prepareAt(points, index)): number {
+    return mixtureLogDensityLowerBoundTs(prepared.mixture, prepared.query, Float64Array.of(floor))[0] as number;
   }
 
   /** The log density at row `index` of `points`: bit for bit logDensity(points, ...)[index] with the TypeScript evaluator. */
-  logDensityAt(points: Float64Array, index: number): number {
+  logDensityAt(points: Float64Array, index: number, prepared = this.prepareAt(points, index)): number {
+    return mixtureLogDensityTs(prepared.mixture, prepared.query)[0] as number;
+  }
+
+  /** prepare() of row `index` alone: what the two methods above evaluate (computed once when both are needed). */
+  prepareAt(points: Float64Array, index: number): { mixture: GaussianMixture; query: KdeQuery } {
     const D = this.shape.dimension;
-    const { mixture, query } = this.prepare(points.subarray(index * D, (index + 1) * D), 1);
-    return mixtureLogDensityTs(mixture, query)[0] as number;
+    return this.prepare(points.subarray(index * D, (index + 1) * D), 1);
   }
 
   /** The Gaussian part, for the gpu.js comparison tests and the bench. */

@@ -226,8 +226,9 @@ function screenCandidates(above: ParzenEstimator, candidates: Float64Array, coun
     const b = bound[i] as number;
     if (b < bestScore || b === -Infinity) break;
     // A tighter bound from g's largest terms over all its components (a few exps), then the score.
-    if ((logL[i] as number) - above.logDensityLowerBoundAt(candidates, i, lowerG.max[i] as number) < bestScore) continue;
-    const score = (logL[i] as number) - above.logDensityAt(candidates, i);
+    const prepared = above.prepareAt(candidates, i);
+    if ((logL[i] as number) - above.logDensityLowerBoundAt(candidates, i, lowerG.max[i] as number, prepared) < bestScore) continue;
+    const score = (logL[i] as number) - above.logDensityAt(candidates, i, prepared);
     if (score > bestScore || (score === bestScore && i < bestIndex)) {
       bestScore = score;
       bestIndex = i;
