@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { TOPIC_ROLES, type TopicRole } from '../schemas/catalog.ts';
 import { ConfigError } from '../common/errors.ts';
+import { ModelFrameworkValues, type ModelFramework } from '../schemas/generated/records.ts';
 
 const DAY_MS = 86_400_000;
 
@@ -167,6 +168,35 @@ export const DEFAULTS = {
     leaves: 15,
     learningRate: 0.1,
     minDataInLeaf: 3,
+    /** A learned model is promoted, and keeps serving, only while its held-out NDCG@5 beats the heuristic's on the same queries by more than this. */
+    minGainOverHeuristic: 0,
+    /** Offers that give a job more than this many times the GPUs it uses leave the candidates, when an offer closer to its size fits (their idle GPUs are paid for and never make it faster). */
+    maxGpuOverprovision: 2,
+    /** Per-GPU memory headroom (offer / need) up to which the memory score grows; more brings nothing (a margin against OOM, not a goal). */
+    memoryHeadroomTarget: 1.25,
+    /** Suggestions are made once per request id and per dispatch's job id; the ids are remembered this long in stream time, so a duplicate within it is dropped... */
+    dedupeTtlMs: 7 * DAY_MS,
+    /** ...and at most this many per partition (the oldest are forgotten first). */
+    maxRememberedIds: 200_000,
+    /**
+     * Scaling efficiency priors (Amdahl's law: on g GPUs a job runs 1 / ((1 - p) + p / g) times faster than on one), the
+     * fallback until runs of a workload class teach its own p. Defaults: deep-learning frameworks 0.97 (8 GPUs of one
+     * machine at 83% efficiency), gradient-boosting libraries that split work across GPUs 0.7 / 0.5, scikit-learn 0 (one
+     * GPU at most is used), anything else 0.9.
+     */
+    scaling: {
+      parallelFraction: { PYTORCH: 0.97, TENSORFLOW: 0.97, JAX: 0.97, HUGGINGFACE: 0.97, XGBOOST: 0.7, LIGHTGBM: 0.5, SKLEARN: 0, OTHER: 0.9 } as Record<ModelFramework, number>,
+      /** Overrides by model family: the first of these words the family contains (transformers scale better than small CNNs, whose input pipeline bounds them). */
+      familyParallelFraction: { transformer: 0.98, gpt: 0.98, llama: 0.98, bert: 0.97, t5: 0.98, vit: 0.97, cnn: 0.95, resnet: 0.95, efficientnet: 0.95, unet: 0.95 } as Record<string, number>,
+      /** Speed kept when a distributed job spans machines (network instead of NVLink between them), once, on top of Amdahl. */
+      interNodeEfficiency: 0.8,
+      /** Multi-GPU runs the prior is worth: the learned p is (runs x observed + this x prior) / (runs + this). */
+      priorWeightRuns: 5,
+      /** A class's scaling record is emitted again when its p moves by this much. */
+      emitMinDelta: 0.005,
+      /** Workload classes remembered (the least recently seen leave first). */
+      maxClasses: 5_000,
+    },
   },
   hpo: {
     /** A trial with no result after this much stream time (never dispatched, or cancelled) is failed and its slot reused. */
@@ -233,6 +263,7 @@ export const DEFAULTS = {
 const positive = z.number().finite().positive();
 const nonNegative = z.number().finite().nonnegative();
 const ratio = z.number().finite().positive();
+const fraction = z.number().min(0).max(1);
 
 export const ConfigSchema = z
   .object({
@@ -321,6 +352,19 @@ export const ConfigSchema = z
       leaves: z.number().int().min(2).max(256),
       learningRate: z.number().gt(0).max(1),
       minDataInLeaf: z.number().int().min(1),
+      minGainOverHeuristic: z.number().min(0).max(1),
+      maxGpuOverprovision: z.number().min(1),
+      memoryHeadroomTarget: z.number().min(1),
+      dedupeTtlMs: nonNegative,
+      maxRememberedIds: z.number().int().min(1),
+      scaling: z.object({
+        parallelFraction: z.object(Object.fromEntries(ModelFrameworkValues.map((f) => [f, fraction])) as Record<ModelFramework, typeof fraction>),
+        familyParallelFraction: z.record(z.string().min(1), fraction),
+        interNodeEfficiency: z.number().gt(0).max(1),
+        priorWeightRuns: nonNegative,
+        emitMinDelta: nonNegative,
+        maxClasses: z.number().int().min(1),
+      }),
     }),
     hpo: z.object({
       trialTimeoutMs: z.number().int().min(1000),

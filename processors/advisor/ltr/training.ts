@@ -11,13 +11,20 @@
  *   split is the same on every replay and every instance. Held-out documents are ranked
  *   against each other within their query; only queries with two different labels count
  *   (a query where every offer is equally good cannot be ranked wrong).
+ * - Judged as served: on each held-out query, the offers the advisor would rank (feasible,
+ *   not oversized: the heuristic's filter) are ordered by the served score (the model's in
+ *   LTR mode, the blend in HYBRID), the others last, as the heuristic orders them.
  * - Promotion: the new model is promoted when its held-out NDCG@5 is not below that of the
- *   model in service on the same held-out queries (the heuristic when no model is).
+ *   model in service on the same held-out queries, and beats the heuristic's there by more
+ *   than `minGainOverHeuristic`. A model that is not promoted also re-judges the one in
+ *   service: if that one no longer beats the heuristic, the run says the heuristic serves
+ *   (`heuristicServes`) until a later model beats it.
  */
-import type { InstanceOffer, SpotRisk, WorkloadProfile } from '../../../schemas/generated/records.ts';
+import type { InstanceOffer, SpotRisk, WorkloadProfile, WorkloadScaling } from '../../../schemas/generated/records.ts';
 import { offerKey } from '../../cost/labelsByOffer.ts';
 import { extractFeatures, FEATURE_NAMES } from '../features.ts';
-import { rankHeuristic, type HeuristicWeights } from '../heuristicRanker.ts';
+import { DEFAULT_RULES, rankHeuristic, type HeuristicWeights, type RankingRules } from '../heuristicRanker.ts';
+import { jobModel } from '../placement.ts';
 import { predict, trainLambdaMart, type LambdaMartModel, type LambdaMartOptions } from './lambdaMart.ts';
 import { evaluate, type RankingQuality } from './metrics.ts';
 import { toOnnx } from './onnxExport.ts';
@@ -35,6 +42,12 @@ export interface TrainingOptions {
   heldOutFraction: number;
   lambdaMart: Partial<LambdaMartOptions>;
   weights: HeuristicWeights;
+  /** Sizing rules and scaling priors, as serving uses them. */
+  rules?: Omit<RankingRules, 'scaling'> & { scaling: RankingRules['scaling']['priors'] };
+  /** How the model is served: LTR (its score) or HYBRID (ltrWeight x its normalised score + the rest x the heuristic's). */
+  servedAs?: { mode: 'ltr' | 'hybrid' | 'heuristic'; ltrWeight: number };
+  /** The held-out NDCG@5 a model must beat the heuristic's by, to be promoted and to keep serving. */
+  minGainOverHeuristic?: number;
 }
 
 export interface ServingModel {
@@ -55,6 +68,8 @@ export interface TrainingRun {
   baseline: RankingQuality | null;
   baselineVersion: string | null;
   heuristic: RankingQuality | null;
+  /** No model beats the heuristic on the held-out queries: the heuristic serves after this run. */
+  heuristicServes: boolean;
 }
 
 /** FNV-1a of (query, offer) mapped to [0, 1): the held-out draw, stable everywhere. */
@@ -81,7 +96,7 @@ interface Group {
   labels: number[];
 }
 
-function groupDocs(docs: readonly TrainingDoc[], catalog: ReadonlyMap<string, InstanceOffer>, risks: ReadonlyMap<string, SpotRisk>): Group[] {
+function groupDocs(docs: readonly TrainingDoc[], catalog: ReadonlyMap<string, InstanceOffer>, risks: ReadonlyMap<string, SpotRisk>, rules: RankingRules): Group[] {
   const groups = new Map<string, Group>();
   for (const d of docs) {
     const offer = catalog.get(d.offerKey);
@@ -89,17 +104,36 @@ function groupDocs(docs: readonly TrainingDoc[], catalog: ReadonlyMap<string, In
     let g = groups.get(d.queryId);
     if (!g) groups.set(d.queryId, (g = { queryId: d.queryId, workload: d.workload, offers: [], features: [], labels: [] }));
     g.offers.push(offer);
-    g.features.push(extractFeatures(d.workload, offer, risks.get(d.offerKey) ?? null));
+    g.features.push(extractFeatures(d.workload, offer, risks.get(d.offerKey) ?? null, undefined, 0, jobModel(d.workload, rules.scaling).place(offer)));
     g.labels.push(d.labelSum / d.runs);
   }
   return [...groups.values()].sort((a, b) => (a.queryId < b.queryId ? -1 : a.queryId > b.queryId ? 1 : 0));
 }
 
-/** Heuristic scores of a query's offers against each other; infeasible offers score lowest. */
-function heuristicScores(g: Group, risks: ReadonlyMap<string, SpotRisk>, weights: HeuristicWeights): number[] {
-  const ranked = rankHeuristic({ workload: g.workload, budgetUsd: null, regionAllowList: [], topK: Number.MAX_SAFE_INTEGER }, g.offers, risks, weights);
+/** Heuristic scores of a query's offers against each other; offers the advisor would not rank (infeasible, oversized) score -1. */
+function heuristicScores(g: Group, risks: ReadonlyMap<string, SpotRisk>, weights: HeuristicWeights, rules: RankingRules): number[] {
+  const ranked = rankHeuristic({ workload: g.workload, budgetUsd: null, regionAllowList: [], topK: Number.MAX_SAFE_INTEGER }, g.offers, risks, weights, rules);
   const byKey = new Map(ranked.map((r) => [offerKey(r.offer), r.score]));
   return g.offers.map((o) => byKey.get(offerKey(o)) ?? -1);
+}
+
+/**
+ * A model's scores for a query's offers as the advisor serves them: candidates (heuristic
+ * score >= 0) by the served score, the rest below every candidate in the heuristic's order.
+ */
+function servedScores(model: LambdaMartModel, g: Group, heuristic: readonly number[], servedAs: NonNullable<TrainingOptions['servedAs']>): number[] {
+  const raw = g.features.map((f) => scoreRow(model, f));
+  const candidates = raw.filter((_, i) => (heuristic[i] as number) >= 0);
+  const lo = candidates.length > 0 ? Math.min(...candidates) : 0;
+  const hi = candidates.length > 0 ? Math.max(...candidates) : 0;
+  const hybrid = servedAs.mode === 'hybrid';
+  return raw.map((v, i) => {
+    const h = heuristic[i] as number;
+    if (h < 0) return (hybrid ? 0 : lo) - 1;
+    if (!hybrid) return v;
+    const norm = hi === lo ? 1 : (v - lo) / (hi - lo);
+    return servedAs.ltrWeight * norm + (1 - servedAs.ltrWeight) * h;
+  });
 }
 
 const rankable = (labels: readonly number[]) => labels.length >= 2 && new Set(labels).size >= 2;
@@ -111,10 +145,14 @@ export function trainAndEvaluate(
   current: ServingModel | null,
   meta: { version: string; trainedAt: number; labelsSeen: number },
   options: TrainingOptions,
+  scaling: ReadonlyMap<string, Pick<WorkloadScaling, 'parallel_fraction'>> = new Map(),
 ): TrainingRun {
+  const rules: RankingRules = options.rules ? { ...options.rules, scaling: { priors: options.rules.scaling, learned: scaling } } : { ...DEFAULT_RULES, scaling: { priors: DEFAULT_RULES.scaling.priors, learned: scaling } };
+  const servedAs = options.servedAs ?? { mode: 'ltr' as const, ltrWeight: 1 };
+  const minGain = options.minGainOverHeuristic ?? 0;
   const train: Group[] = [];
   const heldOut: Group[] = [];
-  for (const g of groupDocs(docs, catalog, risks)) {
+  for (const g of groupDocs(docs, catalog, risks, rules)) {
     const parts = [0, 1].map((): Group => ({ ...g, offers: [], features: [], labels: [] }));
     g.offers.forEach((o, i) => {
       const part = parts[heldOutDraw(g.queryId, offerKey(o)) < options.heldOutFraction ? 1 : 0] as Group;
@@ -129,19 +167,37 @@ export function trainAndEvaluate(
     { x: train.flatMap((g) => g.features), labels: train.flatMap((g) => g.labels), queries: train.flatMap((g) => g.features.map(() => g.queryId)) },
     options.lambdaMart,
   );
-  const judge = (score: (g: Group, i: number) => number) => evaluate(heldOut.map((g) => ({ scores: g.features.map((_, i) => score(g, i)), labels: g.labels })));
-  const quality = heldOut.length > 0 ? judge((g, i) => scoreRow(model, g.features[i] as Float64Array)) : null;
-  const heuristic = heldOut.length > 0 ? evaluate(heldOut.map((g) => ({ scores: heuristicScores(g, risks, options.weights), labels: g.labels }))) : null;
-  const baseline = current && heldOut.length > 0 ? judge((g, i) => scoreRow(current.model, g.features[i] as Float64Array)) : heuristic;
+  const heuristicOf = heldOut.map((g) => heuristicScores(g, risks, options.weights, rules));
+  const judge = (m: LambdaMartModel) => evaluate(heldOut.map((g, q) => ({ scores: servedScores(m, g, heuristicOf[q] as number[], servedAs), labels: g.labels })));
+  const quality = heldOut.length > 0 ? judge(model) : null;
+  const heuristic = heldOut.length > 0 ? evaluate(heldOut.map((g, q) => ({ scores: heuristicOf[q] as number[], labels: g.labels }))) : null;
+  const inService = current && heldOut.length > 0 ? judge(current.model) : null;
+  const baseline = inService ?? heuristic;
+  const beatsHeuristic = (q: RankingQuality) => heuristic !== null && q.ndcgAt5 > heuristic.ndcgAt5 + minGain + 1e-12;
+  const f = (x: number) => x.toFixed(4);
+  const against = current ? current.version : 'the heuristic';
   let promoted = false;
+  let heuristicServes = false;
   let reason: string;
-  if (!quality || !baseline) {
+  if (!quality || !baseline || !heuristic) {
     reason = 'no held-out query has two different labels yet: nothing to judge the model on';
-  } else if (quality.ndcgAt5 + 1e-12 >= baseline.ndcgAt5) {
+  } else if (quality.ndcgAt5 + 1e-12 >= baseline.ndcgAt5 && beatsHeuristic(quality)) {
     promoted = true;
-    reason = `held-out NDCG@5 ${quality.ndcgAt5.toFixed(4)} >= ${baseline.ndcgAt5.toFixed(4)} of ${current ? current.version : 'the heuristic'}`;
+    reason = `held-out NDCG@5 ${f(quality.ndcgAt5)} >= ${f(baseline.ndcgAt5)} of ${against}${current ? ` and > ${f(heuristic.ndcgAt5)} of the heuristic` : ''}`;
   } else {
-    reason = `held-out NDCG@5 ${quality.ndcgAt5.toFixed(4)} < ${baseline.ndcgAt5.toFixed(4)} of ${current ? current.version : 'the heuristic'}`;
+    reason =
+      quality.ndcgAt5 + 1e-12 < baseline.ndcgAt5
+        ? `held-out NDCG@5 ${f(quality.ndcgAt5)} < ${f(baseline.ndcgAt5)} of ${against}`
+        : `held-out NDCG@5 ${f(quality.ndcgAt5)} does not beat ${f(heuristic.ndcgAt5)} of the heuristic${minGain > 0 ? ` by more than ${minGain}` : ''}`;
+    if (current && inService) {
+      heuristicServes = !beatsHeuristic(inService);
+      reason += heuristicServes
+        ? `; ${current.version} no longer beats the heuristic either (${f(inService.ndcgAt5)} vs ${f(heuristic.ndcgAt5)}): the heuristic serves`
+        : `; ${current.version} keeps serving (${f(inService.ndcgAt5)} vs ${f(heuristic.ndcgAt5)} of the heuristic)`;
+    } else {
+      heuristicServes = true;
+      reason += '; the heuristic serves';
+    }
   }
   const onnx = toOnnx(model, {
     version: meta.version,
@@ -164,5 +220,6 @@ export function trainAndEvaluate(
     baseline,
     baselineVersion: current?.version ?? null,
     heuristic,
+    heuristicServes,
   };
 }
