@@ -13,6 +13,8 @@ import { toOnnx } from '../../../../processors/advisor/ltr/onnxExport.ts';
 import { fromOnnx } from '../../../../processors/advisor/ltr/onnxImport.ts';
 import { OnnxScorer } from '../../../../processors/advisor/ltr/onnxScorer.ts';
 import { scoreRow, trainAndEvaluate, type TrainingDoc } from '../../../../processors/advisor/ltr/training.ts';
+import { servingState } from '../../../../processors/advisor/servingModel.ts';
+import { toModelRecord } from '../../../../processors/advisor/trainer.ts';
 import { offerKey } from '../../../../processors/cost/labelsByOffer.ts';
 import { workloadHash } from '../../../../processors/feedback/workloadHash.ts';
 import type { AdvisorModel, InstanceSuggestion } from '../../../../schemas/generated/records.ts';
@@ -79,6 +81,37 @@ describe('the learned ranker in the stream', () => {
     expect(bad.baselineVersion).toBe('ltr-1');
     expect(bad.promoted).toBe(false);
     expect(bad.reason).toMatch(/< .* of ltr-1/);
+  });
+
+  it('serves a learned ranker only while it beats the heuristic on the same held-out queries, and says why not', { timeout: 30_000 }, () => {
+    const docs = docsOf(ltrQueries(80, 5, 0));
+    const good = trainAndEvaluate(docs, catalog, new Map(), null, { version: 'ltr-1', trainedAt: T0, labelsSeen: 1000 }, options);
+    expect(good).toMatchObject({ promoted: true, heuristicServes: false });
+    const gain = good.quality!.ndcgAt5 - good.heuristic!.ndcgAt5;
+    expect(gain).toBeGreaterThan(0.02);
+    // Asked to beat the heuristic by more than it does, the same model is refused, and the heuristic serves.
+    const demanding = { ...options, minGainOverHeuristic: gain + 0.01 };
+    const first = trainAndEvaluate(docs, catalog, new Map(), null, { version: 'ltr-1', trainedAt: T0, labelsSeen: 1000 }, demanding);
+    expect(first).toMatchObject({ promoted: false, heuristicServes: true });
+    expect(first.reason).toMatch(/does not beat 0\.\d{4} of the heuristic by more than 0\.\d+; the heuristic serves/);
+    // The model in service is judged again at each run: when it no longer beats the heuristic, the heuristic serves.
+    const later = trainAndEvaluate(docs, catalog, new Map(), { version: 'ltr-1', model: good.model }, { version: 'ltr-2', trainedAt: T0, labelsSeen: 2000 }, demanding);
+    expect(later).toMatchObject({ promoted: false, heuristicServes: true });
+    expect(later.reason).toMatch(/ltr-1 no longer beats the heuristic either \(0\.\d{4} vs 0\.\d{4}\): the heuristic serves/);
+    const keeps = trainAndEvaluate(docs, catalog, new Map(), { version: 'ltr-1', model: good.model }, { version: 'ltr-2', trainedAt: T0, labelsSeen: 2000 }, { ...options, lambdaMart: { ...options.lambdaMart, trees: 1, leaves: 2 } });
+    expect(keeps).toMatchObject({ promoted: false, heuristicServes: false });
+    expect(keeps.reason).toMatch(/ltr-1 keeps serving/);
+
+    // What serves follows the latest run's verdict, and refuses a model of another feature layout.
+    const record = (run: ReturnType<typeof trainAndEvaluate>, sequence: number) => toModelRecord(run, sequence, T0, 1000, 1);
+    const table = (...runs: AdvisorModel[]) => new Map(runs.map((m) => [m.model_version, m]));
+    expect(servingState(table(record(good, 1))).model?.serving.version).toBe('ltr-1');
+    expect(servingState(table(record(good, 1), record(keeps, 2))).model?.serving.version).toBe('ltr-1');
+    const fallback = servingState(table(record(good, 1), record(later, 2)));
+    expect(fallback.model).toBeNull();
+    expect(fallback.heuristicReason).toMatch(/^ltr-2: .*no longer beats the heuristic/);
+    const oldLayout = { ...record(good, 3), model_version: 'ltr-old', onnx: Buffer.from(toOnnx(good.model, { version: 'ltr-old', trainedAt: '2026-01-01T00:00:00.000Z', samples: 1, queries: 1, featureNames: FEATURE_NAMES.slice(0, 26) })) };
+    expect(servingState(table(oldLayout)).heuristicReason).toMatch(/ltr-old was trained on another feature layout \(26 features, this version computes 31\)/);
   });
 
   it('retrains no sooner than retrainMinIntervalMs of label event time after the previous run', () => {
