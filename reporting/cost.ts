@@ -133,7 +133,8 @@ export interface SavingsSummary {
 export async function savingsSummary(client: ClickHouseClient, db: string): Promise<SavingsSummary> {
   const [r] = await queryRows<Record<string, unknown>>(
     client,
-    `SELECT count() AS finished, countIf(succeeded) AS succeeded, countIf(covered) AS covered, countIf(covered AND same_choice) AS same_choice,
+    // Aliases differ from the view's column names: ClickHouse aliases are visible in the whole query.
+    `SELECT count() AS n_finished, countIf(succeeded) AS n_succeeded, countIf(covered) AS n_covered, countIf(covered AND same_choice) AS n_same_choice,
             sumIf(actual_cost_usd, covered) AS spent, sumIf(optimizer_cost_usd, covered) AS optimizer,
             sumIf(actual_cost_usd, succeeded AND NOT covered) AS uncovered, sumIf(actual_cost_usd, NOT succeeded) AS unsuccessful
      FROM ${db}.savings_report`,
@@ -142,10 +143,10 @@ export async function savingsSummary(client: ClickHouseClient, db: string): Prom
   const spentUsd = n(r?.spent);
   const optimizerUsd = n(r?.optimizer);
   return {
-    finishedJobs: n(r?.finished),
-    succeededJobs: n(r?.succeeded),
-    coveredJobs: n(r?.covered),
-    sameChoiceJobs: n(r?.same_choice),
+    finishedJobs: n(r?.n_finished),
+    succeededJobs: n(r?.n_succeeded),
+    coveredJobs: n(r?.n_covered),
+    sameChoiceJobs: n(r?.n_same_choice),
     spentUsd,
     optimizerUsd,
     savingUsd: spentUsd - optimizerUsd,

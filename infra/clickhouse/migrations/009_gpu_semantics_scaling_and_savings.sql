@@ -73,10 +73,10 @@ SELECT
   s.top_nodes AS optimizer_nodes,
   s.top_hours AS optimizer_hours,
   if(s.top_hours IS NULL, NULL, s.top_cost_usd) AS optimizer_cost_usd,
-  o.status = 'SUCCEEDED' AS succeeded,
-  succeeded AND optimizer_cost_usd IS NOT NULL AS covered,
+  toBool(CAST(o.status AS String) = 'SUCCEEDED') AS succeeded,
+  toBool(succeeded AND optimizer_cost_usd IS NOT NULL) AS covered,
   if(covered, actual_cost_usd - optimizer_cost_usd, NULL) AS saving_usd,
-  ifNull(s.top_provider = d.instance_provider AND s.top_region = d.instance_region AND s.top_instance_type = d.instance_instance_type, false) AS same_choice
+  toBool(ifNull(s.top_provider = d.instance_provider AND s.top_region = d.instance_region AND s.top_instance_type = d.instance_instance_type, false)) AS same_choice
 FROM {db:Identifier}.job_dispatch AS d FINAL
 INNER JOIN {db:Identifier}.job_outcome AS o FINAL ON o.job_id = d.job_id
 LEFT JOIN (
