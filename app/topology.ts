@@ -22,6 +22,7 @@ export function trainerOptions(a: Config['advisor']): TrainerOptions {
     rules: { scaling: a.scaling, maxGpuOverprovision: a.maxGpuOverprovision, memoryHeadroomTarget: a.memoryHeadroomTarget },
     servedAs: { mode: a.mode, ltrWeight: a.ltrWeight },
     minGainOverHeuristic: a.minGainOverHeuristic,
+    maxCostRegretGap: a.maxCostRegretGap,
   };
 }
 

@@ -147,6 +147,13 @@ export const DEFAULTS = {
     weightGpu: 0.3,
     weightMemory: 0.2,
     weightReliability: 0.1,
+    /** Weights for requests whose goal is COST or SPEED (BALANCED, the default goal, uses the weights above). */
+    goalWeights: {
+      COST: { cost: 0.7, gpu: 0.1, memory: 0.1, reliability: 0.1 },
+      SPEED: { cost: 0.1, gpu: 0.7, memory: 0.1, reliability: 0.1 },
+    },
+    /** The goal of the suggestion made for each dispatch (dispatches carry none). COST: the savings report compares what was spent with the cheapest pick for the job's needs. */
+    dispatchGoal: 'COST' as 'COST' | 'SPEED' | 'BALANCED',
     /** Alternatives listed in the suggestion made for each dispatch. */
     dispatchTopK: 5,
     /** heuristic, ltr or hybrid. LTR and HYBRID serve once a learned model has been promoted (HEURISTIC until then). */
@@ -161,7 +168,7 @@ export const DEFAULTS = {
     retrainMinIntervalMs: 3_600_000,
     /** (workload, offer) documents kept for training; the least recently labelled leave first. Bounds a training run (about 1.2 s at 4,000 documents on 2 cores: BENCHMARKS.md). */
     maxTrainingDocs: 5_000,
-    /** Share of documents held out to evaluate each model (chosen by a hash, the same everywhere). */
+    /** Share of queries (workload classes, with all their documents) held out to evaluate each model (chosen by a hash, the same everywhere). */
     heldOutFraction: 0.2,
     /** LambdaMART: trees, leaves per tree, learning rate, least documents in a leaf. */
     trees: 100,
@@ -170,6 +177,12 @@ export const DEFAULTS = {
     minDataInLeaf: 3,
     /** A learned model is promoted, and keeps serving, only while its held-out NDCG@5 beats the heuristic's on the same queries by more than this. */
     minGainOverHeuristic: 0,
+    /**
+     * ...and while its observed cost regret (its top picks' realized cost per success against the cheapest offer each
+     * held-out query ran on) is not above the heuristic's by more than this (0.05 = 5 points). Labels grade runs against
+     * the platform's own estimates, not against each other, so a model can win on NDCG with dearer picks.
+     */
+    maxCostRegretGap: 0,
     /** Offers that give a job more than this many times the GPUs it uses leave the candidates, when an offer closer to its size fits (their idle GPUs are paid for and never make it faster). */
     maxGpuOverprovision: 2,
     /** Per-GPU memory headroom (offer / need) up to which the memory score grows; more brings nothing (a margin against OOM, not a goal). */
@@ -264,6 +277,9 @@ const positive = z.number().finite().positive();
 const nonNegative = z.number().finite().nonnegative();
 const ratio = z.number().finite().positive();
 const fraction = z.number().min(0).max(1);
+const weightSet = z
+  .object({ cost: nonNegative, gpu: nonNegative, memory: nonNegative, reliability: nonNegative })
+  .refine((w) => w.cost + w.gpu + w.memory + w.reliability > 0, 'the weights must not all be 0');
 
 export const ConfigSchema = z
   .object({
@@ -340,6 +356,8 @@ export const ConfigSchema = z
       weightGpu: nonNegative,
       weightMemory: nonNegative,
       weightReliability: nonNegative,
+      goalWeights: z.object({ COST: weightSet, SPEED: weightSet }),
+      dispatchGoal: z.enum(['COST', 'SPEED', 'BALANCED']),
       dispatchTopK: z.number().int().min(1).max(100),
       mode: z.enum(['heuristic', 'ltr', 'hybrid']),
       ltrWeight: z.number().min(0).max(1),
@@ -353,6 +371,7 @@ export const ConfigSchema = z
       learningRate: z.number().gt(0).max(1),
       minDataInLeaf: z.number().int().min(1),
       minGainOverHeuristic: z.number().min(0).max(1),
+      maxCostRegretGap: nonNegative,
       maxGpuOverprovision: z.number().min(1),
       memoryHeadroomTarget: z.number().min(1),
       dedupeTtlMs: nonNegative,

@@ -42,6 +42,8 @@ export interface RankRequest {
   budgetUsd: number | null;
   regionAllowList: readonly string[];
   topK: number;
+  /** What the request optimises for (BALANCED when absent): picks the weights, see suggest(). */
+  goal?: 'COST' | 'SPEED' | 'BALANCED';
 }
 
 /** The normalised scores of a candidate, and the figures behind them (absent when unknown). */
@@ -78,6 +80,8 @@ export class CandidateSet {
   /** Per-GPU memory headroom, capped at the target. */
   fit = new Float64Array(0);
   reliability = new Float64Array(0);
+  /** Room for a transformed column, before it is normalised. */
+  scratch = new Float64Array(0);
   factorCost = new Float64Array(0);
   factorGpu = new Float64Array(0);
   factorMemory = new Float64Array(0);
@@ -113,6 +117,7 @@ export class CandidateSet {
     this.fit = more(this.fit);
     this.reliability = more(this.reliability);
     // Filled after the candidates are known: nothing to keep.
+    this.scratch = new Float64Array(capacity);
     this.factorCost = new Float64Array(capacity);
     this.factorGpu = new Float64Array(capacity);
     this.factorMemory = new Float64Array(capacity);
@@ -188,6 +193,12 @@ function normalise(values: Float64Array, n: number, higherIsBetter: boolean, out
       out[i] = higherIsBetter ? x : 1 - x;
     }
   }
+}
+
+/** out[i] = ln(values[i]) for i < n, and out; 0 and below become non-finite (normalise scores them as unknown, the worst). */
+function logOf(values: Float64Array, n: number, out: Float64Array): Float64Array {
+  for (let i = 0; i < n; i++) out[i] = Math.log(values[i] as number);
+  return out;
 }
 
 /** Offer-level checks, before the job's placement: available, and in an allowed region. */
@@ -268,8 +279,18 @@ export function scoreCandidates(
   s.offers.length = n;
   s.placements.length = n;
   s.n = n;
-  normalise(s.cost, n, false, s.factorCost);
-  normalise(s.speed, n, true, s.factorGpu);
+  // Costs and speeds are ratios (a job twice as cheap, a GPU twice as fast): compared on a log scale,
+  // so one far dearer offer does not squeeze every other cost difference to nothing.
+  // A run's cost and an hourly price do not compare: when some candidates' runs can be estimated,
+  // those that cannot (an unknown GPU) score as unknown on cost; when none can, hourly prices compare.
+  let estimated = false;
+  for (let i = 0; i < n && !estimated; i++) estimated = Number.isFinite((s.placements[i] as Placement).costUsd);
+  for (let i = 0; i < n; i++) {
+    const p = s.placements[i] as Placement;
+    s.scratch[i] = Math.log(estimated ? p.costUsd : p.hourlyUsd);
+  }
+  normalise(s.scratch, n, false, s.factorCost);
+  normalise(logOf(s.speed, n, s.scratch), n, true, s.factorGpu);
   normalise(s.fit, n, true, s.factorMemory);
   normalise(s.reliability, n, true, s.factorReliability);
   const total = weights.cost + weights.gpu + weights.memory + weights.reliability;

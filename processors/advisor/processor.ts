@@ -33,6 +33,10 @@ export interface AdvisorOptions {
   weightGpu: number;
   weightMemory: number;
   weightReliability: number;
+  /** Weights of the COST and SPEED goals (BALANCED: the four above). */
+  goalWeights: { COST: HeuristicWeights; SPEED: HeuristicWeights };
+  /** The goal of dispatch suggestions. */
+  dispatchGoal: 'COST' | 'SPEED' | 'BALANCED';
   /** How many alternatives a dispatch's suggestion lists. */
   dispatchTopK: number;
   /** The mode wanted; LTR and HYBRID need a promoted model. */
@@ -81,6 +85,12 @@ export function rankingRules(options: Pick<AdvisorOptions, 'maxGpuOverprovision'
   return { scaling: { priors: options.scaling, learned }, maxGpuOverprovision: options.maxGpuOverprovision, memoryHeadroomTarget: options.memoryHeadroomTarget };
 }
 
+/** The heuristic's weights for a goal: BALANCED (or none) takes the configured four, COST and SPEED their own. */
+export function weightsFor(options: Pick<AdvisorOptions, 'weightCost' | 'weightGpu' | 'weightMemory' | 'weightReliability' | 'goalWeights'>, goal: RankRequest['goal']): HeuristicWeights {
+  if (goal === 'COST' || goal === 'SPEED') return options.goalWeights[goal];
+  return { cost: options.weightCost, gpu: options.weightGpu, memory: options.weightMemory, reliability: options.weightReliability };
+}
+
 export function suggest(
   req: RankRequest,
   catalog: Iterable<InstanceOffer>,
@@ -90,7 +100,7 @@ export function suggest(
   scaling: ReadonlyMap<string, Pick<WorkloadScaling, 'parallel_fraction'>> = new Map(),
   expectation: DispatchExpectation | null = null,
 ): Suggestion {
-  const weights: HeuristicWeights = { cost: options.weightCost, gpu: options.weightGpu, memory: options.weightMemory, reliability: options.weightReliability };
+  const weights = weightsFor(options, req.goal);
   const mode = options.mode === 'heuristic' || !model ? 'HEURISTIC' : options.mode === 'ltr' ? 'LTR' : 'HYBRID';
   const rules = rankingRules(options, scaling);
   const job = jobModel(req.workload, rules.scaling);
@@ -223,7 +233,7 @@ export function advisorProcessor(options: AdvisorOptions): Processor {
           ctx,
           { event_id: `suggestion:request:${r.request_id}`, event_time: r.event_time, source: 'REQUEST', request_id: r.request_id, job_id: null, team: 'default', chosen_cost_usd: null },
           r.workload,
-          { workload: r.workload, budgetUsd: r.budget_usd, regionAllowList: r.region_allow_list, topK: r.top_k },
+          { workload: r.workload, budgetUsd: r.budget_usd, regionAllowList: r.region_allow_list, topK: r.top_k, goal: r.goal },
           r.request_id,
           null,
         );
@@ -235,7 +245,7 @@ export function advisorProcessor(options: AdvisorOptions): Processor {
           ctx,
           { event_id: `suggestion:dispatch:${d.job_id}`, event_time: d.event_time, source: 'DISPATCH', request_id: null, job_id: d.job_id, team: d.team, chosen_cost_usd: d.estimated_cost_usd },
           d.workload,
-          { workload: d.workload, budgetUsd: null, regionAllowList: [], topK: options.dispatchTopK },
+          { workload: d.workload, budgetUsd: null, regionAllowList: [], topK: options.dispatchTopK, goal: options.dispatchGoal },
           d.job_id,
           chosen && d.estimated_duration_s > 0 ? { chosen, hours: d.estimated_duration_s / 3600 } : null,
         );

@@ -18,7 +18,7 @@
 import type { AdvisorModel, InstanceOffer, RelevanceLabel } from '../../schemas/generated/records.ts';
 import type { InputRecord, Processor, ProcessorContext, Repartition } from '../../topology/processor.ts';
 import { offerKey } from '../cost/labelsByOffer.ts';
-import { trainAndEvaluate, type TrainingDoc, type TrainingOptions } from './ltr/training.ts';
+import { costCounts, trainAndEvaluate, type TrainingDoc, type TrainingOptions } from './ltr/training.ts';
 import { highestSequence, servingModel } from './servingModel.ts';
 
 export const TRAINING_DOCS_STORE = 'advisor-training-docs';
@@ -70,6 +70,8 @@ export function trainerProcessor(options: TrainerOptions): Processor {
         workload: label.workload,
         labelSum: (prev?.labelSum ?? 0) + label.label,
         runs: (prev?.runs ?? 0) + 1,
+        // A document kept before these counts existed starts them with this run.
+        ...costCounts(prev, label.status === 'SUCCEEDED', label.cost_usd, label.workload.expected_duration_h),
         lastEventTime: Math.max(prev?.lastEventTime ?? 0, label.event_time),
       });
       if (docs.size > options.maxTrainingDocs) evictOldest(docs, docs.size - Math.floor(options.maxTrainingDocs * 0.99), ctx);
@@ -137,6 +139,9 @@ export function toModelRecord(run: ReturnType<typeof trainAndEvaluate>, sequence
     heuristic_ndcg_at_5: run.heuristic?.ndcgAt5 ?? null,
     training_ms: trainingMs,
     heuristic_serves: run.heuristicServes,
+    observed_cost_regret: run.costRegret?.meanRegret ?? null,
+    heuristic_observed_cost_regret: run.heuristicCostRegret?.meanRegret ?? null,
+    cost_queries: run.heuristicCostRegret?.queries ?? 0,
     onnx: run.promoted ? Buffer.from(run.onnx) : null,
   };
 }

@@ -1,6 +1,7 @@
 -- GPU semantics (issue 13). Workloads say whether their GPU memory is sharded and how many
 -- machines a distributed job may span; advisor-models records say when the heuristic serves
--- because no model beats it; workload-scaling holds the learned scaling per workload class.
+-- because no model earns its place, and the observed cost regrets behind that verdict;
+-- workload-scaling holds the learned scaling per workload class.
 ALTER TABLE {db:Identifier}.job_dispatch ADD COLUMN IF NOT EXISTS workload_gpu_memory_sharded Bool DEFAULT false AFTER workload_distributed;
 ALTER TABLE {db:Identifier}.job_dispatch ADD COLUMN IF NOT EXISTS workload_max_nodes Int32 DEFAULT 1 AFTER workload_gpu_memory_sharded;
 ALTER TABLE {db:Identifier}.recommendation_requests ADD COLUMN IF NOT EXISTS workload_gpu_memory_sharded Bool DEFAULT false AFTER workload_distributed;
@@ -8,6 +9,9 @@ ALTER TABLE {db:Identifier}.recommendation_requests ADD COLUMN IF NOT EXISTS wor
 ALTER TABLE {db:Identifier}.relevance_labels ADD COLUMN IF NOT EXISTS workload_gpu_memory_sharded Bool DEFAULT false AFTER workload_distributed;
 ALTER TABLE {db:Identifier}.relevance_labels ADD COLUMN IF NOT EXISTS workload_max_nodes Int32 DEFAULT 1 AFTER workload_gpu_memory_sharded;
 ALTER TABLE {db:Identifier}.advisor_models ADD COLUMN IF NOT EXISTS heuristic_serves Bool DEFAULT false AFTER training_ms;
+ALTER TABLE {db:Identifier}.advisor_models ADD COLUMN IF NOT EXISTS observed_cost_regret Nullable(Float64) AFTER heuristic_serves;
+ALTER TABLE {db:Identifier}.advisor_models ADD COLUMN IF NOT EXISTS heuristic_observed_cost_regret Nullable(Float64) AFTER observed_cost_regret;
+ALTER TABLE {db:Identifier}.advisor_models ADD COLUMN IF NOT EXISTS cost_queries Int32 DEFAULT 0 AFTER heuristic_observed_cost_regret;
 
 -- workload-scaling
 CREATE TABLE IF NOT EXISTS {db:Identifier}.workload_scaling
@@ -38,7 +42,8 @@ ORDER BY event_id;
 CREATE OR REPLACE VIEW {db:Identifier}.advisor_model_history AS
 SELECT event_time AS trained_at, model_version, sequence, promoted, heuristic_serves, reason, labels_seen,
        training_docs, heldout_queries, ndcg_at_5, ndcg_at_10, mrr,
-       baseline_version, baseline_ndcg_at_5, heuristic_ndcg_at_5, training_ms
+       baseline_version, baseline_ndcg_at_5, heuristic_ndcg_at_5,
+       observed_cost_regret, heuristic_observed_cost_regret, cost_queries, training_ms
 FROM {db:Identifier}.advisor_models FINAL;
 
 -- Savings, truthfully: per finished job, what was spent against what the optimizer's own pick

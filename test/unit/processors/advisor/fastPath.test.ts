@@ -60,8 +60,10 @@ function rankHeuristicRef(req: RankRequest, catalog: Iterable<InstanceOffer>, ri
   const smallest = Math.min(...candidates.map((c) => c.placement.gpusAllocated));
   const bound = Math.max(smallest, Math.floor(Math.max(1, req.workload.num_gpus) * rules.maxGpuOverprovision));
   const kept = candidates.filter((c) => c.placement.gpusAllocated <= bound);
-  const cost = normaliseRef(kept.map((c) => c.cost), false);
-  const gpu = normaliseRef(kept.map((c) => c.speed), true);
+  // Costs and speeds on a log scale; runs' costs only when some can be estimated, else hourly prices.
+  const estimated = kept.some((c) => Number.isFinite(c.placement.costUsd));
+  const cost = normaliseRef(kept.map((c) => Math.log(estimated ? c.placement.costUsd : c.placement.hourlyUsd)), false);
+  const gpu = normaliseRef(kept.map((c) => Math.log(c.speed)), true);
   const memory = normaliseRef(kept.map((c) => c.fit), true);
   const reliability = normaliseRef(kept.map((c) => c.reliability), true);
   const total = weights.cost + weights.gpu + weights.memory + weights.reliability;
@@ -94,7 +96,8 @@ function minMaxRef(values: readonly number[]): number[] {
 }
 
 function suggestRef(req: RankRequest, catalog: Iterable<InstanceOffer>, risks: ReadonlyMap<string, SpotRisk>, options: AdvisorOptions, model: ServingModel | null): Suggestion {
-  const weights: HeuristicWeights = { cost: options.weightCost, gpu: options.weightGpu, memory: options.weightMemory, reliability: options.weightReliability };
+  const weights: HeuristicWeights =
+    req.goal === 'COST' || req.goal === 'SPEED' ? options.goalWeights[req.goal] : { cost: options.weightCost, gpu: options.weightGpu, memory: options.weightMemory, reliability: options.weightReliability };
   const mode = options.mode === 'heuristic' || !model ? 'HEURISTIC' : options.mode === 'ltr' ? 'LTR' : 'HYBRID';
   const rules = rankingRules(options);
   const all = rankHeuristicRef({ ...req, topK: Number.MAX_SAFE_INTEGER }, catalog, risks, weights, rules);
@@ -258,6 +261,7 @@ describe('ranking hot path', () => {
         budgetUsd: rng.chance(0.3) ? rng.between(0, 100) : null,
         regionAllowList: rng.chance(0.2) ? ['elsewhere', rng.pick(base).region] : [],
         topK: rng.pick([0, 1, 5, 10, 1000, Number.MAX_SAFE_INTEGER]),
+        goal: rng.pick([undefined, 'BALANCED', 'COST', 'SPEED'] as const),
       };
       const weights = rng.pick(weightSets);
       const heuristicWeights = { cost: weights.weightCost, gpu: weights.weightGpu, memory: weights.weightMemory, reliability: weights.weightReliability };

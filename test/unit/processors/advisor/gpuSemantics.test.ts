@@ -114,6 +114,9 @@ describe('the three workloads of issue 13', () => {
     const cfg = loadConfig({ env: {} });
     cfg.advisor.retrainEveryLabels = 300;
     cfg.advisor.retrainMinIntervalMs = 0;
+    // A model must serve for HYBRID to be checked: the ranking data's labels value a memory-headroom sweet spot over
+    // cost, so the observed-cost guard (its own test in training.test.ts) would keep the heuristic serving.
+    cfg.advisor.maxCostRegretGap = 10;
     const workloads = [small, big, eight];
     const requestsAt = (at: number, tag: string): ReplayEvent[] =>
       workloads.map((w, i) => ({
