@@ -183,8 +183,12 @@ export const DEFAULTS = {
      * the platform's own estimates, not against each other, so a model can win on NDCG with dearer picks.
      */
     maxCostRegretGap: 0,
-    /** Offers that give a job more than this many times the GPUs it uses leave the candidates, when an offer closer to its size fits (their idle GPUs are paid for and never make it faster). */
-    maxGpuOverprovision: 2,
+    /**
+     * Offers that give a job more than this many times the GPUs it uses leave the candidates, when an offer closer to its
+     * size fits: idle GPUs are paid for and never make it faster. 1: a job gets exactly the GPUs it uses whenever some offer
+     * allows it, else the smallest allocation that fits (bench/advisor-regret.ts measures 2 against 1: the same cost).
+     */
+    maxGpuOverprovision: 1,
     /** Per-GPU memory headroom (offer / need) up to which the memory score grows; more brings nothing (a margin against OOM, not a goal). */
     memoryHeadroomTarget: 1.25,
     /** Suggestions are made once per request id and per dispatch's job id; the ids are remembered this long in stream time, so a duplicate within it is dropped... */

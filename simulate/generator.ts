@@ -141,7 +141,11 @@ export class EventGenerator {
   /** One job: its dispatch at `at`, and its outcome at `at` + its duration. */
   job(at: number): GeneratedJob {
     const rng = this.rng;
-    const w = rng.pick(PLATFORM_WORKLOADS);
+    // A shape at its own size: teams train bigger and smaller variants on more or less data, for longer or shorter.
+    const shape = rng.pick(PLATFORM_WORKLOADS);
+    const size = 2 ** rng.between(-1, 1);
+    const data = 2 ** rng.between(-1.5, 1.5);
+    const w: SimWorkload = { ...shape, param_count: Math.round(shape.param_count * size), dataset_size_gb: Math.round(shape.dataset_size_gb * data * 10) / 10, baseHours: Math.round(shape.baseHours * size ** 0.5 * data ** 0.5 * 100) / 100 };
     const { offer, candidates } = platformChoice(rng, w, w.baseHours);
     const spot = offer.spot !== null && rng.chance(0.5);
     const nodes = platformNodes(w, offer);

@@ -14,6 +14,7 @@
  * feasible candidate's feature row once, into a matrix the learned ranker reads too, and
  * keeps every per-candidate number in typed arrays reused from call to call.
  */
+import { DEFAULTS } from '../../config/options.ts';
 import type { InstanceOffer, SpotRisk, WorkloadProfile } from '../../schemas/generated/records.ts';
 import { offerKey } from '../cost/labelsByOffer.ts';
 import { DEFAULT_SCALING, extractFeatures, FEATURE_COUNT, FEATURE_INDEX } from './features.ts';
@@ -35,7 +36,7 @@ export interface RankingRules {
   memoryHeadroomTarget: number;
 }
 
-export const DEFAULT_RULES: RankingRules = { scaling: DEFAULT_SCALING, maxGpuOverprovision: 2, memoryHeadroomTarget: 1.25 };
+export const DEFAULT_RULES: RankingRules = { scaling: DEFAULT_SCALING, maxGpuOverprovision: DEFAULTS.advisor.maxGpuOverprovision, memoryHeadroomTarget: DEFAULTS.advisor.memoryHeadroomTarget };
 
 export interface RankRequest {
   workload: WorkloadProfile;
