@@ -14,7 +14,7 @@ export async function trainingDocs(client: ClickHouseClient, db: string, limit: 
     client,
     `SELECT query_id, concat(instance_provider, '/', instance_region, '/', instance_instance_type) AS offer,
             sum(label) AS label_sum, count() AS runs, max(event_time) AS last, countIf(CAST(status AS String) = 'SUCCEEDED') AS successes,
-            sumIf(if(ifNull(workload_expected_duration_h, 0) > 0, cost_usd / workload_expected_duration_h, cost_usd), CAST(status AS String) = 'SUCCEEDED') AS success_cost_sum,
+            sumIf(if(instance_hourly_price_usd > 0, cost_usd / instance_hourly_price_usd, 0) / if(ifNull(workload_expected_duration_h, 0) > 0, workload_expected_duration_h, 1), CAST(status AS String) = 'SUCCEEDED') AS success_hours_sum,
             argMax(workload_framework, event_time) AS framework, argMax(workload_model_family, event_time) AS model_family,
             argMax(workload_param_count, event_time) AS param_count, argMax(workload_dataset_size_gb, event_time) AS dataset_size_gb,
             argMax(workload_gpu_memory_required_gb, event_time) AS gpu_memory_required_gb, argMax(workload_num_gpus, event_time) AS num_gpus,
@@ -30,7 +30,7 @@ export async function trainingDocs(client: ClickHouseClient, db: string, limit: 
     labelSum: Number(r.label_sum),
     costRuns: Number(r.runs),
     successes: Number(r.successes),
-    successCostSum: Number(r.success_cost_sum),
+    successHoursSum: Number(r.success_hours_sum),
     runs: Number(r.runs),
     workload: {
       framework: String(r.framework) as ModelFramework,

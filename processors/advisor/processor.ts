@@ -57,13 +57,20 @@ export interface Suggestion {
 }
 
 /**
- * What a dispatch expected on the instance it chose: the hours behind its own estimate.
- * When the workload states no work (expected_duration_h), the picks' hours are these,
- * scaled by the job's speed on each offer against its speed on the chosen one.
+ * What a dispatch expected and how it was priced, so that its picks are estimated for the
+ * same work and priced the same way (the savings report compares them with what was spent):
+ * - hours: when the workload states no work (expected_duration_h), the hours behind the
+ *   dispatch's own estimate on the chosen offer, scaled by the job's speed on each pick
+ *   against its speed on the chosen one;
+ * - spot: a dispatch that ran on spot has its picks priced on spot too where they have a spot
+ *   price, with spot risk's expected cost of retries when there is one (with or without
+ *   checkpoints, as the job), else at the bare spot price.
  */
 export interface DispatchExpectation {
-  chosen: InstanceOffer;
+  chosen: InstanceOffer | null;
   hours: number;
+  spot: boolean;
+  checkpointing: boolean;
 }
 
 // Scratch of the learned ranker, reused from call to call (suggest is synchronous).
@@ -133,7 +140,7 @@ export function suggest(
     order.sort((a, b) => (finalScores[b] as number) - (finalScores[a] as number) || (s.cost[a] as number) - (s.cost[b] as number) || s.key(a).localeCompare(s.key(b)));
   }
   // Hours on the chosen offer, in the job's speed on it: the scale of a dispatch's own estimate.
-  const chosenSpeed = expectation ? job.place(expectation.chosen).speed : Number.NaN;
+  const chosenSpeed = expectation?.chosen ? job.place(expectation.chosen).speed : Number.NaN;
   return {
     mode,
     modelVersion: mode === 'HEURISTIC' ? null : (model?.version ?? null),
@@ -146,16 +153,24 @@ export function suggest(
         factors.ltr = ltrNorm[i] as number;
       }
       let cost = s.cost[i] as number;
-      if (!Number.isFinite(p.hours) && expectation) {
+      if (!Number.isFinite(p.hours) && expectation && expectation.hours > 0) {
         const hours = (expectation.hours * chosenSpeed) / p.speed;
         if (Number.isFinite(hours) && hours >= 0) {
           factors.hours = hours;
           cost = hours * p.hourlyUsd;
         }
       }
+      const spotPrice = expectation?.spot && factors.hours !== undefined ? offer.spot_price_usd : null;
+      if (spotPrice !== null) {
+        const risk = risks.get(s.key(i));
+        const ratio = risk ? (expectation?.checkpointing ? risk.expected_cost_ratio : risk.expected_cost_ratio_no_checkpoint) : null;
+        const spotCostRatio = ratio !== null && ratio !== undefined && Number.isFinite(ratio) ? ratio : offer.on_demand_price_usd > 0 ? spotPrice / offer.on_demand_price_usd : 1;
+        factors.spot_cost_ratio = spotCostRatio;
+        cost *= spotCostRatio;
+      }
       return {
         rank: rank + 1,
-        instance: { provider: offer.provider, region: offer.region, instance_type: offer.instance_type, spot: false, hourly_price_usd: offer.on_demand_price_usd },
+        instance: { provider: offer.provider, region: offer.region, instance_type: offer.instance_type, spot: spotPrice !== null, hourly_price_usd: spotPrice ?? offer.on_demand_price_usd },
         score: learned ? (finalScores[i] as number) : (s.score[i] as number),
         estimated_cost_usd: cost,
         factors,
@@ -247,7 +262,7 @@ export function advisorProcessor(options: AdvisorOptions): Processor {
           d.workload,
           { workload: d.workload, budgetUsd: null, regionAllowList: [], topK: options.dispatchTopK, goal: options.dispatchGoal },
           d.job_id,
-          chosen && d.estimated_duration_s > 0 ? { chosen, hours: d.estimated_duration_s / 3600 } : null,
+          { chosen: chosen ?? null, hours: d.estimated_duration_s / 3600, spot: d.instance.spot, checkpointing: d.checkpointing },
         );
       }
     },

@@ -71,7 +71,7 @@ export function trainerProcessor(options: TrainerOptions): Processor {
         labelSum: (prev?.labelSum ?? 0) + label.label,
         runs: (prev?.runs ?? 0) + 1,
         // A document kept before these counts existed starts them with this run.
-        ...costCounts(prev, label.status === 'SUCCEEDED', label.cost_usd, label.workload.expected_duration_h),
+        ...costCounts(prev, label.status === 'SUCCEEDED', label.cost_usd, label.instance.hourly_price_usd, label.workload.expected_duration_h),
         lastEventTime: Math.max(prev?.lastEventTime ?? 0, label.event_time),
       });
       if (docs.size > options.maxTrainingDocs) evictOldest(docs, docs.size - Math.floor(options.maxTrainingDocs * 0.99), ctx);

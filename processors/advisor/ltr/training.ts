@@ -18,9 +18,10 @@
  *   LTR mode, the blend in HYBRID), the others last, as the heuristic orders them.
  * - Observed cost: labels grade a run against the platform's own estimate, not against other
  *   offers, so a ranking can win on NDCG and still pick dearer offers. Documents also count
- *   their runs' realized cost per unit of work; on held-out queries where two or more offers
- *   ran, the top pick's expected cost per success (mean cost / success rate) against the
- *   cheapest there is the observed cost regret (capped at 10 per query).
+ *   the machine-hours their runs really took per hour of work; on held-out queries where two
+ *   or more offers ran, the top pick's expected cost per success (mean hours x on-demand
+ *   price / success rate) against the cheapest there is the observed cost regret (capped at
+ *   10 per query).
  * - Promotion: the new model is promoted when its held-out NDCG@5 is not below that of the
  *   model in service on the same held-out queries, beats the heuristic's there by more
  *   than `minGainOverHeuristic`, and its observed cost regret is not above the heuristic's.
@@ -44,21 +45,24 @@ export interface TrainingDoc {
   labelSum: number;
   runs: number;
   /**
-   * Realized cost: runs counted, those that succeeded, and the sum of their cost per unit of
-   * work (cost / expected_duration_h, or the cost when it is unknown). Absent in documents
-   * kept before they were counted, which count from their next run on.
+   * What runs really took: runs counted, those that succeeded, and the sum of their paid
+   * machine-hours (cost / hourly price paid: spot or on-demand alike, machines included) per
+   * hour of work (expected_duration_h; 1 when unknown). Priced at the offer's on-demand price
+   * when judged, so a run's spot discount is not mistaken for a better offer. Absent in
+   * documents kept before they were counted, which count from their next run on.
    */
   costRuns?: number;
   successes?: number;
-  successCostSum?: number;
+  successHoursSum?: number;
 }
 
-export type CostCounts = Required<Pick<TrainingDoc, 'costRuns' | 'successes' | 'successCostSum'>>;
+export type CostCounts = Required<Pick<TrainingDoc, 'costRuns' | 'successes' | 'successHoursSum'>>;
 
-/** What a run adds to its document's realized-cost counts. */
-export function costCounts(prev: Partial<CostCounts> | undefined, succeeded: boolean, costUsd: number, work: number | null): CostCounts {
-  const perWork = work !== null && work > 0 ? costUsd / work : costUsd;
-  return { costRuns: (prev?.costRuns ?? 0) + 1, successes: (prev?.successes ?? 0) + (succeeded ? 1 : 0), successCostSum: (prev?.successCostSum ?? 0) + (succeeded ? perWork : 0) };
+/** What a run adds to its document's counts of what runs really took. */
+export function costCounts(prev: Partial<CostCounts> | undefined, succeeded: boolean, costUsd: number, hourlyPriceUsd: number, work: number | null): CostCounts {
+  const hours = hourlyPriceUsd > 0 ? costUsd / hourlyPriceUsd : 0;
+  const perWork = work !== null && work > 0 ? hours / work : hours;
+  return { costRuns: (prev?.costRuns ?? 0) + 1, successes: (prev?.successes ?? 0) + (succeeded ? 1 : 0), successHoursSum: (prev?.successHoursSum ?? 0) + (succeeded ? perWork : 0) };
 }
 
 export interface TrainingOptions {
@@ -142,7 +146,7 @@ function groupDocs(docs: readonly TrainingDoc[], catalog: ReadonlyMap<string, In
     let g = groups.get(d.queryId);
     if (!g) groups.set(d.queryId, (g = { queryId: d.queryId, workload: d.workload, offers: [], features: [], labels: [], values: [] }));
     g.offers.push(offer);
-    g.values.push(!d.costRuns || d.successes === undefined || d.successCostSum === undefined ? Number.NaN : d.successes === 0 ? Number.POSITIVE_INFINITY : d.successCostSum / d.successes / (d.successes / d.costRuns));
+    g.values.push(!d.costRuns || d.successes === undefined || d.successHoursSum === undefined ? Number.NaN : d.successes === 0 ? Number.POSITIVE_INFINITY : ((d.successHoursSum / d.successes) * offer.on_demand_price_usd) / (d.successes / d.costRuns));
     g.features.push(extractFeatures(d.workload, offer, risks.get(d.offerKey) ?? null, undefined, 0, jobModel(d.workload, rules.scaling).place(offer)));
     g.labels.push(d.labelSum / d.runs);
   }

@@ -16,7 +16,7 @@ import { amdahlEfficiency, jobModel, place } from '../../../../processors/adviso
 import { rankingRules, suggest } from '../../../../processors/advisor/processor.ts';
 import { compareProviders } from '../../../../processors/cost/providerComparison.ts';
 import { offerKey } from '../../../../processors/cost/labelsByOffer.ts';
-import type { InstanceOffer, InstanceSuggestion, JobDispatch, RecommendationRequest, WorkloadProfile } from '../../../../schemas/generated/records.ts';
+import type { InstanceOffer, InstanceSuggestion, JobDispatch, RecommendationRequest, SpotRisk, WorkloadProfile } from '../../../../schemas/generated/records.ts';
 import { CATALOG } from '../../../../simulate/catalog.ts';
 import { toInstanceOffer } from '../../../../simulate/generator.ts';
 import { ltrJobs, ltrQueries } from '../../../../simulate/rankingData.ts';
@@ -264,7 +264,7 @@ describe('one suggestion per dispatch and per request', () => {
 describe("a dispatch's suggestion estimates the same work on each pick", () => {
   it('from the workload expectation, else from the dispatch estimate scaled by speed', () => {
     const chosen = byType('p4d.24xlarge');
-    const expectation = { chosen, hours: 0.25 };
+    const expectation = { chosen, hours: 0.25, spot: false, checkpointing: false };
     const withWork = suggest({ workload: small, budgetUsd: null, regionAllowList: [], topK: 5 }, catalog, new Map(), config.advisor, null, new Map(), expectation).ranked;
     for (const r of withWork) expect(r.factors.hours).toBeCloseTo(2 / place(small, offerOf(r.instance), 0.95, 0.8).speed, 9);
     // No expected_duration_h: the dispatch's own 0.25 h on p4d (where the job used one A100) is the work.
@@ -277,5 +277,27 @@ describe("a dispatch's suggestion estimates the same work on each pick", () => {
     // A request without an expectation has no hours to show, and ranks by hourly price.
     const none = suggest({ workload: { ...small, expected_duration_h: null }, budgetUsd: null, regionAllowList: [], topK: 5 }, catalog, new Map(), config.advisor).ranked;
     expect(none.every((r) => r.factors.hours === undefined && r.estimated_cost_usd === r.instance.hourly_price_usd)).toBe(true);
+  });
+
+  it('prices the picks of a dispatch that ran on spot on spot too, with the expected cost of retries where spot risk knows it', () => {
+    const onSpot = { chosen: byType('p4d.24xlarge'), hours: 0.25, spot: true, checkpointing: true };
+    const request = { workload: small, budgetUsd: null, regionAllowList: [], topK: 40 };
+    const onDemand = suggest(request, catalog, new Map(), config.advisor).ranked;
+    const t4 = offerOf({ provider: 'aws', region: 'us-east-1', instance_type: 'g4dn.xlarge' });
+    const risks = new Map([[offerKey(t4), { expected_cost_ratio: 0.4, expected_cost_ratio_no_checkpoint: 0.7 } as SpotRisk]]);
+    const spot = suggest(request, catalog, risks, config.advisor, null, new Map(), onSpot).ranked;
+    for (const r of spot) {
+      const o = offerOf(r.instance);
+      const base = onDemand.find((x) => offerKey(x.instance) === offerKey(r.instance))!;
+      if (o.spot_price_usd === null) {
+        expect(r).toMatchObject({ instance: { spot: false, hourly_price_usd: o.on_demand_price_usd }, estimated_cost_usd: base.estimated_cost_usd });
+      } else {
+        const ratio = offerKey(o) === offerKey(t4) ? 0.4 : o.spot_price_usd / o.on_demand_price_usd;
+        expect(r.instance).toMatchObject({ spot: true, hourly_price_usd: o.spot_price_usd });
+        expect(r.factors.spot_cost_ratio).toBeCloseTo(ratio, 12);
+        expect(r.estimated_cost_usd).toBeCloseTo(base.estimated_cost_usd * ratio, 9);
+      }
+    }
+    expect(spot.some((r) => r.instance.spot) && spot.some((r) => !r.instance.spot)).toBe(true);
   });
 });

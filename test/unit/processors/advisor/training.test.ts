@@ -116,11 +116,11 @@ describe('the learned ranker in the stream', () => {
   });
 
   it('refuses a model whose picks cost more than the heuristic\'s where the held-out queries ran, however its NDCG', { timeout: 30_000 }, () => {
-    // Labels that reward what costs more: every run succeeded, and a run graded g cost 1 + g per hour of work. A model
-    // that learns the labels picks the dearest offers; where the held-out queries ran, that shows.
+    // Labels that reward what costs more: every run succeeded, and a run graded g cost 1 + g per hour of work at the offer's
+    // on-demand price. A model that learns the labels picks the dearest runs; where the held-out queries ran, that shows.
     const queries = ltrQueries(80, 5, 0);
     const docs: TrainingDoc[] = queries.flatMap((q) =>
-      q.offers.map((o, i) => ({ queryId: q.id, offerKey: offerKey(o), workload: q.workload, labelSum: q.labels[i] as number, runs: 1, ...costCounts(undefined, true, (1 + (q.labels[i] as number)) * (q.workload.expected_duration_h as number), q.workload.expected_duration_h) })),
+      q.offers.map((o, i) => ({ queryId: q.id, offerKey: offerKey(o), workload: q.workload, labelSum: q.labels[i] as number, runs: 1, ...costCounts(undefined, true, (1 + (q.labels[i] as number)) * (q.workload.expected_duration_h as number), o.on_demand_price_usd, q.workload.expected_duration_h) })),
     );
     const run = trainAndEvaluate(docs, catalog, new Map(), null, { version: 'ltr-1', trainedAt: T0, labelsSeen: docs.length }, options);
     expect(run.quality!.ndcgAt5).toBeGreaterThan(run.heuristic!.ndcgAt5);
