@@ -13,7 +13,8 @@
  *   shapes, one of a GPU type the advisor knows no speed for). Each job has hidden traits
  *   (its own scaling, how much of a fast GPU it can use) only the truth knows.
  * - Deciders, each choosing one offer per job: the served pick (the advisor as configured,
- *   HYBRID with the promoted model, or the heuristic when no model serves), the heuristic,
+ *   HYBRID with the promoted model, or the heuristic when no model serves), HYBRID with the
+ *   last promoted model whether or not it still serves (what the guard saves), the heuristic,
  *   a price-only sort (the cheapest machine with enough GPUs and memory per GPU: what a
  *   catalog-only optimizer does), and the platform's own dispatcher.
  * - Truth (simulate/truth.ts): a pick that does not fit fails (OOM, too few GPUs); one that
@@ -30,9 +31,10 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { loadConfig } from '../config/options.ts';
 import { replayEvents, type ReplayEvent } from '../app/replay.ts';
 import { suggest } from '../processors/advisor/processor.ts';
-import { servingState } from '../processors/advisor/servingModel.ts';
+import { latestPromoted, servingState } from '../processors/advisor/servingModel.ts';
+import { fromOnnx } from '../processors/advisor/ltr/onnxImport.ts';
 import { offerKey } from '../processors/cost/labelsByOffer.ts';
-import type { AdvisorModel, InstanceOffer, SpotRisk, WorkloadScaling } from '../schemas/generated/records.ts';
+import type { AdvisorModel, InstanceOffer, InstanceSuggestion, SpotRisk, WorkloadScaling } from '../schemas/generated/records.ts';
 import { CATALOG, type CatalogOffer } from '../simulate/catalog.ts';
 import { EventGenerator, platformChoice, profileOf, toInstanceOffer, type SimWorkload } from '../simulate/generator.ts';
 import { heldOutWorkload, MIXES, otherCatalog } from '../simulate/heldOutPlatform.ts';
@@ -43,7 +45,7 @@ const JOBS_PER_MIX = Number(process.argv[2] ?? 200);
 const TRAINING_JOBS = Number(process.argv[3] ?? 3000);
 const SEEDS = Number(process.argv[4] ?? 3);
 const FAILED_START_HOURS = 0.25;
-const DECIDERS = ['served, COST goal', 'served, BALANCED goal', 'served, COST goal, up to 2x GPUs', 'heuristic, COST goal', 'heuristic, BALANCED goal', 'price-only', 'platform'] as const;
+const DECIDERS = ['served, COST goal', 'served, BALANCED goal', 'served, COST goal, up to 2x GPUs', 'last promoted model, COST goal', 'heuristic, COST goal', 'heuristic, BALANCED goal', 'price-only', 'platform'] as const;
 type Decider = (typeof DECIDERS)[number];
 
 const loadAtStart = loadavg();
@@ -51,7 +53,15 @@ const startedAt = new Date();
 const config = loadConfig({ env: {} });
 
 /** What the advisor learned on the training platform: the model table, scaling and spot risk, as the stream left them. */
-function train(seed: number): { models: Map<string, AdvisorModel>; scaling: Map<string, WorkloadScaling>; risks: Map<string, SpotRisk>; labels: number } {
+interface Savings {
+  succeeded: number;
+  covered: number;
+  spent: number;
+  optimizer: number;
+  hybridPicks: number;
+}
+
+function train(seed: number): { models: Map<string, AdvisorModel>; scaling: Map<string, WorkloadScaling>; risks: Map<string, SpotRisk>; labels: number; savings: Savings } {
   const g = new EventGenerator({ seed, runId: `train-${seed}` });
   const t0 = Date.UTC(2026, 0, 1);
   const events: ReplayEvent[] = CATALOG.map((o) => ({ topic: 'instance-catalog', key: offerKey({ provider: o.provider, region: o.region, instance_type: o.instanceType }), value: toInstanceOffer(o, t0) }));
@@ -68,7 +78,21 @@ function train(seed: number): { models: Map<string, AdvisorModel>; scaling: Map<
     for (const o of out) if (o.topic === topic && 'value' in o) m.set(o.key, o.value as T);
     return m;
   };
-  return { models: last<AdvisorModel>('advisor-models'), scaling: last<WorkloadScaling>('workload-scaling'), risks: last<SpotRisk>('spot-risk'), labels: out.filter((o) => o.topic === 'relevance-labels').length };
+  // The savings figure of this replay, as savings_report computes it: succeeded jobs against their dispatch suggestion's top pick.
+  const picks = last<InstanceSuggestion>('instance-suggestions');
+  const savings: Savings = { succeeded: 0, covered: 0, spent: 0, optimizer: 0, hybridPicks: 0 };
+  for (const j of jobs) {
+    if (j.outcome.status !== 'SUCCEEDED') continue;
+    savings.succeeded++;
+    const s = picks.get(j.dispatch.job_id);
+    const top = s?.ranked[0];
+    if (!s || !top || top.factors.hours === undefined) continue;
+    savings.covered++;
+    savings.spent += j.outcome.cost_usd;
+    savings.optimizer += top.estimated_cost_usd;
+    if (s.mode !== 'HEURISTIC') savings.hybridPicks++;
+  }
+  return { models: last<AdvisorModel>('advisor-models'), scaling: last<WorkloadScaling>('workload-scaling'), risks: last<SpotRisk>('spot-risk'), labels: out.filter((o) => o.topic === 'relevance-labels').length, savings };
 }
 
 interface Outcome {
@@ -126,7 +150,15 @@ for (let seed = 1; seed <= SEEDS; seed++) {
   const learned = train(seed);
   const state = servingState(learned.models);
   const model = state.model?.serving ?? null;
-  served.set(seed, `${model ? `HYBRID with ${model.version}` : `HEURISTIC (${state.heuristicReason ?? 'no model'})`}; ${learned.labels} labels, ${learned.models.size} training runs, ${learned.scaling.size} workload classes with learned scaling; trained in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  // The model the guard took out of service (or the one serving): what HYBRID would pick without the guard.
+  const promotedRecord = latestPromoted(learned.models);
+  const lastPromoted = promotedRecord?.onnx ? { version: promotedRecord.model_version, model: fromOnnx(promotedRecord.onnx).model } : null;
+  const sv = learned.savings;
+  served.set(
+    seed,
+    `${model ? `HYBRID with ${model.version}` : `HEURISTIC (${state.heuristicReason ?? 'no model'})`}; last promoted model ${lastPromoted?.version ?? 'none'}; ${learned.labels} labels, ${learned.models.size} training runs, ${learned.scaling.size} workload classes with learned scaling; trained in ${((performance.now() - t) / 1000).toFixed(1)} s. ` +
+      `Savings on the training replay: on ${sv.covered} of ${sv.succeeded} succeeded jobs, $${sv.spent.toFixed(0)} spent against $${sv.optimizer.toFixed(0)} at the dispatch suggestions' picks (${(sv.optimizer / sv.spent).toFixed(3)}x; ${sv.hybridPicks} of those picks made in HYBRID)`,
+  );
   for (const mix of MIXES) {
     const rng = new Random(1000 * seed + MIXES.indexOf(mix));
     const catalog: CatalogOffer[] = mix === 'mixed, other catalog' ? otherCatalog(seed) : CATALOG;
@@ -144,8 +176,8 @@ for (let seed = 1; seed <= SEEDS; seed++) {
       const idleFreeFit = fitting.some((r) => r.idleGpus === 0);
       const profile = profileOf(w);
       const outcome = (o: CatalogOffer | null): Outcome => ({ run: o ? trueRun(w, w, o, w.baseHours) : (fitting[0] as TrueRun), best, idleFreeFit });
-      const top = (mode: 'hybrid' | 'heuristic', goal: 'COST' | 'BALANCED', maxGpuOverprovision = config.advisor.maxGpuOverprovision) => {
-        const s = suggest({ workload: profile, budgetUsd: null, regionAllowList: [], topK: 1, goal }, offers, learned.risks, { ...config.advisor, mode, maxGpuOverprovision }, mode === 'heuristic' ? null : model, learned.scaling);
+      const top = (mode: 'hybrid' | 'heuristic', goal: 'COST' | 'BALANCED', maxGpuOverprovision = config.advisor.maxGpuOverprovision, serving = model) => {
+        const s = suggest({ workload: profile, budgetUsd: null, regionAllowList: [], topK: 1, goal }, offers, learned.risks, { ...config.advisor, mode, maxGpuOverprovision }, mode === 'heuristic' ? null : serving, learned.scaling);
         const r = s.ranked[0];
         return r ? (byKey.get(offerKey(r.instance)) ?? null) : null;
       };
@@ -160,6 +192,7 @@ for (let seed = 1; seed <= SEEDS; seed++) {
         'served, COST goal': top(config.advisor.mode === 'heuristic' ? 'heuristic' : 'hybrid', 'COST'),
         'served, BALANCED goal': top(config.advisor.mode === 'heuristic' ? 'heuristic' : 'hybrid', 'BALANCED'),
         'served, COST goal, up to 2x GPUs': top(config.advisor.mode === 'heuristic' ? 'heuristic' : 'hybrid', 'COST', 2),
+        'last promoted model, COST goal': top('hybrid', 'COST', config.advisor.maxGpuOverprovision, lastPromoted),
         'heuristic, COST goal': top('heuristic', 'COST'),
         'heuristic, BALANCED goal': top('heuristic', 'BALANCED'),
         'price-only': priceOnly ?? null,
