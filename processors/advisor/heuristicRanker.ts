@@ -333,20 +333,16 @@ export function exclusionReason(req: RankRequest, o: InstanceOffer, catalog: Ite
   const p = job.place(o);
   if (p.misfit) return describeMisfit(req.workload, o, p.misfit);
   if (req.budgetUsd !== null && Number.isFinite(p.costUsd) && p.costUsd > req.budgetUsd) return `its estimated cost $${p.costUsd.toFixed(2)} is over the budget $${req.budgetUsd}`;
-  let smallest = Number.POSITIVE_INFINITY;
-  let closer = 0;
+  // The candidates before the sizing rule, as scoreCandidates keeps them.
+  const allocations: number[] = [];
   for (const c of catalog) {
     if (!offered(req, c)) continue;
     const q = job.place(c);
-    if (!q.fits || (req.budgetUsd !== null && Number.isFinite(q.costUsd) && q.costUsd > req.budgetUsd)) continue;
-    smallest = Math.min(smallest, q.gpusAllocated);
+    if (q.fits && !(req.budgetUsd !== null && Number.isFinite(q.costUsd) && q.costUsd > req.budgetUsd)) allocations.push(q.gpusAllocated);
   }
-  const bound = overprovisionBound(p.gpusUsed, smallest, rules.maxGpuOverprovision);
+  const bound = overprovisionBound(p.gpusUsed, Math.min(...allocations), rules.maxGpuOverprovision);
   if (p.gpusAllocated > bound) {
-    for (const c of catalog) {
-      const q = offered(req, c) ? job.place(c) : null;
-      if (q?.fits && q.gpusAllocated <= bound) closer++;
-    }
+    const closer = allocations.filter((a) => a <= bound).length;
     return `${o.instance_type} gives the job ${p.gpusAllocated} GPUs for the ${p.gpusUsed} it uses (${p.idleGpus} idle, paid for, never faster), and ${closer} offer(s) closer to its size fit`;
   }
   return null;

@@ -134,7 +134,7 @@ interface Group {
   offers: InstanceOffer[];
   features: Float64Array[];
   labels: number[];
-  /** Expected realized cost per unit of work to get a success: mean cost of successes / success rate; Infinity: never succeeded; NaN: not counted. */
+  /** Expected cost per hour of work to get a success: mean machine-hours of successes x on-demand price / success rate; Infinity: never succeeded; NaN: not counted. */
   values: number[];
 }
 
