@@ -17,7 +17,8 @@
  *   4. the labels of both for the same backlog, compared byte for byte (the Avro body after
  *      the 5-byte wire-format header, and the key);
  *   5. raw kafkajs consumers over the same backlog: consume-only, and with Avro decoding
- *      (avsc, the writer schema by id, no validation), so a ratio against them means something.
+ *      (avsc, the writer schema by id, no validation), so a ratio against them means something;
+ *      their clock runs from joining the group (before the first fetch) to the last record.
  * Writes bench/results/feedback-vs-kstreams.json and prints Markdown for BENCHMARKS.md.
  *
  * Settings (environment): BENCH_REPS (5), BENCH_JOBS (20,000 jobs = 40,000 events per
@@ -30,7 +31,6 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { performance } from 'node:perf_hooks';
-import avro from 'avsc';
 import { pino } from 'pino';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { loadConfig, type Config } from '../config/options.ts';
@@ -40,6 +40,7 @@ import { EventGenerator } from '../simulate/generator.ts';
 import { Publisher } from '../simulate/publisher.ts';
 import { ensureTopics } from '../topology/admin.ts';
 import { createKafka } from '../topology/kafka.ts';
+import { avroDecoder, committedOffsets, endOffsets, rawKafkajsConsume, repartitionsDrained, type RawConsumeResult } from './kafkaBench.ts';
 import { createRegistry, TopicSerde } from '../topology/serde.ts';
 
 const REPS = Number(process.env.BENCH_REPS ?? 5);
@@ -86,7 +87,7 @@ function threadName(statPath: string): string {
 
 /** Which part of a process a thread is, by the name Linux keeps (15 characters). */
 function threadRole(impl: Impl, pid: number, tid: number, name: string): string {
-  if (impl === 'node') return tid === pid ? 'main' : /^V8 /.test(name) ? 'v8-workers' : 'other';
+  if (impl === 'node') return tid === pid ? 'main' : /^V8/.test(name) ? 'v8-workers' : 'other';
   if (name.startsWith('k-StreamThread')) return 'stream';
   if (name.startsWith('kafka-producer')) return 'producer';
   if (/Compiler/.test(name)) return 'jit';
@@ -212,26 +213,6 @@ class ImplProcess {
   }
 }
 
-// ---------------------------------------------------------------------------------------
-// Progress of a consumer group, from its committed offsets (under EOS, committed with the outputs)
-
-async function endOffsets(admin: Admin, topics: readonly string[]): Promise<number> {
-  let n = 0;
-  for (const topic of topics) for (const p of await admin.fetchTopicOffsets(topic)) n += Number(p.high);
-  return n;
-}
-
-async function committed(admin: Admin, groupId: string, topics: readonly string[]): Promise<number> {
-  let n = 0;
-  for (const t of await admin.fetchOffsets({ groupId, topics: [...topics] })) for (const p of t.partitions) n += Math.max(0, Number(p.offset));
-  return n;
-}
-
-/** Repartition topics of an application (`<applicationId>-<name>-repartition`, both runtimes' naming). */
-async function repartitionTopics(admin: Admin, applicationId: string): Promise<string[]> {
-  return (await admin.listTopics()).filter((t) => t.startsWith(`${applicationId}-`) && t.endsWith('-repartition'));
-}
-
 interface DrainResult {
   /** Launch (cold) or SIGCONT (warm) to the first committed offset past the base. */
   startupMs: number;
@@ -254,13 +235,11 @@ async function drain(p: ImplProcess, admin: Admin, groupId: string, inputs: read
   for (;;) {
     if (!p.alive) throw new Error(`${p.impl} exited (${p.child.exitCode ?? p.child.signalCode}) while draining; see its log in bench/results`);
     if (Date.now() > deadline) throw new Error(`${p.impl} did not drain ${target - base} events within ${DRAIN_TIMEOUT_MS / 1000} s`);
-    const done = await committed(admin, groupId, inputs);
+    const done = await committedOffsets(admin, groupId, inputs);
     if (first === undefined && done > base) first = { at: performance.now(), committed: done, cpu: sampleCpu(p.impl, p.pid, brokerPid), stats: await p.stats() };
     if (done >= target) {
       // Anything the application repartitioned must be consumed and committed too.
-      for (;;) {
-        const topics = await repartitionTopics(admin, groupId);
-        if (topics.length === 0 || (await committed(admin, groupId, topics)) >= (await endOffsets(admin, topics))) break;
+      while (!(await repartitionsDrained(admin, groupId))) {
         if (Date.now() > deadline) throw new Error(`${p.impl}: repartition topics of ${groupId} did not drain`);
         await sleep(POLL_MS);
       }
@@ -306,64 +285,15 @@ async function publishBacklog(publisher: Publisher, seed: number, startMs: numbe
 }
 
 // ---------------------------------------------------------------------------------------
-// Raw consume baselines over the same backlog
-
-async function rawConsume(brokers: string[], topics: string[], expected: number, decode: ((value: Buffer) => unknown) | null) {
-  const kafka = new Kafka({ clientId: 'bench-raw', brokers, logLevel: logLevel.NOTHING });
-  const consumer = kafka.consumer({ groupId: `bench-raw-${Date.now()}-${Math.random().toString(36).slice(2)}`, maxWaitTimeInMs: 100 });
-  await consumer.connect();
-  await consumer.subscribe({ topics, fromBeginning: true });
-  let n = 0;
-  let decoded = 0;
-  let firstAt = 0;
-  let firstCpu = process.cpuUsage();
-  let firstCount = 0;
-  const done = await new Promise<{ ms: number; cpuS: number; events: number }>((resolve) => {
-    void consumer.run({
-      eachBatch: async ({ batch }) => {
-        if (firstAt === 0) {
-          firstAt = performance.now();
-          firstCpu = process.cpuUsage();
-          firstCount = n;
-        }
-        for (const m of batch.messages) {
-          if (decode && m.value && decode(m.value) !== undefined) decoded++;
-        }
-        n += batch.messages.length;
-        if (n >= expected) {
-          const cpu = process.cpuUsage(firstCpu);
-          resolve({ ms: performance.now() - firstAt, cpuS: (cpu.user + cpu.system) / 1e6, events: n - firstCount });
-        }
-      },
-    });
-  });
-  await consumer.disconnect();
-  if (decode && decoded !== n) throw new Error(`raw decode baseline decoded ${decoded} of ${n} records`);
-  return { steadyMs: Math.round(done.ms), events: done.events, eventsPerSecond: Math.round((done.events / done.ms) * 1000), eventsPerCpuSecond: Math.round(done.events / done.cpuS) };
-}
-
-/** A decoder like the service's, without validation and synchronous: the writer schema by id, resolved into the reader's. */
-async function avroDecoder(serde: TopicSerde, roleByTopic: Map<string, TopicRole>, topics: string[]): Promise<(value: Buffer) => unknown> {
-  // Warm the writer schemas first (the only asynchronous part), so the timed loop is synchronous.
-  const types = new Map<number, avro.Type>();
-  for (const topic of topics) {
-    const role = roleByTopic.get(topic) as TopicRole;
-    const id = serde.schemaId(role);
-    types.set(id, avro.Type.forSchema((await serde.registry.getSchema(id)) as unknown as avro.Schema));
-  }
-  return (value: Buffer) => {
-    const type = types.get(value.readInt32BE(1));
-    if (!type) throw new Error(`unexpected schema id ${value.readInt32BE(1)}`);
-    return type.fromBuffer(value.subarray(5));
-  };
-}
-
-// ---------------------------------------------------------------------------------------
 // Latency at steady loads
 
 interface LoadResult {
   offeredEventsPerSecond: number;
+  /** What the publisher achieved over the measured window (it catches up after a slow tick). */
+  sentEventsPerSecond: number;
   labels: number;
+  /** Labels due for the jobs published in the window (cancelled jobs get none). */
+  expectedLabels: number;
   p50Ms: number;
   p99Ms: number;
   transactionsPerSecond: number;
@@ -398,11 +328,14 @@ async function latencies(p: ImplProcess, brokers: string[], serde: TopicSerde, p
     for (const rate of LATENCY_RATES) {
       observed.length = 0;
       const tickMs = 100;
-      const perTick = Math.max(1, Math.round((rate * tickMs) / 1000));
-      const leadInUntil = Date.now() + LEAD_IN_MS;
+      const startedAt = Date.now();
+      const leadInUntil = startedAt + LEAD_IN_MS;
       const until = leadInUntil + LATENCY_SECONDS * 1000;
       let cpuFrom: CpuSample | undefined;
       let statsFrom: Stats | undefined;
+      let sent = 0;
+      let measuredJobs = 0;
+      let expectedLabels = 0;
       while (Date.now() < until) {
         const tick = Date.now();
         if (cpuFrom === undefined && tick >= leadInUntil) {
@@ -410,11 +343,18 @@ async function latencies(p: ImplProcess, brokers: string[], serde: TopicSerde, p
           cpuFrom = sampleCpu(p.impl, p.pid, brokerPid);
           statsFrom = await p.stats();
         }
-        for (let k = 0; k < perTick; k++) {
+        // Open loop: every job due by now goes out, so a slow tick does not lower the offered rate.
+        const due = Math.floor(((tick - startedAt) / 1000) * rate) + 1 - sent;
+        for (let k = 0; k < due; k++) {
           const now = Date.now();
           const job = generator.job(now - 3_600_000);
           await publisher.add('job-dispatch', job.dispatch.job_id, job.dispatch);
           await publisher.add('job-outcome', job.outcome.job_id, { ...job.outcome, event_time: now });
+          sent++;
+          if (cpuFrom !== undefined) {
+            measuredJobs++;
+            if (job.outcome.status !== 'CANCELLED') expectedLabels++;
+          }
         }
         await publisher.flush();
         const wait = tickMs - (Date.now() - tick);
@@ -422,16 +362,19 @@ async function latencies(p: ImplProcess, brokers: string[], serde: TopicSerde, p
       }
       const cpuTo = sampleCpu(p.impl, p.pid, brokerPid);
       const statsTo = await p.stats();
-      // Labels of the last outcomes arrive after the load stops.
-      await sleep(5_000);
+      // Every label of the window, however late (up to a bound), so the p99 leaves none out.
+      const waitUntil = Date.now() + 30_000;
+      while (observed.length < expectedLabels && Date.now() < waitUntil) await sleep(50);
       measuringFrom = Number.POSITIVE_INFINITY;
       const cpu = cpuBetween(cpuFrom as CpuSample, cpuTo);
       const sorted = [...observed].sort((a, b) => a - b);
       const transactions = statsTo.transactions - (statsFrom as Stats).transactions;
-      const events = 2 * rate * cpu.seconds;
+      const events = 2 * measuredJobs;
       results.push({
         offeredEventsPerSecond: 2 * rate,
+        sentEventsPerSecond: Math.round(events / cpu.seconds),
         labels: sorted.length,
+        expectedLabels,
         p50Ms: quantile(sorted, 0.5),
         p99Ms: quantile(sorted, 0.99),
         transactionsPerSecond: round1(transactions / cpu.seconds),
@@ -440,7 +383,7 @@ async function latencies(p: ImplProcess, brokers: string[], serde: TopicSerde, p
         brokerCpuPercent: round1((100 * cpu.broker) / cpu.seconds),
         threads: Object.fromEntries(Object.entries(cpu.threads).map(([k, v]) => [k, round1((100 * v) / cpu.seconds)])),
       });
-      console.error(`  ${p.impl} at ${2 * rate} events/s: p50 ${quantile(sorted, 0.5)} ms, p99 ${quantile(sorted, 0.99)} ms, ${round1(transactions / cpu.seconds)} transactions/s`);
+      console.error(`  ${p.impl} at ${2 * rate} events/s (sent ${Math.round(events / cpu.seconds)}/s, ${sorted.length} of ${expectedLabels} labels): p50 ${quantile(sorted, 0.5)} ms, p99 ${quantile(sorted, 0.99)} ms, ${round1(transactions / cpu.seconds)} transactions/s`);
     }
   } finally {
     await reader.disconnect();
@@ -508,7 +451,7 @@ interface ImplRun {
   stop: { code: number | null; clean: boolean };
   labelsTopic: string;
   labelled: Set<string>;
-  rawBaselines?: { consumeOnly: Awaited<ReturnType<typeof rawConsume>>; avroDecode: Awaited<ReturnType<typeof rawConsume>> };
+  rawBaselines?: { consumeOnly: RawConsumeResult; avroDecode: RawConsumeResult };
 }
 
 async function runImpl(impl: Impl, rep: number, first: boolean, env: { brokers: string[]; registryUrl: string; brokerPid: number; admin: Admin }): Promise<ImplRun> {
@@ -530,12 +473,11 @@ async function runImpl(impl: Impl, rep: number, first: boolean, env: { brokers: 
     const end1 = await endOffsets(env.admin, inputs);
     let rawBaselines: ImplRun['rawBaselines'];
     if (first) {
-      const roleByTopic = new Map<string, TopicRole>([[topics['job-dispatch'], 'job-dispatch'], [topics['job-outcome'], 'job-outcome']]);
       // The order alternates too: the first consumer of a fresh topic warms the page cache and the JIT for the second.
-      const decoder = await avroDecoder(serde, roleByTopic, inputs);
+      const decoder = await avroDecoder(serde, ['job-dispatch', 'job-outcome']);
       const consumeOnlyFirst = rep % 2 === 1;
-      const a = await rawConsume(env.brokers, inputs, b1.events, consumeOnlyFirst ? null : decoder);
-      const b = await rawConsume(env.brokers, inputs, b1.events, consumeOnlyFirst ? decoder : null);
+      const a = await rawKafkajsConsume(env.brokers, inputs, b1.events, consumeOnlyFirst ? null : decoder);
+      const b = await rawKafkajsConsume(env.brokers, inputs, b1.events, consumeOnlyFirst ? decoder : null);
       rawBaselines = consumeOnlyFirst ? { consumeOnly: a, avroDecode: b } : { consumeOnly: b, avroDecode: a };
       console.error(`  raw kafkajs: ${rawBaselines.consumeOnly.eventsPerSecond} events/s consume-only, ${rawBaselines.avroDecode.eventsPerSecond} with Avro decoding`);
     }
@@ -633,7 +575,7 @@ function summarise(runs: ImplRun[], checks: Array<ReturnType<typeof compareLabel
   lines.push(
     `| raw kafkajs consumer, consume-only / + Avro decoding | ${fmt(median(raw.map((b) => b.consumeOnly.eventsPerCpuSecond)))} / ${fmt(median(raw.map((b) => b.avroDecode.eventsPerCpuSecond)))} | | | |`,
     '',
-    "Working threads: Kafka Streams' stream thread plus its producer's I/O thread; the Node process's main thread. CPU over the steady state of each drain, from /proc/<pid>/stat and /proc/<pid>/task/*/stat (by thread name); the raw consumers' is the bench process's own while it consumed.",
+    "Steady state: from the first committed offset to the last (the implementations; start-up is launch, or SIGCONT when warm, to that first commit), from joining the group to the last record (the raw consumers). Working threads: Kafka Streams' stream thread plus its producer's I/O thread; the Node process's main thread. CPU over the steady state of each drain, from /proc/<pid>/stat and /proc/<pid>/task/*/stat (by thread name); the raw consumers' is the bench process's own while it consumed.",
     '',
   );
   for (const impl of ['node', 'kstreams'] as const) {
@@ -645,14 +587,14 @@ function summarise(runs: ImplRun[], checks: Array<ReturnType<typeof compareLabel
   lines.push(
     `Latency, outcome published -> label visible (read_committed), ${LATENCY_SECONDS} s per load after a ${LEAD_IN_MS / 1000} s lead-in; medians over repetitions:`,
     '',
-    '| offered events/s | implementation | labels | p50 (ms) | p99 (ms) | p99 range (ms) | transactions/s | records per transaction | process CPU % | broker CPU % |',
-    '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| offered events/s | implementation | sent events/s | labels (of due) | p50 (ms) | p99 (ms) | p99 range (ms) | transactions/s | input records per transaction | process CPU % | broker CPU % |',
+    '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   );
   for (const [i, rate] of LATENCY_RATES.entries()) {
     for (const impl of ['node', 'kstreams'] as const) {
       const ls = by(impl).map((r) => r.loads[i] as LoadResult);
       lines.push(
-        `| ${fmt(2 * rate)} | ${IMPL_NAME[impl]} | ${fmt(median(ls.map((l) => l.labels)))} | ${fmt(median(ls.map((l) => l.p50Ms)))} | ${fmt(median(ls.map((l) => l.p99Ms)))} | ${range(ls.map((l) => l.p99Ms))} | ${fmt(median(ls.map((l) => l.transactionsPerSecond)), 1)} | ${fmt(median(ls.map((l) => l.recordsPerTransaction)), 1)} | ${fmt(median(ls.map((l) => l.processCpuPercent)))} | ${fmt(median(ls.map((l) => l.brokerCpuPercent)))} |`,
+        `| ${fmt(2 * rate)} | ${IMPL_NAME[impl]} | ${fmt(median(ls.map((l) => l.sentEventsPerSecond)))} | ${fmt(median(ls.map((l) => l.labels)))} (${fmt(median(ls.map((l) => l.expectedLabels)))}) | ${fmt(median(ls.map((l) => l.p50Ms)))} | ${fmt(median(ls.map((l) => l.p99Ms)))} | ${range(ls.map((l) => l.p99Ms))} | ${fmt(median(ls.map((l) => l.transactionsPerSecond)), 1)} | ${fmt(median(ls.map((l) => l.recordsPerTransaction)), 1)} | ${fmt(median(ls.map((l) => l.processCpuPercent)))} | ${fmt(median(ls.map((l) => l.brokerCpuPercent)))} |`,
       );
     }
   }
