@@ -130,6 +130,8 @@ const round3 = (x: number) => Math.round(x * 1000) / 1000;
 
 interface Stats {
   transactions: number;
+  /** Kafka Streams only: seconds its producer spent in sendOffsetsToTransaction + commitTransaction. */
+  commitSeconds?: number;
 }
 
 class ImplProcess {
@@ -195,7 +197,7 @@ class ImplProcess {
       const timer = setTimeout(() => reject(new Error(`${this.impl} did not answer stats within ${timeoutMs} ms`)), timeoutMs);
       this.waiting.push((line) => {
         clearTimeout(timer);
-        resolve({ transactions: Number(line.transactions) });
+        resolve({ transactions: Number(line.transactions), ...(line.commitNanos === undefined ? {} : { commitSeconds: Number(line.commitNanos) / 1e9 }) });
       });
       this.child.stdin!.write('stats\n');
     });
@@ -223,6 +225,8 @@ interface DrainResult {
   eventsPerSecond: number;
   cpu: ReturnType<typeof cpuBetween>;
   transactions: number;
+  /** Kafka Streams only: seconds the stream thread waited in commits during the steady state. */
+  commitSeconds?: number;
 }
 
 /**
@@ -255,6 +259,7 @@ async function drain(p: ImplProcess, admin: Admin, groupId: string, inputs: read
         eventsPerSecond: steadyMs > 0 ? Math.round((steadyEvents / steadyMs) * 1000) : Number.NaN,
         cpu: cpuBetween(f.cpu, end),
         transactions: stats.transactions - f.stats.transactions,
+        ...(stats.commitSeconds === undefined ? {} : { commitSeconds: round3(stats.commitSeconds - (f.stats.commitSeconds ?? 0)) }),
       };
     }
     await sleep(POLL_MS);
@@ -301,6 +306,8 @@ interface LoadResult {
   processCpuPercent: number;
   brokerCpuPercent: number;
   threads: Record<string, number>;
+  /** Kafka Streams only: ms its stream thread waited per commit. */
+  commitMsPerTransaction?: number;
 }
 
 function quantile(sorted: number[], q: number): number {
@@ -382,6 +389,7 @@ async function latencies(p: ImplProcess, brokers: string[], serde: TopicSerde, p
         processCpuPercent: round1((100 * cpu.process) / cpu.seconds),
         brokerCpuPercent: round1((100 * cpu.broker) / cpu.seconds),
         threads: Object.fromEntries(Object.entries(cpu.threads).map(([k, v]) => [k, round1((100 * v) / cpu.seconds)])),
+        ...(statsTo.commitSeconds === undefined || transactions === 0 ? {} : { commitMsPerTransaction: round1((1000 * (statsTo.commitSeconds - ((statsFrom as Stats).commitSeconds ?? 0))) / transactions) }),
       });
       console.error(`  ${p.impl} at ${2 * rate} events/s (sent ${Math.round(events / cpu.seconds)}/s, ${sorted.length} of ${expectedLabels} labels): p50 ${quantile(sorted, 0.5)} ms, p99 ${quantile(sorted, 0.99)} ms, ${round1(transactions / cpu.seconds)} transactions/s`);
     }
@@ -598,6 +606,11 @@ function summarise(runs: ImplRun[], checks: Array<ReturnType<typeof compareLabel
       );
     }
   }
+  const ksRuns = by('kstreams');
+  lines.push(
+    '',
+    `Kafka Streams' stream thread waited in sendOffsetsToTransaction + commitTransaction for ${fmt(median(ksRuns.map((r) => (100 * (r.warm.commitSeconds ?? Number.NaN)) / r.warm.cpu.seconds)))}% of the warm drain's wall time, and ${LATENCY_RATES.map((rate, i) => `${fmt(median(ksRuns.map((r) => r.loads[i]?.commitMsPerTransaction ?? Number.NaN)), 1)} ms per transaction at ${fmt(2 * rate)} events/s`).join(', ')} (medians).`,
+  );
   const identical = checks.reduce((s, c) => s + c.identical, 0);
   const expected = checks.reduce((s, c) => s + c.expected, 0);
   lines.push(
