@@ -29,7 +29,7 @@ import { ensureTopologyTopics } from '../topology/admin.ts';
 import { createKafka } from '../topology/kafka.ts';
 import { createRegistry, TopicSerde } from '../topology/serde.ts';
 import { StreamsApp } from '../topology/streamsApp.ts';
-import { buildProcessors } from '../topology/topology.ts';
+import { buildProcessors } from '../app/topology.ts';
 import { avroDecoder, committedOffsets, endOffsets, rawKafkajsConsume, repartitionsDrained } from './kafkaBench.ts';
 
 const JOBS = Number(process.env.BENCH_JOBS ?? 20_000);
