@@ -629,12 +629,15 @@ function checkPrerequisites(): void {
     throw new Error(`Kafka Streams peer: ${(err as Error).message}`);
   }
   if (!existsSync(KSTREAMS_JAR) || !existsSync(join(KSTREAMS_DIR, 'lib'))) {
-    throw new Error(`Kafka Streams peer not built: ${KSTREAMS_JAR} is missing. Run \`make kstreams-bench\` (needs Maven and Java 17) first.`);
+    throw new Error(`Kafka Streams peer not built: ${KSTREAMS_JAR} is missing. Run \`make kstreams-peer\` (needs Maven and Java 17) first.`);
   }
 }
 
 async function main(): Promise<void> {
   checkPrerequisites();
+  // Interrupted, still leave nothing running: exiting runs the handlers that kill the broker,
+  // the registry and the implementations' processes (each child also stops when its stdin closes).
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
   mkdirSync(RESULTS_DIR, { recursive: true });
   const loadBefore = loadavg();
   const date = new Date().toISOString();
