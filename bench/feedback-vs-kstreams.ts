@@ -21,12 +21,12 @@
  *      their clock runs from joining the group (before the first fetch) to the last record.
  * Writes bench/results/feedback-vs-kstreams.json and prints Markdown for BENCHMARKS.md.
  *
- * Settings (environment): BENCH_REPS (5), BENCH_JOBS (20,000 jobs = 40,000 events per
+ * Settings (environment): BENCH_REPS (6: even, so each order runs as often), BENCH_JOBS (20,000 jobs = 40,000 events per
  * backlog), BENCH_LATENCY_SECONDS (15 per load), BENCH_LATENCY_RATES (jobs/s, "250,1000" =
  * 500 and 2,000 events/s), BENCH_KSTREAMS_STORE (memory | rocksdb).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -40,10 +40,10 @@ import { EventGenerator } from '../simulate/generator.ts';
 import { Publisher } from '../simulate/publisher.ts';
 import { ensureTopics } from '../topology/admin.ts';
 import { createKafka } from '../topology/kafka.ts';
-import { avroDecoder, committedOffsets, endOffsets, rawKafkajsConsume, repartitionsDrained, type RawConsumeResult } from './kafkaBench.ts';
 import { createRegistry, TopicSerde } from '../topology/serde.ts';
+import { avroDecoder, committedOffsets, endOffsets, rawKafkajsConsume, repartitionsDrained, type RawConsumeResult } from './kafkaBench.ts';
 
-const REPS = Number(process.env.BENCH_REPS ?? 5);
+const REPS = Number(process.env.BENCH_REPS ?? 6);
 const JOBS = Number(process.env.BENCH_JOBS ?? 20_000);
 const LATENCY_SECONDS = Number(process.env.BENCH_LATENCY_SECONDS ?? 15);
 /** Offered loads in jobs per second (two events each). */
@@ -58,6 +58,8 @@ const CLK_TCK = 100;
 const KSTREAMS_DIR = join(REPO_ROOT, '.cache', 'kstreams');
 const KSTREAMS_JAR = join(KSTREAMS_DIR, 'target', 'feedback-kstreams-0.1.0.jar');
 const RESULTS_DIR = join(REPO_ROOT, 'bench', 'results');
+/** Kafka Streams' state directory (RocksDB files with BENCH_KSTREAMS_STORE=rocksdb), removed at the end. */
+const KSTREAMS_STATE_DIR = join(RESULTS_DIR, 'kstreams-state');
 
 type Impl = 'node' | 'kstreams';
 const IMPL_NAME: Record<Impl, string> = { node: 'this project (Node, kafkajs)', kstreams: 'Kafka Streams 4.1.1 (Java 17)' };
@@ -163,7 +165,7 @@ class ImplProcess {
         registryUrl: spec.registryUrl,
         applicationId: spec.applicationId,
         store: KSTREAMS_STORE,
-        stateDir: join(RESULTS_DIR, 'kstreams-state'),
+        stateDir: KSTREAMS_STATE_DIR,
         topics: { dispatch: spec.topics['job-dispatch'], outcome: spec.topics['job-outcome'], labels: spec.topics['relevance-labels'], dlq: spec.topics.dlq },
         // The project's own settings, so both apply the same rules.
         options: { ...c.feedback, graceMs: c.streams.graceMs, punctuateIntervalMs: c.streams.punctuateIntervalMs, ...c.validation },
@@ -678,6 +680,7 @@ async function main(): Promise<void> {
   } finally {
     await registryService?.stop();
     await kafkaService.stop();
+    rmSync(KSTREAMS_STATE_DIR, { recursive: true, force: true });
   }
 }
 
