@@ -9,8 +9,8 @@ import type { Config } from '../config/options.ts';
 import { INPUT_TOPICS, topicSchema, type InputTopic, type TopicRole } from '../schemas/catalog.ts';
 import type { TopicRecords } from '../schemas/generated/records.ts';
 import { compileValidator } from '../schemas/validate.ts';
-import type { Emission, InputRecord } from './processor.ts';
-import { StreamTask } from './task.ts';
+import type { Emission, InputRecord } from '../topology/processor.ts';
+import { StreamTask } from '../topology/task.ts';
 import { buildProcessors } from './topology.ts';
 
 export interface ReplayEvent {
@@ -25,7 +25,8 @@ export type ReplayOutput =
 
 export function replayEvents(events: Iterable<ReplayEvent>, config: Config): ReplayOutput[] {
   const processors = buildProcessors(config);
-  const repartitions = processors.flatMap((p) => p.repartitions ?? []);
+  // One per name, as the runtime does: processors that read the same repartition share its topic.
+  const repartitions = [...new Map(processors.flatMap((p) => p.repartitions ?? []).map((r) => [r.name, r])).values()];
   // Global tables follow the file itself: catalog lines as they come, spot risk as it is emitted.
   const globals = new Map<string, Map<string, unknown>>([...new Set(processors.flatMap((p) => p.globalTables ?? []))].map((role) => [role, new Map()]));
   const task = new StreamTask(0, processors, { graceMs: config.streams.graceMs, punctuateIntervalMs: config.streams.punctuateIntervalMs, globalTables: globals });
