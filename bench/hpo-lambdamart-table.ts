@@ -27,13 +27,13 @@ import { ltrQueries, type LtrQuery } from '../simulate/rankingData.ts';
 
 export const LAMBDAMART_TABLE_FILE = join(dirname(fileURLToPath(import.meta.url)), 'hpo-lambdamart-table.json');
 
-const PRICE: FeatureName[] = ['on_demand_usd_per_hour', 'spot_usd_per_hour', 'spot_discount', 'usd_per_gpu_hour', 'estimated_cost_usd', 'throughput_per_usd'];
+const PRICE: FeatureName[] = ['on_demand_usd_per_hour', 'spot_usd_per_hour', 'spot_discount', 'usd_per_gpu_hour', 'estimated_cost_usd', 'idle_cost_usd', 'speed_per_usd'];
 
 /** The feature sets of the categorical choice, by name. */
 export const FEATURE_SETS: Readonly<Record<string, readonly FeatureName[]>> = {
   all: FEATURE_NAMES,
-  cost: ['on_demand_usd_per_hour', 'spot_usd_per_hour', 'usd_per_gpu_hour', 'estimated_hours', 'estimated_cost_usd', 'throughput_per_usd', 'gpu_memory_headroom', 'gpu_count', 'framework_is_tree', 'gpu_fits'],
-  hardware: ['gpu_count', 'gpu_memory_per_gpu_gb', 'gpu_memory_total_gb', 'gpu_memory_headroom', 'gpu_count_ratio', 'gpu_throughput', 'vcpus', 'memory_gb', 'gpu_fits', 'framework_code', 'framework_is_tree', 'framework_is_llm_stack'],
+  cost: ['on_demand_usd_per_hour', 'spot_usd_per_hour', 'usd_per_gpu_hour', 'estimated_hours', 'estimated_cost_usd', 'idle_cost_usd', 'speed_per_usd', 'gpu_memory_headroom', 'gpu_count', 'framework_is_tree', 'gpu_fits'],
+  hardware: ['gpu_count', 'gpu_memory_per_gpu_gb', 'gpu_memory_headroom', 'gpus_used', 'idle_gpus', 'idle_gpu_share', 'nodes', 'per_gpu_speed', 'scaling_efficiency', 'job_speed', 'vcpus', 'memory_gb', 'gpu_fits', 'framework_code', 'framework_is_tree', 'framework_is_llm_stack'],
   'no-price': FEATURE_NAMES.filter((f) => !PRICE.includes(f)),
 };
 

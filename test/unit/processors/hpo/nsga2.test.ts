@@ -70,7 +70,7 @@ describe('NSGA-II study on ZDT1', () => {
     expect(Math.max(...f1) - Math.min(...f1)).toBeGreaterThan(0.8);
     // No member of the returned front dominates another.
     for (const a of front) for (const b of front) expect(dominates(a.values, b.values)).toBe(false);
-  });
+  }, 20_000); // 3,000 trials: a quality test, slow on a loaded box, not a timing one
 });
 
 describe('NSGA-II on categorical genes', () => {
