@@ -10,7 +10,8 @@
  * its neighbours in that dimension among the sorted observations (the cube's ends count as
  * neighbours, except for the outermost observation, which uses its inner gap), or Scott's rule
  * for a d-dimensional product kernel. Either is clipped to [1 / min(100, n + 2), 1] so kernels
- * never become spikes.
+ * never become spikes, and on a grid dimension (INT, stepped FLOAT) to at least one grid step;
+ * there candidates are drawn onto the grid, so they are scored where they will be evaluated.
  */
 import { BOUND_SLACK, type GaussianMixture, type KdeEvaluator, type KdeQuery, LOG_SQRT_2PI, logUnitMass, mixtureLogDensityLowerBoundTs, mixtureLogDensityTs } from './kde.ts';
 import type { SeededRandom } from './random.ts';

@@ -1,11 +1,11 @@
 /**
  * A model-based trust-region step (in the spirit of derivative-free trust-region methods such
- * as BOBYQA or POUNDERS, much simplified): around the best point c, fit a separable quadratic
+ * as BOBYQA or POUNDERS, much simplified): around a centre c, fit a separable quadratic
  * m(z) = a + sum_k g_k z_k + h_k z_k^2 (z = (x - c) / radius) by ridge least squares to the
  * nearest completed trials, and propose its minimiser over the box |z_k| <= 1 (clipped to the
- * unit cube). The study keeps the radius: it grows after a step that improved the best value
- * and shrinks after one that did not; below `minRadius` the region has collapsed (the study
- * then explores with TPE for a while and starts again).
+ * unit cube). The sampler (samplers/trustRegionSampler.ts) keeps the centre and the radius: it
+ * grows after a step that improved on the centre and shrinks after one that did not; below
+ * `minRadius` the region has collapsed, and the sampler scans, explores and restarts.
  *
  * Why a separable quadratic: it has 2d + 1 coefficients (a full one has (d + 1)(d + 2) / 2,
  * more than a small budget affords from d = 6 or so), its minimiser over a box is exact and
@@ -15,9 +15,9 @@
  * bench/hpo-quality.ts against Nelder–Mead, from 3 dimensions on.
  *
  * Values are rescaled to [0, 1] over the fitted points (the fit is local, so a huge range
- * elsewhere does not matter). Only numeric dimensions move; categorical ones keep the best
- * point's choice. Pure function of its inputs: the only randomness is the jitter that moves
- * a proposal off a point already evaluated, drawn from the `random` passed in.
+ * elsewhere does not matter). Grid values and categorical choices are handled inside the model
+ * (see proposeTrustRegion). Pure function of its inputs: the only randomness is the jitter that
+ * moves a proposal off a point already evaluated, drawn from the `random` passed in.
  */
 import type { SpaceShape } from './parzenEstimator.ts';
 import type { SeededRandom } from './random.ts';
@@ -41,7 +41,7 @@ export interface TrustRegionOptions {
   readonly ridge: number;
   /** Trials asked of TPE after a collapse, before the region starts again (0: max(5, d + 1)). */
   readonly exploreTrials: number;
-  /** Where a region starts after a collapse: the best trial outside the collapsed basins, or the best trial. */
+  /** Where a region starts after a collapse (samplers/trustRegionSampler.ts): outside the collapsed basins ('distinct', or 'explore' for the best of the exploration since), or at the best trial ('best'). */
   readonly restartFrom: 'explore' | 'distinct' | 'best';
   /** Each restart's initial radius is initialRadius x restartGrowth^restarts (IPOP-style), up to maxRadius. */
   readonly restartGrowth: number;
