@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULTS } from '../../../../config/options.ts';
 import { rankHeuristic } from '../../../../processors/advisor/heuristicRanker.ts';
-import { lambdaGradients, predict, trainLambdaMart } from '../../../../processors/advisor/ltr/lambdaMart.ts';
+import { predict, trainLambdaMart } from '../../../../processors/advisor/ltr/lambdaMart.ts';
+import { lambdaGradients } from '../../../../processors/advisor/ltr/lambdaObjective.ts';
 import { evaluate, ndcgAt, reciprocalRank } from '../../../../processors/advisor/ltr/metrics.ts';
 import { offerKey } from '../../../../processors/cost/labelsByOffer.ts';
 import { ltrQueries } from '../../../../simulate/rankingData.ts';
@@ -20,7 +21,7 @@ describe('ranking metrics', () => {
 
 describe('LambdaMART', () => {
   it('computes lambdas that push the more relevant item up, and sum to zero per query', () => {
-    const { grad, hess } = lambdaGradients([2, 0, 1], [[0, 1, 2]], new Float64Array([0, 0, 0]), 1);
+    const { grad, hess } = lambdaGradients([2, 0, 1], [[0, 1, 2]], new Float64Array([0, 0, 0]), { sigma: 1, normalise: true, truncationLevel: 30 });
     expect(grad[0]).toBeLessThan(0); // negative gradient: the score should rise
     expect(grad[1]).toBeGreaterThan(0);
     expect((grad[0] as number) + (grad[1] as number) + (grad[2] as number)).toBeCloseTo(0, 12);
