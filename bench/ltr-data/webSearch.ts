@@ -75,7 +75,7 @@ export const webSearch: RankingGenerator = {
           docLength: 7 + 1.1 * rng.normal(),
           pagerank: (isTarget ? 2 : 0) + rng.normal(),
           depth: isTarget ? rng.int(0, 1) : rng.int(0, 7),
-          spam: rng.chance(0.3) ? Number.NaN : rng.next() ** 2,
+          spam: rng.chance(0.3) ? Number.NaN : rng.next() ** (isTarget ? 6 : 2), // a site's home page is rarely spam
           ageDays,
           luck: rng.normal(),
           isTarget,
@@ -89,7 +89,7 @@ export const webSearch: RankingGenerator = {
         const spam = Number.isNaN(d.spam) ? 0.35 : d.spam;
         let s: number;
         if (navigational) {
-          s = d.isTarget ? 5 : 2 * d.topical + 0.4 * d.coverage - 0.2 * d.depth;
+          s = d.isTarget ? 6 : 2 * d.topical + 0.4 * d.coverage - 0.2 * d.depth;
         } else {
           s = 3 * d.topical + 0.8 * d.coverage - 0.5 * (d.docLength - 7.5) ** 2;
           s += news ? -0.5 * Math.log(d.ageDays) + 1.5 : 0.3 * d.pagerank;
