@@ -7,7 +7,7 @@
  *   LightGBM's held-out scores come back to be scored by the same code as ours
  *   (processors/advisor/ltr/metrics.ts): NDCG@5, NDCG@10, MRR.
  * - Two settings: matched (100 trees, 31 leaves, learning rate 0.1, 64 bins, at least 5 rows
- *   and no minimum Hessian per leaf, L2 1, on both sides) and each side's own defaults. A third
+ *   and a Hessian sum of 1e-3 per leaf, L2 1, on both sides) and each side's own defaults. A third
  *   LightGBM run, matched with `lambdarank_norm` off, shows what its per-query normalisation
  *   is worth (quality only).
  * - Training time on one thread, binning included on both sides (LightGBM: num_threads=1,
@@ -16,7 +16,7 @@
  *   same machine load.
  *
  * Prints Markdown; raw numbers go to bench/results/ltr-quality.json. Environment: LTR_SEEDS
- * (default 3), LTR_TRAIN_QUERIES (400), LTR_TEST_QUERIES (500), LTR_REPS (3), LTR_GENERATORS
+ * (default 5), LTR_TRAIN_QUERIES (400), LTR_TEST_QUERIES (1000), LTR_REPS (3), LTR_GENERATORS
  * (comma-separated names; default all).
  */
 import { execFileSync } from 'node:child_process';
@@ -26,12 +26,12 @@ import { join } from 'node:path';
 import { REPO_ROOT } from '../infra/local/localStack.ts';
 import { LAMBDA_MART_DEFAULTS, predict, trainLambdaMart, type LambdaMartModel, type LambdaMartOptions } from '../processors/advisor/ltr/lambdaMart.ts';
 import { evaluate, type RankingQuality } from '../processors/advisor/ltr/metrics.ts';
-import { RANKING_GENERATORS, trainingSet, type RankingQuery } from './ltr-data/index.ts';
+import { RANKING_GENERATORS, trainingSet, type RankingGenerator, type RankingQuery } from './ltr-data/index.ts';
 
 const PYTHON = process.env.BENCH_PYTHON ?? join(REPO_ROOT, '.cache', 'bench-venv', 'bin', 'python');
-const SEEDS = Array.from({ length: Number(process.env.LTR_SEEDS ?? 3) }, (_, i) => i + 1);
+const SEEDS = Array.from({ length: Number(process.env.LTR_SEEDS ?? 5) }, (_, i) => i + 1);
 const TRAIN_QUERIES = Number(process.env.LTR_TRAIN_QUERIES ?? 400);
-const TEST_QUERIES = Number(process.env.LTR_TEST_QUERIES ?? 500);
+const TEST_QUERIES = Number(process.env.LTR_TEST_QUERIES ?? 1000);
 const REPS = Number(process.env.LTR_REPS ?? 3);
 const ONLY = process.env.LTR_GENERATORS?.split(',').filter(Boolean);
 const ROUNDS = 100;
@@ -43,9 +43,9 @@ interface Settings {
   timed: boolean;
 }
 
-const MATCHED_LIGHTGBM = { num_leaves: 31, learning_rate: 0.1, max_bin: 64, min_data_in_leaf: 5, min_sum_hessian_in_leaf: 0, lambda_l2: 1 };
+const MATCHED_LIGHTGBM = { num_leaves: 31, learning_rate: 0.1, max_bin: 64, min_data_in_leaf: 5, min_sum_hessian_in_leaf: 1e-3, lambda_l2: 1 };
 const SETTINGS: Settings[] = [
-  { name: 'matched', ours: { trees: ROUNDS, leaves: 31, learningRate: 0.1, bins: 64, minDataInLeaf: 5, minSumHessianInLeaf: 0, l2: 1 }, lightgbm: MATCHED_LIGHTGBM, timed: true },
+  { name: 'matched', ours: { trees: ROUNDS, leaves: 31, learningRate: 0.1, bins: 64, minDataInLeaf: 5, minSumHessianInLeaf: 1e-3, l2: 1 }, lightgbm: MATCHED_LIGHTGBM, timed: true },
   { name: 'defaults', ours: {}, lightgbm: {}, timed: true },
   { name: 'matched, lambdarank_norm off', ours: {}, lightgbm: { ...MATCHED_LIGHTGBM, lambdarank_norm: false }, timed: false },
 ];
@@ -144,38 +144,53 @@ mkdirSync(dirRoot, { recursive: true });
 writeFileSync(join(REPO_ROOT, 'bench', 'results', 'ltr-quality.json'), JSON.stringify({ machine, startedAt, loadAtStart, loadAtEnd, lightgbmVersion, runs }, null, 1));
 
 const f4 = (x: number) => (Number.isFinite(x) ? x.toFixed(4) : '-');
+const signed = (x: number) => (x >= 0 ? '+' : '−') + Math.abs(x).toFixed(4);
+/** Mean and standard error of the per-seed differences (paired: same data for both). */
+const paired = (d: readonly number[]) => {
+  const m = mean(d);
+  const se = d.length > 1 ? Math.sqrt(d.reduce((s, x) => s + (x - m) ** 2, 0) / (d.length - 1) / d.length) : Number.NaN;
+  return `${signed(m)} ± ${Number.isFinite(se) ? se.toFixed(4) : '-'}`;
+};
+const label = (g: RankingGenerator) => {
+  const size = sizes.get(g.name);
+  return `${g.name}${size ? ` (${size.trainRows.toLocaleString('en')} rows, ${size.features} features)` : ''}`;
+};
 const lines: string[] = [
   `Machine: ${machine}; 1-min load average ${loadAtStart.toFixed(1)} at the start, ${loadAtEnd.toFixed(1)} at the end; ${startedAt}. LightGBM ${lightgbmVersion}.`,
-  `Seeds ${SEEDS.join(', ')}: ${TRAIN_QUERIES} training and ${TEST_QUERIES} held-out queries each; quality is the mean over seeds, training time the median of ${REPS} alternating runs per seed, averaged over seeds.`,
+  `Seeds ${SEEDS.join(', ')}: ${TRAIN_QUERIES} training and ${TEST_QUERIES} held-out queries each (row counts: the last seed's training set). Quality: mean over seeds. Training time: per seed the median of ${REPS} alternating runs, then the mean over seeds.`,
   `Ours by default: ${JSON.stringify(LAMBDA_MART_DEFAULTS)}. LightGBM by default: its own (31 leaves, 255 bins, 20 rows per leaf, no L2), ${ROUNDS} rounds.`,
   '',
-  '| data | settings | learner | NDCG@5 | NDCG@10 | MRR | ΔNDCG@5 per seed (ours − LightGBM) | training (s) | time ours / LightGBM |',
-  '|---|---|---|---:|---:|---:|---|---:|---:|',
+  '| data | settings | learner | NDCG@5 | NDCG@10 | MRR | training (s) |',
+  '|---|---|---|---:|---:|---:|---:|',
+];
+const diffs: string[] = [
+  '',
+  'Ours − LightGBM, paired by seed (mean ± standard error over seeds), and the training-time ratio:',
+  '',
+  '| data | settings | ΔNDCG@5 | ΔNDCG@5 per seed | ΔNDCG@10 | ΔMRR | time ours / LightGBM |',
+  '|---|---|---:|---|---:|---:|---:|',
 ];
 for (const g of generators) {
-  const size = sizes.get(g.name);
   for (const s of SETTINGS) {
+    const pick = (side: Run['side']) => runs.filter((r) => r.generator === g.name && r.settings === s.name && r.side === side);
     for (const side of ['ours', 'lightgbm'] as const) {
-      const mine = runs.filter((r) => r.generator === g.name && r.settings === s.name && r.side === side);
+      const mine = pick(side);
       if (mine.length === 0) continue;
-      const other = runs.filter((r) => r.generator === g.name && r.settings === s.name && r.side !== side);
       const seconds = mean(mine.map((r) => median(r.seconds)));
-      const deltas =
-        side === 'ours'
-          ? mine
-              .map((r) => {
-                const o = other.find((x) => x.seed === r.seed);
-                return o ? (r.quality.ndcgAt5 - o.quality.ndcgAt5 >= 0 ? '+' : '') + (r.quality.ndcgAt5 - o.quality.ndcgAt5).toFixed(4) : '-';
-              })
-              .join(', ')
-          : '';
-      const ratio = side === 'ours' && other.length > 0 ? (seconds / mean(other.map((r) => median(r.seconds)))).toFixed(2) + '×' : '';
-      const label = `${g.name}${size ? ` (${size.trainRows.toLocaleString('en')} rows, ${size.features} features)` : ''}`;
       lines.push(
-        `| ${label} | ${s.name} | ${side === 'ours' ? 'this LambdaMART' : 'LightGBM lambdarank'} | ${f4(mean(mine.map((r) => r.quality.ndcgAt5)))} | ${f4(mean(mine.map((r) => r.quality.ndcgAt10)))} | ${f4(mean(mine.map((r) => r.quality.mrr)))} | ${deltas} | ${s.timed ? seconds.toFixed(3) : ''} | ${s.timed ? ratio : ''} |`,
+        `| ${label(g)} | ${s.name} | ${side === 'ours' ? 'this LambdaMART' : 'LightGBM lambdarank'} | ${f4(mean(mine.map((r) => r.quality.ndcgAt5)))} | ${f4(mean(mine.map((r) => r.quality.ndcgAt10)))} | ${f4(mean(mine.map((r) => r.quality.mrr)))} | ${s.timed ? seconds.toFixed(3) : ''} |`,
       );
     }
+    const ours = pick('ours');
+    const theirs = pick('lightgbm');
+    const pairs = ours.flatMap((o) => {
+      const t = theirs.find((x) => x.seed === o.seed);
+      return t ? [{ o, t }] : [];
+    });
+    if (pairs.length === 0) continue;
+    const d = (k: keyof RankingQuality) => pairs.map(({ o, t }) => o.quality[k] - t.quality[k]);
+    const ratio = mean(pairs.map(({ o }) => median(o.seconds))) / mean(pairs.map(({ t }) => median(t.seconds)));
+    diffs.push(`| ${g.name} | ${s.name} | ${paired(d('ndcgAt5'))} | ${d('ndcgAt5').map(signed).join(', ')} | ${paired(d('ndcgAt10'))} | ${paired(d('mrr'))} | ${ratio.toFixed(2)}× |`);
   }
 }
-console.log(lines.join('\n'));
-
+console.log([...lines, ...diffs].join('\n'));
