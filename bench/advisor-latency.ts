@@ -13,7 +13,7 @@ import { trainAndEvaluate } from '../processors/advisor/ltr/training.ts';
 import { suggest } from '../processors/advisor/processor.ts';
 import { offerKey } from '../processors/cost/labelsByOffer.ts';
 import { ltrQueries } from '../simulate/rankingData.ts';
-import { trainerOptions } from '../topology/topology.ts';
+import { trainerOptions } from '../app/topology.ts';
 import type { InstanceOffer } from '../schemas/generated/records.ts';
 import { CATALOG } from '../simulate/catalog.ts';
 import { EventGenerator, toInstanceOffer } from '../simulate/generator.ts';

@@ -23,10 +23,10 @@ import { EventGenerator } from '../simulate/generator.ts';
 import { Publisher } from '../simulate/publisher.ts';
 import { ensureTopologyTopics } from '../topology/admin.ts';
 import { createKafka } from '../topology/kafka.ts';
-import { createLogger } from '../topology/logger.ts';
+import { createLogger } from '../common/logger.ts';
 import { createRegistry, TopicSerde } from '../topology/serde.ts';
 import { StreamsApp } from '../topology/streamsApp.ts';
-import { buildProcessors } from '../topology/topology.ts';
+import { buildProcessors } from '../app/topology.ts';
 
 const JOBS = Number(process.env.BENCH_JOBS ?? 20_000);
 const LATENCY_SECONDS = Number(process.env.BENCH_LATENCY_SECONDS ?? 20);

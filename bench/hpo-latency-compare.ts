@@ -3,7 +3,7 @@
  * then 10 of the other, on equal histories) so that both see the same load on a shared box.
  * The baseline is a copy of an older commit's sources:
  *
- *   mkdir -p /tmp/hpo-base && git archive <commit> processors/hpo bench/hpo-harness.ts topology/errors.ts | tar -x -C /tmp/hpo-base
+ *   mkdir -p /tmp/hpo-base && git archive <commit> processors/hpo bench/hpo-harness.ts common/errors.ts | tar -x -C /tmp/hpo-base
  *   HPO_BASELINE=/tmp/hpo-base npx tsx bench/hpo-latency-compare.ts [tpe,auto]
  *
  * Prints a Markdown table; raw numbers go to bench/results/hpo-latency-compare.json.

@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { TOPIC_ROLES, type TopicRole } from '../schemas/catalog.ts';
-import { ConfigError } from '../topology/errors.ts';
+import { ConfigError } from '../common/errors.ts';
 
 const DAY_MS = 86_400_000;
 

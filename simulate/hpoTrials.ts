@@ -7,7 +7,7 @@
 import type { Kafka } from 'kafkajs';
 import type { Config } from '../config/options.ts';
 import type { HpoStudy, HpoSuggestion, JobOutcome } from '../schemas/generated/records.ts';
-import type { Logger } from '../topology/logger.ts';
+import type { Logger } from '../common/logger.ts';
 import type { TopicSerde } from '../topology/serde.ts';
 import { EventGenerator } from './generator.ts';
 import { Publisher } from './publisher.ts';

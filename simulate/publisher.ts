@@ -8,7 +8,7 @@ import { Partitioners, type Kafka, type Message, type Producer } from 'kafkajs';
 import type { Config } from '../config/options.ts';
 import type { InputTopic } from '../schemas/catalog.ts';
 import type { TopicRecords } from '../schemas/generated/records.ts';
-import type { Logger } from '../topology/logger.ts';
+import type { Logger } from '../common/logger.ts';
 import type { TopicSerde } from '../topology/serde.ts';
 import { EventGenerator, toInstanceOffer, type GeneratedJob } from './generator.ts';
 import { CATALOG } from './catalog.ts';

@@ -9,8 +9,8 @@ import { randomUUID } from 'node:crypto';
 import type { Consumer, Kafka } from 'kafkajs';
 import type { TopicRole } from '../schemas/catalog.ts';
 import type { TopicRecords } from '../schemas/generated/records.ts';
-import { DeadLetterError, withRetries } from './errors.ts';
-import type { Logger } from './logger.ts';
+import { DeadLetterError, withRetries } from '../common/errors.ts';
+import type { Logger } from '../common/logger.ts';
 import type { TopicSerde } from './serde.ts';
 
 export class GlobalTable<R extends TopicRole> {

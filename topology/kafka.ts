@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { Kafka, logLevel, type KafkaConfig, type SASLOptions } from 'kafkajs';
 import type { Config } from '../config/options.ts';
-import type { Logger } from './logger.ts';
+import type { Logger } from '../common/logger.ts';
 
 export function createKafka(config: Config, logger: Logger, clientIdSuffix = ''): Kafka {
   const k = config.kafka;

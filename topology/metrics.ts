@@ -7,7 +7,6 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { Kafka } from 'kafkajs';
 import type { ClickHouseSink } from './sink/clickhouseSink.ts';
 import type { StreamsApp } from './streamsApp.ts';
-import { latestPromoted } from '../processors/advisor/servingModel.ts';
 import { groupPositions } from './admin.ts';
 
 export interface ServiceMetrics {
@@ -144,17 +143,6 @@ export function createMetrics(args: { streams: StreamsApp; sink: ClickHouseSink;
     registers: [registry],
     collect() {
       this.set(sink.counters.paused ? 1 : 0);
-    },
-  });
-  new Gauge({
-    name: 'artenic_advisor_model',
-    help: 'The learned ranker in service: its sequence number, labelled with its version (absent before the first promotion).',
-    labelNames: ['version'],
-    registers: [registry],
-    collect() {
-      this.reset();
-      const current = latestPromoted(streams.globalRows('advisor-models') ?? new Map());
-      if (current) this.set({ version: current.model_version }, current.sequence);
     },
   });
   void consumed;

@@ -6,7 +6,7 @@
  */
 import type { InputTopic, OutputTopic, TopicRole } from '../schemas/catalog.ts';
 import type { TopicRecords } from '../schemas/generated/records.ts';
-import type { ErrorCode } from './errors.ts';
+import type { ErrorCode } from '../common/errors.ts';
 import type { KeyValueStore, StoreSpec } from './stores/index.ts';
 
 /** A decoded, validated input record. Immutable. */

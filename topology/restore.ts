@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Kafka, Producer } from 'kafkajs';
-import type { Logger } from './logger.ts';
+import type { Logger } from '../common/logger.ts';
 import { changelogTopic } from './stores/index.ts';
 import type { StreamTask } from './task.ts';
 

@@ -11,7 +11,7 @@ import TimeoutMiddleware from 'mappersmith/middleware/timeout';
 import { COMPACTED_TOPICS, TOPIC_ROLES, topicSchema, type TopicRole } from '../schemas/catalog.ts';
 import type { TopicRecords } from '../schemas/generated/records.ts';
 import { compileValidator, type EventTimeBounds, type Validator } from '../schemas/validate.ts';
-import { ArtenicError, DeadLetterError } from './errors.ts';
+import { ArtenicError, DeadLetterError } from '../common/errors.ts';
 
 export { COMPACTED_TOPICS };
 

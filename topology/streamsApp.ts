@@ -19,8 +19,8 @@ import { Partitioners, type Consumer, type EachBatchPayload, type Kafka, type Me
 import type { Config } from '../config/options.ts';
 import { INPUT_TOPICS, type OutputTopic, type TopicRole } from '../schemas/catalog.ts';
 import { inputPositions } from './admin.ts';
-import { TaskCorruptedError } from './errors.ts';
-import type { Logger } from './logger.ts';
+import { TaskCorruptedError } from '../common/errors.ts';
+import type { Logger } from '../common/logger.ts';
 import { decodeRecords, type SourceMessage } from './operators/decodeRecords.ts';
 import { PartitionGroup, type BufferedRecord, type TakenRecord } from './partitionGroup.ts';
 import { processRecords } from './operators/processRecords.ts';

@@ -1,10 +1,10 @@
 /**
- * Errors of the HPO engine, on the repository's one hierarchy (topology/errors.ts): a bad
+ * Errors of the HPO engine, on the repository's one hierarchy (common/errors.ts): a bad
  * study definition is a ConfigError (it fails at creation, with the parameter's name in the
  * message); a tell or snapshot that does not fit the study is a dead letter (the record is
  * rejected, the study goes on).
  */
-import { ArtenicError, ConfigError } from '../../topology/errors.ts';
+import { ArtenicError, ConfigError } from '../../common/errors.ts';
 
 /** The study definition (parameters, objectives, options) is invalid; nothing was created. */
 export class InvalidStudyError extends ConfigError {}

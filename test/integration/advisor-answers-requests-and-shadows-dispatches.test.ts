@@ -12,9 +12,9 @@ import { EventGenerator, toInstanceOffer } from '../../simulate/generator.ts';
 import { Publisher } from '../../simulate/publisher.ts';
 import { ensureTopics } from '../../topology/admin.ts';
 import { createKafka } from '../../topology/kafka.ts';
-import { createLogger } from '../../topology/logger.ts';
+import { createLogger } from '../../common/logger.ts';
 import { createRegistry, TopicSerde } from '../../topology/serde.ts';
-import { startService, type RunningServiceHandle } from '../../topology/service.ts';
+import { startService, type RunningServiceHandle } from '../../app/service.ts';
 import { readTopic, testConfig, testKafka } from '../helpers/testConfig.ts';
 
 describe('advisor', () => {

@@ -17,8 +17,8 @@ import { toInstanceOffer } from '../../simulate/generator.ts';
 import { Publisher } from '../../simulate/publisher.ts';
 import { ltrJobs, ltrQueries, ltrRequest, type LtrQuery } from '../../simulate/rankingData.ts';
 import { createKafka } from '../../topology/kafka.ts';
-import { createLogger } from '../../topology/logger.ts';
-import { startService, type RunningServiceHandle } from '../../topology/service.ts';
+import { createLogger } from '../../common/logger.ts';
+import { startService, type RunningServiceHandle } from '../../app/service.ts';
 import type { StatusData } from '../../dashboard/statusData.ts';
 import { readTopic, testConfig, testKafka, waitUntil } from '../helpers/testConfig.ts';
 

@@ -15,8 +15,8 @@ import { CATALOG } from '../../simulate/catalog.ts';
 import { EventGenerator } from '../../simulate/generator.ts';
 import { Publisher } from '../../simulate/publisher.ts';
 import { createKafka } from '../../topology/kafka.ts';
-import { createLogger } from '../../topology/logger.ts';
-import { startService, type RunningServiceHandle } from '../../topology/service.ts';
+import { createLogger } from '../../common/logger.ts';
+import { startService, type RunningServiceHandle } from '../../app/service.ts';
 import { envOf, randomName, testConfig, waitUntil } from '../helpers/testConfig.ts';
 
 const run = promisify(execFile);

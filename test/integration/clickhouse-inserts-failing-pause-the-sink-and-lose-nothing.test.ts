@@ -13,10 +13,10 @@ import { EventGenerator } from '../../simulate/generator.ts';
 import { Publisher } from '../../simulate/publisher.ts';
 import { ensureTopologyTopics } from '../../topology/admin.ts';
 import { createKafka } from '../../topology/kafka.ts';
-import { createLogger } from '../../topology/logger.ts';
+import { createLogger } from '../../common/logger.ts';
 import { createRegistry, TopicSerde } from '../../topology/serde.ts';
 import { ClickHouseSink } from '../../topology/sink/clickhouseSink.ts';
-import { buildProcessors } from '../../topology/topology.ts';
+import { buildProcessors } from '../../app/topology.ts';
 import { testConfig, testKafka, waitUntil } from '../helpers/testConfig.ts';
 
 /** A real client whose inserts fail while `down` is set (into `downTable` only, when set); everything else passes through. */

@@ -9,9 +9,9 @@ import { EventGenerator } from '../../simulate/generator.ts';
 import { Publisher } from '../../simulate/publisher.ts';
 import type { DeadLetter } from '../../schemas/generated/records.ts';
 import { queryRows } from '../../infra/clickhouse/client.ts';
-import { createLogger } from '../../topology/logger.ts';
+import { createLogger } from '../../common/logger.ts';
 import { createKafka } from '../../topology/kafka.ts';
-import { startService, type RunningServiceHandle } from '../../topology/service.ts';
+import { startService, type RunningServiceHandle } from '../../app/service.ts';
 import { expectedLabels, readLabels, readTopic, testConfig, testKafka, waitUntil } from '../helpers/testConfig.ts';
 
 const JOBS = 300;

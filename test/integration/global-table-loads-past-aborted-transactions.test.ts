@@ -11,7 +11,7 @@ import { toInstanceOffer } from '../../simulate/generator.ts';
 import { ensureTopics } from '../../topology/admin.ts';
 import { GlobalTable } from '../../topology/globalTable.ts';
 import { createKafka } from '../../topology/kafka.ts';
-import { createLogger } from '../../topology/logger.ts';
+import { createLogger } from '../../common/logger.ts';
 import { createRegistry, TopicSerde } from '../../topology/serde.ts';
 import { testConfig } from '../helpers/testConfig.ts';
 

@@ -9,8 +9,8 @@ import { queryRows } from '../../infra/clickhouse/client.ts';
 import type { HpoStudy } from '../../schemas/generated/records.ts';
 import { demoAccuracy, demoStudy, runTrials } from '../../simulate/hpoTrials.ts';
 import { createKafka } from '../../topology/kafka.ts';
-import { createLogger } from '../../topology/logger.ts';
-import { startService, type RunningServiceHandle } from '../../topology/service.ts';
+import { createLogger } from '../../common/logger.ts';
+import { startService, type RunningServiceHandle } from '../../app/service.ts';
 import { testConfig, waitUntil } from '../helpers/testConfig.ts';
 
 describe('HPO study on the broker', () => {

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { EventGenerator } from '../../simulate/generator.ts';
 import { Publisher } from '../../simulate/publisher.ts';
 import { createKafka } from '../../topology/kafka.ts';
-import { createLogger } from '../../topology/logger.ts';
+import { createLogger } from '../../common/logger.ts';
 import { createRegistry, TopicSerde } from '../../topology/serde.ts';
 import { ensureTopics } from '../../topology/admin.ts';
 import { startServiceProcess } from '../helpers/serviceProcess.ts';

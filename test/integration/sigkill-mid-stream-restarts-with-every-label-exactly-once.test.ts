@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EventGenerator } from '../../simulate/generator.ts';
 import { Publisher } from '../../simulate/publisher.ts';
-import { createLogger } from '../../topology/logger.ts';
+import { createLogger } from '../../common/logger.ts';
 import { createKafka } from '../../topology/kafka.ts';
 import { createRegistry, TopicSerde } from '../../topology/serde.ts';
 import { ensureTopics } from '../../topology/admin.ts';

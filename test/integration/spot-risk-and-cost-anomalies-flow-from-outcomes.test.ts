@@ -10,8 +10,8 @@ import { CATALOG } from '../../simulate/catalog.ts';
 import { EventGenerator, type GeneratedJob } from '../../simulate/generator.ts';
 import { Publisher } from '../../simulate/publisher.ts';
 import { createKafka } from '../../topology/kafka.ts';
-import { createLogger } from '../../topology/logger.ts';
-import { startService, type RunningServiceHandle } from '../../topology/service.ts';
+import { createLogger } from '../../common/logger.ts';
+import { startService, type RunningServiceHandle } from '../../app/service.ts';
 import { expectedLabels, readLabels, readTopic, testConfig, testKafka } from '../helpers/testConfig.ts';
 
 describe('spot risk and cost anomalies flow from outcomes', () => {

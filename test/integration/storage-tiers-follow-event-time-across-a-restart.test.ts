@@ -6,13 +6,13 @@
  * the same answers on demand from ClickHouse, and the analyst views agree.
  */
 import { describe, expect, it } from 'vitest';
-import { analyze, analyzeAll } from '../../processors/storage/analyze.ts';
+import { analyze, analyzeAll } from '../../reporting/storage.ts';
 import { queryRows } from '../../infra/clickhouse/client.ts';
 import type { TieringDecision } from '../../schemas/generated/records.ts';
 import { Publisher } from '../../simulate/publisher.ts';
 import { createKafka } from '../../topology/kafka.ts';
-import { createLogger } from '../../topology/logger.ts';
-import { startService } from '../../topology/service.ts';
+import { createLogger } from '../../common/logger.ts';
+import { startService } from '../../app/service.ts';
 import { referenceDecisions } from '../helpers/storageReference.ts';
 import { storageLog } from '../helpers/storageTraffic.ts';
 import { readTopic, testConfig, testKafka, waitUntil } from '../helpers/testConfig.ts';

@@ -9,8 +9,8 @@ import { DEFAULTS } from '../../config/options.ts';
 import { EventGenerator } from '../../simulate/generator.ts';
 import { Publisher } from '../../simulate/publisher.ts';
 import { createKafka } from '../../topology/kafka.ts';
-import { createLogger } from '../../topology/logger.ts';
-import { startService, type RunningServiceHandle } from '../../topology/service.ts';
+import { createLogger } from '../../common/logger.ts';
+import { startService, type RunningServiceHandle } from '../../app/service.ts';
 import { testConfig, waitUntil } from '../helpers/testConfig.ts';
 
 interface OtlpSpan {

@@ -18,7 +18,7 @@ import { Publisher } from '../../simulate/publisher.ts';
 import { Random } from '../../simulate/random.ts';
 import { ensureTopics } from '../../topology/admin.ts';
 import { createKafka } from '../../topology/kafka.ts';
-import { createLogger } from '../../topology/logger.ts';
+import { createLogger } from '../../common/logger.ts';
 import { createRegistry, TopicSerde } from '../../topology/serde.ts';
 import type { RelevanceLabel } from '../../schemas/generated/records.ts';
 import { endOffsets } from '../helpers/faults.ts';

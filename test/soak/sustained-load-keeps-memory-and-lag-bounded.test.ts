@@ -16,7 +16,7 @@ import { EventGenerator } from '../../simulate/generator.ts';
 import { Publisher } from '../../simulate/publisher.ts';
 import { ensureTopics } from '../../topology/admin.ts';
 import { createKafka } from '../../topology/kafka.ts';
-import { createLogger } from '../../topology/logger.ts';
+import { createLogger } from '../../common/logger.ts';
 import { createRegistry, TopicSerde } from '../../topology/serde.ts';
 import { startServiceProcess, type ServiceProcess } from '../helpers/serviceProcess.ts';
 import { TimeOrderedJobs } from '../helpers/timeOrdered.ts';

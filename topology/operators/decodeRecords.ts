@@ -2,7 +2,7 @@ import { concatMap, type OperatorFunction } from 'rxjs';
 import type { KafkaMessage } from 'kafkajs';
 import type { TopicRole } from '../../schemas/catalog.ts';
 import type { EventTimeBounds } from '../../schemas/validate.ts';
-import { DeadLetterError } from '../errors.ts';
+import { DeadLetterError } from '../../common/errors.ts';
 import type { Emission, InputRecord } from '../processor.ts';
 import type { TopicSerde } from '../serde.ts';
 

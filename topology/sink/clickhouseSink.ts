@@ -16,8 +16,8 @@ import type { ClickHouseClient } from '../../infra/clickhouse/client.ts';
 import { qualified } from '../../infra/clickhouse/client.ts';
 import { TABLE_OF_ROLE, toRow } from '../../infra/clickhouse/flatten.ts';
 import { INPUT_TOPICS, TOPIC_ROLES, type TopicRole } from '../../schemas/catalog.ts';
-import { DeadLetterError } from '../errors.ts';
-import type { Logger } from '../logger.ts';
+import { DeadLetterError } from '../../common/errors.ts';
+import type { Logger } from '../../common/logger.ts';
 import type { TopicSerde } from '../serde.ts';
 
 export interface SinkCounters {

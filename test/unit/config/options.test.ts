@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULTS, describeSettings, envName, loadConfig, redactConfig } from '../../../config/options.ts';
-import { ConfigError } from '../../../topology/errors.ts';
+import { ConfigError } from '../../../common/errors.ts';
 
 describe('configuration', () => {
   it('has working defaults', () => {

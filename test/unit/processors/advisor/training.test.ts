@@ -19,8 +19,8 @@ import type { AdvisorModel, InstanceSuggestion } from '../../../../schemas/gener
 import { CATALOG } from '../../../../simulate/catalog.ts';
 import { toInstanceOffer } from '../../../../simulate/generator.ts';
 import { ltrJobs, ltrQueries, ltrRequest, type LtrQuery } from '../../../../simulate/rankingData.ts';
-import { replayEvents, type ReplayEvent } from '../../../../topology/replay.ts';
-import { trainerOptions } from '../../../../topology/topology.ts';
+import { replayEvents, type ReplayEvent } from '../../../../app/replay.ts';
+import { trainerOptions } from '../../../../app/topology.ts';
 
 const T0 = Date.UTC(2026, 2, 1);
 const catalog = new Map(CATALOG.map((o) => toInstanceOffer(o, T0)).map((o) => [offerKey(o), o]));

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULTS } from '../../../../config/options.ts';
-import { replay } from '../../../../processors/storage/analyze.ts';
+import { replayAccesses as replay } from '../../../../processors/storage/replay.ts';
 import { StorageModel, type DatasetState } from '../../../../processors/storage/model.ts';
 import type { TieringDecision } from '../../../../schemas/generated/records.ts';
 import { InMemoryStore } from '../../../../topology/stores/inMemoryStore.ts';

@@ -1,5 +1,6 @@
 /**
- * The whole service: registry, topics, migrations, the stream topology and the ClickHouse
+ * The application: which processors run (`topology.ts`) on the runtime (`topology/`), and the
+ * whole service around them: registry, topics, migrations, the stream topology and the ClickHouse
  * sink, started in that order and stopped in reverse. `startService` is what `run` calls
  * and what the integration tests start in a child process.
  */
@@ -7,17 +8,18 @@ import type { Config } from '../config/options.ts';
 import { redactConfig } from '../config/options.ts';
 import { createClickHouse, type ClickHouseClient } from '../infra/clickhouse/client.ts';
 import { migrate } from '../infra/clickhouse/migrate.ts';
-import { ensureTopologyTopics } from './admin.ts';
-import { withRetries } from './errors.ts';
-import { createKafka } from './kafka.ts';
-import type { Logger } from './logger.ts';
-import { createRegistry, TopicSerde } from './serde.ts';
-import { ClickHouseSink } from './sink/clickhouseSink.ts';
-import { StreamsApp } from './streamsApp.ts';
+import { ensureTopologyTopics } from '../topology/admin.ts';
+import { withRetries } from '../common/errors.ts';
+import { createKafka } from '../topology/kafka.ts';
+import type { Logger } from '../common/logger.ts';
+import { createRegistry, TopicSerde } from '../topology/serde.ts';
+import { ClickHouseSink } from '../topology/sink/clickhouseSink.ts';
+import { StreamsApp } from '../topology/streamsApp.ts';
 import { buildProcessors } from './topology.ts';
-import { createMetrics } from './metrics.ts';
-import { startTracing } from './tracing.ts';
-import { startHttpServer } from './http.ts';
+import { createMetrics } from '../topology/metrics.ts';
+import { registerAdvisorMetrics } from './advisorMetrics.ts';
+import { startTracing } from '../topology/tracing.ts';
+import { startHttpServer } from '../topology/http.ts';
 import { statusData } from '../dashboard/statusData.ts';
 
 export interface RunningServiceHandle {
@@ -57,6 +59,7 @@ export async function startService(config: Config, logger: Logger, hooks: Servic
   await streams.start();
   await sink.start();
   const metrics = createMetrics({ streams, sink, kafka });
+  registerAdvisorMetrics(metrics.registry, () => streams.globalRows('advisor-models'));
   const tracing = startTracing(config, { streams, sink }, logger);
   const http = await startHttpServer(
     config.http.host,

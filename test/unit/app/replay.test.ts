@@ -3,7 +3,7 @@ import { loadConfig } from '../../../config/options.ts';
 import { buildLabel } from '../../../processors/feedback/join.ts';
 import { StorageModel, type DatasetState } from '../../../processors/storage/model.ts';
 import { EventGenerator } from '../../../simulate/generator.ts';
-import { replayEvents } from '../../../topology/replay.ts';
+import { replayEvents } from '../../../app/replay.ts';
 import { InMemoryStore } from '../../../topology/stores/inMemoryStore.ts';
 import { storageLog } from '../../helpers/storageTraffic.ts';
 

@@ -9,8 +9,8 @@ import type { Config } from '../config/options.ts';
 import { INPUT_TOPICS, topicSchema, type InputTopic, type TopicRole } from '../schemas/catalog.ts';
 import type { TopicRecords } from '../schemas/generated/records.ts';
 import { compileValidator } from '../schemas/validate.ts';
-import type { Emission, InputRecord } from './processor.ts';
-import { StreamTask } from './task.ts';
+import type { Emission, InputRecord } from '../topology/processor.ts';
+import { StreamTask } from '../topology/task.ts';
 import { buildProcessors } from './topology.ts';
 
 export interface ReplayEvent {

@@ -1,9 +1,9 @@
-/** On-demand cost queries for the CLI, over ClickHouse (bound parameters only). */
-import { queryRows, type ClickHouseClient } from '../../infra/clickhouse/client.ts';
-import type { InstanceOffer, SpotRisk, WorkloadProfile } from '../../schemas/generated/records.ts';
-import { workloadHash } from '../feedback/workloadHash.ts';
-import { offerKey } from './labelsByOffer.ts';
-import { compareProviders } from './providerComparison.ts';
+/** On-demand cost queries for the CLI and the status page, over ClickHouse (bound parameters only). */
+import { queryRows, type ClickHouseClient } from '../infra/clickhouse/client.ts';
+import type { InstanceOffer, SpotRisk, WorkloadProfile } from '../schemas/generated/records.ts';
+import { workloadHash } from '../processors/feedback/workloadHash.ts';
+import { offerKey } from '../processors/cost/labelsByOffer.ts';
+import { compareProviders } from '../processors/cost/providerComparison.ts';
 
 export async function spotTable(client: ClickHouseClient, db: string): Promise<Array<Record<string, unknown>>> {
   return queryRows(

@@ -7,7 +7,7 @@ import { anomalyProcessor } from '../processors/cost/anomalyProcessor.ts';
 import { advisorProcessor } from '../processors/advisor/processor.ts';
 import { trainerProcessor, type TrainerOptions } from '../processors/advisor/trainer.ts';
 import { hpoStreamProcessor } from '../processors/hpo/streamProcessor.ts';
-import type { Processor } from './processor.ts';
+import type { Processor } from '../topology/processor.ts';
 
 export function trainerOptions(a: Config['advisor']): TrainerOptions {
   return {

@@ -3,10 +3,10 @@
  * (`recommend`, `retrain`): the training documents rebuilt from the relevance labels, and the
  * latest promoted model. Bound parameters only.
  */
-import { queryRows, type ClickHouseClient } from '../../infra/clickhouse/client.ts';
-import type { ModelFramework } from '../../schemas/generated/records.ts';
-import { fromOnnx } from './ltr/onnxImport.ts';
-import type { ServingModel, TrainingDoc } from './ltr/training.ts';
+import { queryRows, type ClickHouseClient } from '../infra/clickhouse/client.ts';
+import type { ModelFramework } from '../schemas/generated/records.ts';
+import { fromOnnx } from '../processors/advisor/ltr/onnxImport.ts';
+import type { ServingModel, TrainingDoc } from '../processors/advisor/ltr/training.ts';
 
 /** One document per (query, offer): the sum and count of its labels, as the trainer keeps them. */
 export async function trainingDocs(client: ClickHouseClient, db: string, limit: number): Promise<{ docs: TrainingDoc[]; labels: number }> {

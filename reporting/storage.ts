@@ -1,14 +1,14 @@
 /**
- * On-demand analysis, the entry points the CLI calls: `analyze(dataset)` and `analyzeAll`.
+ * On-demand storage advice, the entry points the CLI calls: `analyze(dataset)` and `analyzeAll`.
  * They replay the dataset-access history kept in ClickHouse through the same StorageModel
  * the stream runs, in event-time order, and evaluate at `at` (default: the latest access of
  * any dataset, which is where stream time stands once the stream has read them all), so
  * they give the stream's answers, savings included.
  */
-import { queryRows, type ClickHouseClient } from '../../infra/clickhouse/client.ts';
-import type { DatasetAccess, TieringDecision } from '../../schemas/generated/records.ts';
-import { InMemoryStore } from '../../topology/stores/inMemoryStore.ts';
-import { StorageModel, type DatasetState, type StorageModelOptions } from './model.ts';
+import { queryRows, type ClickHouseClient } from '../infra/clickhouse/client.ts';
+import type { DatasetAccess, TieringDecision } from '../schemas/generated/records.ts';
+import type { StorageModelOptions } from '../processors/storage/model.ts';
+import { replayAccesses } from '../processors/storage/replay.ts';
 
 interface AccessRow {
   event_id: string;
@@ -20,14 +20,6 @@ interface AccessRow {
   size_bytes: string;
   file_count: number;
   operation: string;
-}
-
-/** Replays accesses (any order; they are sorted by event time) and returns the model. */
-export function replay(accesses: DatasetAccess[], options: StorageModelOptions): { model: StorageModel; lastEventTime: number } {
-  const model = new StorageModel(new InMemoryStore<DatasetState>('datasets'), new InMemoryStore<number>('clock'), options);
-  const sorted = [...accesses].sort((a, b) => a.event_time - b.event_time || a.event_id.localeCompare(b.event_id));
-  for (const a of sorted) model.onAccess(a);
-  return { model, lastEventTime: sorted.at(-1)?.event_time ?? 0 };
 }
 
 async function loadAccesses(client: ClickHouseClient, database: string, datasetId: string | null): Promise<DatasetAccess[]> {
@@ -58,7 +50,7 @@ async function latestAccessTime(client: ClickHouseClient, database: string): Pro
 
 /** Advice for one dataset; null when ClickHouse has never seen it. */
 export async function analyze(client: ClickHouseClient, database: string, datasetId: string, options: StorageModelOptions, at?: number): Promise<TieringDecision | null> {
-  const { model } = replay(await loadAccesses(client, database, datasetId), options);
+  const { model } = replayAccesses(await loadAccesses(client, database, datasetId), options);
   const when = at ?? (await latestAccessTime(client, database));
   model.advanceTo(when);
   return model.analyze(datasetId, when);
@@ -66,7 +58,7 @@ export async function analyze(client: ClickHouseClient, database: string, datase
 
 /** Advice for every dataset, with the total monthly saving. */
 export async function analyzeAll(client: ClickHouseClient, database: string, options: StorageModelOptions, at?: number): Promise<{ decisions: TieringDecision[]; monthlySavingUsd: number }> {
-  const { model, lastEventTime } = replay(await loadAccesses(client, database, null), options);
+  const { model, lastEventTime } = replayAccesses(await loadAccesses(client, database, null), options);
   const when = at ?? lastEventTime;
   model.advanceTo(when);
   const decisions = model.analyzeAll(when);

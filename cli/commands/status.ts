@@ -1,0 +1,48 @@
+/** `status`: the running service, from its /api/status. */
+import type { Command } from 'commander';
+import type { StatusData } from '../../dashboard/statusData.ts';
+import { formatTable } from '../table.ts';
+import { configOf, EXIT_RUNTIME } from '../common.ts';
+
+export function statusCommand(program: Command): void {
+  program
+    .command('status')
+    .description('the running service: readiness, optimizer mode and samples, consumed/produced/DLQ counts, sink')
+    .option('--url <url>', 'the service (default: http://<http.host>:<http.port>)')
+    .option('--json', 'print JSON')
+    .action(async (opts: { url?: string; json?: boolean }) => {
+      const config = configOf(program);
+      const url = opts.url ?? `http://${config.http.host}:${config.http.port}`;
+      let status: StatusData;
+      try {
+        const response = await fetch(`${url}/api/status`);
+        if (!response.ok) throw new Error(`HTTP ${response.status}`);
+        status = (await response.json()) as StatusData;
+      } catch (err) {
+        console.error(`no service answers at ${url}: ${(err as Error).message}`);
+        process.exitCode = EXIT_RUNTIME;
+        return;
+      }
+      if (opts.json) return console.log(JSON.stringify(status, null, 2));
+      const o = status.optimizer;
+      console.log(
+        formatTable([
+          { item: 'ready', value: status.streams.ready },
+          { item: 'mode', value: o.mode },
+          { item: 'training samples', value: o.samples },
+          { item: 'mean label', value: o.meanLabel?.toFixed(2) ?? '' },
+          { item: 'model version', value: o.modelVersion ?? 'none' },
+          { item: 'NDCG@5 (held out)', value: o.ndcgAt5?.toFixed(4) ?? 'no learned model yet' },
+          { item: 'NDCG@10 (held out)', value: o.ndcgAt10?.toFixed(4) ?? '' },
+          { item: 'MRR (held out)', value: o.mrr?.toFixed(4) ?? '' },
+          { item: 'heuristic NDCG@5', value: o.heuristicNdcgAt5?.toFixed(4) ?? '' },
+          { item: 'training runs', value: o.trainingRuns },
+          { item: 'consumer lag', value: Object.entries(status.streams.consumerLag).map(([g, n]) => `${g}: ${n}`).join(', ') || 'not polled yet' },
+          { item: 'consumed', value: JSON.stringify(status.streams.consumed) },
+          { item: 'produced', value: JSON.stringify(status.streams.produced) },
+          { item: 'dead letters', value: JSON.stringify(status.streams.deadLetters) },
+          { item: 'sink buffered rows', value: status.sink.bufferedRows },
+        ]),
+      );
+    });
+}
