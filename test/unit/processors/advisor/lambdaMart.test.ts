@@ -6,6 +6,8 @@ import { lambdaGradients } from '../../../../processors/advisor/ltr/lambdaObject
 import { evaluate, ndcgAt, reciprocalRank } from '../../../../processors/advisor/ltr/metrics.ts';
 import { offerKey } from '../../../../processors/cost/labelsByOffer.ts';
 import { ltrQueries } from '../../../../simulate/rankingData.ts';
+import { marketplace } from '../../../../bench/ltr-data/marketplace.ts';
+import { trainingSet } from '../../../../bench/ltr-data/dataset.ts';
 
 const weights = { cost: DEFAULTS.advisor.weightCost, gpu: DEFAULTS.advisor.weightGpu, memory: DEFAULTS.advisor.weightMemory, reliability: DEFAULTS.advisor.weightReliability };
 
@@ -50,5 +52,30 @@ describe('LambdaMART', () => {
     expect(learned.ndcgAt10).toBeGreaterThan(heuristic.ndcgAt10);
     expect(learned.mrr).toBeGreaterThan(heuristic.mrr);
     console.log(`held-out NDCG@5 ${learned.ndcgAt5.toFixed(3)} vs heuristic ${heuristic.ndcgAt5.toFixed(3)}; NDCG@10 ${learned.ndcgAt10.toFixed(3)} vs ${heuristic.ndcgAt10.toFixed(3)}; MRR ${learned.mrr.toFixed(3)} vs ${heuristic.mrr.toFixed(3)}`);
+  });
+});
+
+describe('LambdaMART reproducibility', () => {
+  /** FNV-1a over every number of every tree, missing directions included. */
+  function fingerprint(trees: ReadonlyArray<{ feature: number[]; threshold: number[]; left: number[]; right: number[]; value: number[]; missingLeft?: boolean[] }>): string {
+    let h = 0x811c9dc5;
+    const bytes = new Uint8Array(8);
+    const view = new DataView(bytes.buffer);
+    const mix = (v: number) => {
+      view.setFloat64(0, v);
+      for (const b of bytes) h = Math.imul(h ^ b, 0x01000193);
+    };
+    for (const t of trees) {
+      for (const a of [t.feature, t.threshold, t.left, t.right, t.value]) a.forEach(mix);
+      (t.missingLeft ?? []).forEach((m) => mix(m ? 1 : 0));
+    }
+    return (h >>> 0).toString(16);
+  }
+
+  it('trains the same model, bit for bit, in every process (a pinned fingerprint)', () => {
+    // The marketplace generator's data, not the simulator's: the pin is about the learner, and
+    // the simulator's catalog and features change with the product.
+    const model = trainLambdaMart(trainingSet(marketplace.queries(40, 21)), { trees: 20, leaves: 15 });
+    expect(fingerprint(model.trees)).toBe('c21c48cb');
   });
 });
