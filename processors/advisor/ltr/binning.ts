@@ -4,7 +4,9 @@
  * - Cut points per feature: every midpoint between distinct finite values when there are at
  *   most `bins` of them; otherwise greedy equal-count bins over the sorted values, where a value
  *   that holds more than its share of rows gets a bin of its own (so a feature that is 0 for
- *   half the rows does not waste half its bins on zeros).
+ *   half the rows does not waste half its bins on zeros). Zero is always a boundary, as in
+ *   LightGBM: negative values, zeros and positive values are binned apart, the bins shared out
+ *   by row count, because a sign often means more than a magnitude.
  * - Bin 0 of every feature holds the missing values (NaN); value v goes to bin
  *   1 + (number of cut points below v), i.e. v <= cut[b - 1] exactly when its bin is <= b, the
  *   comparison a tree makes at prediction. Infinities are values like any other.
@@ -49,17 +51,44 @@ export function cutPoints(values: Float64Array, bins: number): Float64Array {
     const edge = midpoint(distinct[i] as number, distinct[i + 1] as number);
     if (cuts.length === 0 || edge > (cuts[cuts.length - 1] as number)) cuts.push(edge);
   };
-  if (distinct.length <= bins) {
-    for (let i = 0; i + 1 < distinct.length; i++) cutAfter(i);
+  if (distinct.length <= bins || bins < 4) {
+    greedyCuts(counts, 0, distinct.length, bins, sorted.length, cutAfter);
     return Float64Array.from(cuts);
   }
-  // Greedy equal-count bins: close a bin once it holds the mean of what is left per bin left.
-  let rest = sorted.length;
+  // Zero is a boundary of its own (a sign often means more than a magnitude): zeros, if any,
+  // are one value and get one bin; negative and positive values share the others by row count.
+  const zeroFrom = firstIndex(distinct, (v) => v >= 0);
+  const zeroTo = firstIndex(distinct, (v) => v > 0);
+  const rowsIn = (from: number, to: number) => counts.slice(from, to).reduce((a, b) => a + b, 0);
+  const negativeRows = rowsIn(0, zeroFrom);
+  const positiveRows = rowsIn(zeroTo, distinct.length);
+  const valueBins = bins - (zeroTo > zeroFrom ? 1 : 0);
+  const negativeBins =
+    negativeRows === 0 ? 0 : positiveRows === 0 ? valueBins : Math.min(valueBins - 1, Math.max(1, Math.round((valueBins * negativeRows) / (negativeRows + positiveRows))));
+  greedyCuts(counts, 0, zeroFrom, negativeBins, negativeRows, cutAfter);
+  if (zeroFrom > 0 && zeroFrom < distinct.length) cutAfter(zeroFrom - 1);
+  if (zeroTo > zeroFrom && zeroTo < distinct.length) cutAfter(zeroTo - 1);
+  greedyCuts(counts, zeroTo, distinct.length, valueBins - negativeBins, positiveRows, cutAfter);
+  return Float64Array.from(cuts);
+}
+
+function firstIndex(values: readonly number[], ok: (v: number) => boolean): number {
+  let i = 0;
+  while (i < values.length && !ok(values[i] as number)) i++;
+  return i;
+}
+
+/** Greedy equal-count bins over distinct values [from, to): close a bin once it holds the mean of what is left per bin left. */
+function greedyCuts(counts: readonly number[], from: number, to: number, bins: number, rows: number, cutAfter: (i: number) => void): void {
+  if (to - from <= bins) {
+    for (let i = from; i + 1 < to; i++) cutAfter(i);
+    return;
+  }
+  let rest = rows;
   let binsLeft = bins;
   let inBin = 0;
-  for (let i = 0; i + 1 < distinct.length && binsLeft > 1; i++) {
-    const c = counts[i] as number;
-    inBin += c;
+  for (let i = from; i + 1 < to && binsLeft > 1; i++) {
+    inBin += counts[i] as number;
     const target = rest / binsLeft;
     // A heavy next value would overfill this bin: close it before that value comes in.
     if (inBin >= target || (inBin > 0 && inBin + (counts[i + 1] as number) > 2 * target)) {
@@ -69,7 +98,6 @@ export function cutPoints(values: Float64Array, bins: number): Float64Array {
       inBin = 0;
     }
   }
-  return Float64Array.from(cuts);
 }
 
 /** The largest float32: a cut point next to an infinity stays on the same side of it once ONNX rounds it to float32. */

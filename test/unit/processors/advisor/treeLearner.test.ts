@@ -42,6 +42,22 @@ describe('binning', () => {
     expect(Math.max(...others)).toBeLessThan(2.5 * Math.min(...others));
   });
 
+  it('keeps negative values, zeros and positive values in bins of their own', () => {
+    const rng = new Random(2);
+    const values = Float64Array.from({ length: 5000 }, () => (rng.chance(0.1) ? 0 : rng.normal() + 0.3));
+    const cuts = cutPoints(values, 32);
+    const sorted = [...values].sort((a, b) => a - b);
+    const largestNegative = sorted.filter((v) => v < 0).pop() as number;
+    const smallestPositive = sorted.find((v) => v > 0) as number;
+    expect(cuts.some((c) => c >= largestNegative && c < 0)).toBe(true);
+    expect(cuts.some((c) => c >= 0 && c < smallestPositive)).toBe(true);
+    expect(cuts.length).toBeLessThanOrEqual(31);
+    // Bins shared by row count: about 38% of the non-zero rows are negative here.
+    const negativeBins = cuts.filter((c) => c < 0).length;
+    expect(negativeBins).toBeGreaterThan(6);
+    expect(negativeBins).toBeLessThan(18);
+  });
+
   it('puts a value in a bin <= b exactly when it is <= cut b - 1, infinities and NaN included', () => {
     const rng = new Random(3);
     const rows = randomRows(rng, 3000, 4);
