@@ -82,7 +82,9 @@ export class TreeLearner {
       leaves++;
     }
     for (let s = 0; s < leaves; s++) {
-      const value = -(this.sumGradient[s] as number) / ((this.sumHessian[s] as number) + options.l2);
+      // A leaf with no curvature at all (l2 0, rows of queries with nothing to rank) stays at 0.
+      const curvature = (this.sumHessian[s] as number) + options.l2;
+      const value = curvature > 0 ? -(this.sumGradient[s] as number) / curvature : 0;
       tree.value[this.node[s] as number] = value;
       const step = rate * value;
       for (let p = this.from[s] as number, end = this.to[s] as number; p < end; p++) {

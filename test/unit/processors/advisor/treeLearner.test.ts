@@ -207,6 +207,15 @@ describe('tree learner', () => {
   });
 });
 
+describe('LambdaMART edge cases', () => {
+  it('trains a finite, flat model when no query has anything to rank, even without L2', () => {
+    const x = Array.from({ length: 40 }, (_, i) => [i, Number.NaN]);
+    const model = trainLambdaMart({ x, labels: x.map(() => 0), queries: x.map((_, i) => `q${i % 4}`) }, { trees: 3, l2: 0 });
+    expect(model.trees).toHaveLength(3);
+    for (const row of x) expect(model.trees.map((t) => predictTree(t, row))).toEqual([0, 0, 0]);
+  });
+});
+
 describe('LambdaMART options', () => {
   it('refuses impossible settings at once, naming them', () => {
     expect(() => validateLambdaMartOptions({ ...LAMBDA_MART_DEFAULTS, leaves: 1 })).toThrow(/leaves/);
