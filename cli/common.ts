@@ -80,6 +80,9 @@ export interface WorkloadFlags {
   gpuMemoryGb: number;
   gpus: number;
   hours: number;
+  distributed?: boolean;
+  sharded?: boolean;
+  maxNodes: number;
 }
 
 /** The workload flags `cost compare` and `recommend` share. */
@@ -90,19 +93,30 @@ export function workloadOptions(command: Command): Command {
     .option('--model-family <name>', 'model family', 'transformer')
     .addOption(new Option('--params <n>', 'parameter count').default(100000000).argParser(Number))
     .addOption(new Option('--dataset-gb <n>', 'dataset size in GB').default(10).argParser(Number))
-    .addOption(new Option('--gpu-memory-gb <n>', 'GPU memory the job needs').default(16).argParser(Number))
-    .addOption(new Option('--gpus <n>', 'GPUs').default(1).argParser(Number))
-    .addOption(new Option('--hours <n>', 'expected hours on one A100').default(4).argParser(Number));
+    .addOption(new Option('--gpu-memory-gb <n>', 'GPU memory the job needs on each GPU (the total with --sharded)').default(16).argParser(Number))
+    .addOption(new Option('--gpus <n>', 'GPUs the job uses').default(1).argParser(Number))
+    .option('--distributed', 'the GPUs work as one distributed job (default: when --gpus > 1)')
+    .option('--no-distributed', 'not distributed: one machine')
+    .option('--sharded', 'the GPU memory is sharded over the GPUs (FSDP, ZeRO-3): --gpu-memory-gb is the total')
+    .addOption(new Option('--max-nodes <n>', 'machines a distributed job may span').default(1).argParser(Number))
+    .addOption(new Option('--hours <n>', "the job's work: hours on one A100").default(4).argParser(Number));
 }
 
 export function workloadFrom(opts: WorkloadFlags): WorkloadProfile {
-  let workload: WorkloadProfile;
+  let raw: unknown;
   try {
-    workload = opts.workload
-      ? (JSON.parse(opts.workload) as WorkloadProfile)
-      : { framework: opts.framework.toUpperCase() as WorkloadProfile['framework'], model_family: opts.modelFamily, param_count: opts.params, dataset_size_gb: opts.datasetGb, gpu_memory_required_gb: opts.gpuMemoryGb, num_gpus: opts.gpus, expected_duration_h: opts.hours, distributed: opts.gpus > 1 };
+    raw = opts.workload
+      ? JSON.parse(opts.workload)
+      : { framework: opts.framework.toUpperCase(), model_family: opts.modelFamily, param_count: opts.params, dataset_size_gb: opts.datasetGb, gpu_memory_required_gb: opts.gpuMemoryGb, num_gpus: opts.gpus, expected_duration_h: opts.hours, distributed: opts.distributed ?? opts.gpus > 1, gpu_memory_sharded: opts.sharded ?? false, max_nodes: opts.maxNodes };
   } catch (err) {
     throw new ConfigError(`--workload is not JSON: ${(err as Error).message}`);
+  }
+  // Fields added to the schema since (with defaults) may be left out, as in a record written with an older schema.
+  let workload: WorkloadProfile;
+  try {
+    workload = WORKLOAD_TYPE.clone(raw) as WorkloadProfile;
+  } catch {
+    throw new ConfigError('the workload does not match schemas/common/WorkloadProfile.avsc');
   }
   if (!WORKLOAD_TYPE.isValid(workload)) throw new ConfigError('the workload does not match schemas/common/WorkloadProfile.avsc');
   return workload;

@@ -5,13 +5,17 @@
 import { queryRows, type ClickHouseClient } from '../infra/clickhouse/client.ts';
 import type { ClickHouseSink } from '../topology/sink/clickhouseSink.ts';
 import type { StreamsApp } from '../topology/streamsApp.ts';
-import { latestPromoted } from '../processors/advisor/servingModel.ts';
+import { servingState } from '../processors/advisor/servingModel.ts';
+import { latestModel } from '../reporting/advisor.ts';
+import { savingsSummary, type SavingsSummary } from '../reporting/cost.ts';
 
 export interface StatusData {
   generatedAt: string;
   optimizer: {
     /** What the advisor serves with now: HEURISTIC, LTR or HYBRID. */
     mode: string;
+    /** Why the heuristic serves although a learned mode is configured (no model yet, none beats the heuristic, an old feature layout); null otherwise. */
+    modeReason: string | null;
     samples: number;
     meanLabel: number | null;
     modelVersion: string | null;
@@ -28,7 +32,8 @@ export interface StatusData {
   costTrend: Array<{ day: string; provider: string; cost_usd: number }>;
   spotRisk: Array<{ offer: string; runs: number; rate: number; lower: number; upper: number; band: string; savings_pct: number | null; recommend: boolean }>;
   storage: Array<{ dataset_id: string; tier: string; format_advice: string | null; monthly_saving_usd: number }>;
-  savings: { actualUsd: number; suggestedUsd: number; potentialUsd: number; storageMonthlyUsd: number };
+  /** The savings figure (reporting/cost.ts savingsSummary, as `cost summary` shows it) and the storage saving per month. */
+  savings: SavingsSummary & { storageMonthlyUsd: number };
 }
 
 const n = (v: unknown) => Number(v ?? 0);
@@ -41,31 +46,39 @@ export interface ServiceView {
   advisorMode?: 'heuristic' | 'ltr' | 'hybrid';
 }
 
-/** The mode the advisor serves with now: from the running service's own model table when there is one. */
-function servingMode(view: ServiceView): string | null {
-  const models = view.streams?.globalRows('advisor-models');
-  if (!models || !view.advisorMode) return null;
-  return view.advisorMode === 'heuristic' || !latestPromoted(models) ? 'HEURISTIC' : view.advisorMode.toUpperCase();
+/** The mode the advisor serves with now, and why it is the heuristic when a learned mode is configured. */
+function servingMode(configured: ServiceView['advisorMode'], model: { version: string } | null, heuristicReason: string | null): { mode: string; reason: string | null } {
+  if (configured === 'heuristic') return { mode: 'HEURISTIC', reason: null };
+  if (model) return { mode: configured === 'ltr' ? 'LTR' : 'HYBRID', reason: null };
+  return { mode: 'HEURISTIC', reason: heuristicReason ?? 'no learned model has been trained yet' };
 }
 
 export async function statusData(client: ClickHouseClient, database: string, view: ServiceView = {}): Promise<StatusData> {
   const { streams, sink, consumerLag = {} } = view;
   const db = database;
   const [labels] = await queryRows<{ samples: string; mean: number | null }>(client, `SELECT count() AS samples, avg(label) AS mean FROM ${db}.relevance_labels FINAL`);
-  const [model] = await queryRows<{ version: string; ndcg5: number | null; ndcg10: number | null; mrr: number | null; heuristic5: number | null }>(
-    client,
-    `SELECT model_version AS version, ndcg_at_5 AS ndcg5, ndcg_at_10 AS ndcg10, mrr, heuristic_ndcg_at_5 AS heuristic5
-     FROM ${db}.advisor_models FINAL WHERE promoted ORDER BY sequence DESC LIMIT 1`,
-  );
-  // The running service's own model table is ahead of ClickHouse (the sink follows the topic).
+  // What serves, decided as the advisor decides it: from the running service's own model table
+  // when there is one (it is ahead of ClickHouse, which the sink fills), else from ClickHouse.
   const inService = view.streams?.globalRows('advisor-models');
-  const live = inService ? latestPromoted(inService) : null;
-  const current = live
-    ? { version: live.model_version, ndcg5: live.ndcg_at_5, ndcg10: live.ndcg_at_10, mrr: live.mrr, heuristic5: live.heuristic_ndcg_at_5 }
+  const live = inService ? servingState(inService) : null;
+  const stored = live ? null : await latestModel(client, db);
+  const servingVersion = live ? (live.model?.record.model_version ?? null) : (stored?.promoted?.version ?? null);
+  const heuristicReason = live ? live.heuristicReason : (stored?.heuristicReason ?? null);
+  const liveRecord = live?.model?.record;
+  const [model] = servingVersion && !liveRecord
+    ? await queryRows<{ version: string; ndcg5: number | null; ndcg10: number | null; mrr: number | null; heuristic5: number | null }>(
+        client,
+        `SELECT model_version AS version, ndcg_at_5 AS ndcg5, ndcg_at_10 AS ndcg10, mrr, heuristic_ndcg_at_5 AS heuristic5 FROM ${db}.advisor_models FINAL WHERE model_version = {v:String} LIMIT 1`,
+        { v: servingVersion },
+      )
+    : [];
+  const current = liveRecord
+    ? { version: liveRecord.model_version, ndcg5: liveRecord.ndcg_at_5, ndcg10: liveRecord.ndcg_at_10, mrr: liveRecord.mrr, heuristic5: liveRecord.heuristic_ndcg_at_5 }
     : (model ?? null);
   const [runs] = await queryRows<{ n: string }>(client, `SELECT count() AS n FROM ${db}.advisor_models FINAL`);
-  // Without the service at hand: the mode of the suggestion written last.
+  // Without the service at hand, the configured mode is unknown: the mode of the suggestion written last.
   const [serving] = await queryRows<{ mode: string }>(client, `SELECT argMax(mode, (_ingested_at, _offset)) AS mode FROM ${db}.instance_suggestions HAVING count() > 0`);
+  const mode = view.advisorMode ? servingMode(view.advisorMode, current, heuristicReason) : { mode: serving?.mode ?? 'HEURISTIC', reason: serving?.mode === 'HEURISTIC' || !serving ? heuristicReason : null };
   const recent = await queryRows<{ time: string; kind: string; subject: string; summary: string }>(
     client,
     `SELECT toString(event_time) AS time, kind, subject, summary FROM (
@@ -100,15 +113,13 @@ export async function statusData(client: ClickHouseClient, database: string, vie
     `SELECT dataset_id, tier, format_advice, monthly_saving_usd FROM ${db}.storage_recommendations ORDER BY monthly_saving_usd DESC, dataset_id LIMIT {limit:UInt32}`,
     { limit: 50 },
   );
-  const [savings] = await queryRows<{ actual: number; suggested: number; potential: number }>(
-    client,
-    `SELECT sum(actual_cost_usd) AS actual, sum(ifNull(suggested_cost_usd, actual_cost_usd)) AS suggested, sum(ifNull(potential_saving_usd, 0)) AS potential FROM ${db}.savings_report`,
-  );
+  const savings = await savingsSummary(client, db);
   const [storageSaving] = await queryRows<{ total: number }>(client, `SELECT sum(monthly_saving_usd) AS total FROM ${db}.storage_recommendations`);
   return {
     generatedAt: new Date().toISOString(),
     optimizer: {
-      mode: servingMode(view) ?? serving?.mode ?? 'HEURISTIC',
+      mode: mode.mode,
+      modeReason: mode.reason,
       samples: n(labels?.samples),
       meanLabel: labels?.mean ?? null,
       modelVersion: current?.version ?? null,
@@ -133,6 +144,6 @@ export async function statusData(client: ClickHouseClient, database: string, vie
     costTrend: trend.map((t) => ({ ...t, cost_usd: n(t.cost_usd) })),
     spotRisk: spot.map((s) => ({ ...s, runs: n(s.runs), recommend: Boolean(s.recommend) })),
     storage,
-    savings: { actualUsd: n(savings?.actual), suggestedUsd: n(savings?.suggested), potentialUsd: n(savings?.potential), storageMonthlyUsd: n(storageSaving?.total) },
+    savings: { ...savings, storageMonthlyUsd: n(storageSaving?.total) },
   };
 }

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import type { StatusData } from '../../dashboard/statusData.ts';
 import { formatTable } from '../table.ts';
+import { savingsLines } from './cost.ts';
 import { configOf, EXIT_RUNTIME } from '../common.ts';
 
 export function statusCommand(program: Command): void {
@@ -29,6 +30,7 @@ export function statusCommand(program: Command): void {
         formatTable([
           { item: 'ready', value: status.streams.ready },
           { item: 'mode', value: o.mode },
+          ...(o.modeReason ? [{ item: 'why the heuristic serves', value: o.modeReason }] : []),
           { item: 'training samples', value: o.samples },
           { item: 'mean label', value: o.meanLabel?.toFixed(2) ?? '' },
           { item: 'model version', value: o.modelVersion ?? 'none' },
@@ -44,5 +46,6 @@ export function statusCommand(program: Command): void {
           { item: 'sink buffered rows', value: status.sink.bufferedRows },
         ]),
       );
+      for (const line of savingsLines(status.savings)) console.log(line);
     });
 }

@@ -96,7 +96,7 @@ describe('status page in Chromium', () => {
   it('looks like the baseline over fixed data', async () => {
     const fixture: StatusData = {
       generatedAt: '2026-07-01T12:00:00.000Z',
-      optimizer: { mode: 'HYBRID', samples: 1234, meanLabel: 2.61, modelVersion: 'ltr-3', ndcgAt5: 0.912, ndcgAt10: 0.934, mrr: 0.88, heuristicNdcgAt5: 0.801, trainingRuns: 5 },
+      optimizer: { mode: 'HYBRID', modeReason: null, samples: 1234, meanLabel: 2.61, modelVersion: 'ltr-3', ndcgAt5: 0.912, ndcgAt10: 0.934, mrr: 0.88, heuristicNdcgAt5: 0.801, trainingRuns: 5 },
       streams: { ready: true, consumerLag: { 'artenic-optimizer': 12, 'artenic-optimizer-sink': 3 }, consumed: {}, produced: {}, deadLetters: { BAD_MAGIC_BYTE: 3 }, transactions: 10, stateEntries: 5 },
       sink: { bufferedRows: 0, rowsInserted: {}, paused: false },
       recentDecisions: Array.from({ length: 6 }, (_, i) => ({ time: `2026-07-01 11:5${i}:00.000`, kind: 'relevance label', subject: `job-${i}`, summary: `label ${i % 5} on g5.xlarge` })),
@@ -117,7 +117,7 @@ describe('status page in Chromium', () => {
         { dataset_id: 'ds-001', tier: 'COLD', format_advice: 'CONVERT_TO_PARQUET', monthly_saving_usd: 12.5 },
         { dataset_id: 'ds-002', tier: 'WARM', format_advice: null, monthly_saving_usd: 1.2 },
       ],
-      savings: { actualUsd: 2300, suggestedUsd: 1900, potentialUsd: 400, storageMonthlyUsd: 13.7 },
+      savings: { finishedJobs: 90, succeededJobs: 82, coveredJobs: 80, sameChoiceJobs: 20, spentUsd: 2300, optimizerUsd: 1900, savingUsd: 400, uncoveredSpentUsd: 50, unsuccessfulSpentUsd: 120, storageMonthlyUsd: 13.7 },
     };
     const context = await browser.newContext({ viewport: { width: 1000, height: 900 }, timezoneId: 'UTC', locale: 'en-US' });
     const page = await context.newPage();
