@@ -7,6 +7,9 @@
  *   half the rows does not waste half its bins on zeros). Zero is always a boundary, as in
  *   LightGBM: negative values, zeros and positive values are binned apart, the bins shared out
  *   by row count, because a sign often means more than a magnitude.
+ * - Values are binned as float32, what ONNX and the serving path compare, and every cut point
+ *   is a float32 value: a model fresh from training, its ONNX export and the model read back
+ *   from it send a float32 row down the same paths.
  * - Bin 0 of every feature holds the missing values (NaN); value v goes to bin
  *   1 + (number of cut points below v), i.e. v <= cut[b - 1] exactly when its bin is <= b, the
  *   comparison a tree makes at prediction. Infinities are values like any other.
@@ -35,7 +38,8 @@ export interface BinnedFeatures {
 
 /** Ascending cut points of one feature's values, at most `bins - 1` of them. */
 export function cutPoints(values: Float64Array, bins: number): Float64Array {
-  const sorted = values.filter((v) => !Number.isNaN(v)).sort();
+  // As float32: what ONNX and serving compare, so two values they cannot tell apart share a bin.
+  const sorted = Float32Array.from(values.filter((v) => !Number.isNaN(v))).sort();
   const distinct: number[] = [];
   const counts: number[] = [];
   for (let i = 0; i < sorted.length; i++) {
@@ -100,20 +104,25 @@ function greedyCuts(counts: readonly number[], from: number, to: number, bins: n
   }
 }
 
-/** The largest float32: a cut point next to an infinity stays on the same side of it once ONNX rounds it to float32. */
+/** The largest float32. */
 const MAX_FLOAT32 = 3.4028234663852886e38;
 
-/** A cut point c with a <= c < b (a < b): a goes left of it, b right. */
+/**
+ * A cut point c with a <= c < b (a < b, both float32 values), itself a float32 value, so that
+ * ONNX, which stores thresholds as float32, holds it exactly and compares float32 inputs with
+ * it exactly as training did.
+ */
 function midpoint(a: number, b: number): number {
   if (b === Number.POSITIVE_INFINITY) return Math.max(a, MAX_FLOAT32);
   if (a === Number.NEGATIVE_INFINITY) return b > -MAX_FLOAT32 ? -MAX_FLOAT32 : Number.NEGATIVE_INFINITY;
-  const m = a / 2 + b / 2;
+  const m = Math.fround(a / 2 + b / 2);
   return m < b && m >= a ? m : a;
 }
 
-/** The bin of v among `cuts`: 0 for NaN, else 1 + the number of cut points below v. */
-export function binOf(cuts: Float64Array, v: number): number {
-  if (Number.isNaN(v)) return 0;
+/** The bin of v (as float32) among `cuts`: 0 for NaN, else 1 + the number of cut points below it. */
+export function binOf(cuts: Float64Array, value: number): number {
+  if (Number.isNaN(value)) return 0;
+  const v = Math.fround(value);
   let lo = 0;
   let hi = cuts.length;
   while (lo < hi) {

@@ -6,9 +6,9 @@
  *
  * - rows are read as float32 (the caller rounds them once per ranking, as scoreRow does per row);
  * - thresholds are kept as float64, which holds exactly what the tree holds: float32 values for
- *   a model read back from ONNX (fromOnnx rounds them with Math.fround), and the unrounded
- *   bin edges of a model fresh from training, so the comparison is the very one `predictTree`
- *   makes in both cases;
+ *   a model read back from ONNX (fromOnnx rounds them with Math.fround) and for a model fresh
+ *   from training (its cut points are float32 values), whatever a hand-made tree holds, so the
+ *   comparison is the very one `predictTree` makes;
  * - NaN goes where the split learned to send it (`missingLeft`, absent: left), as in training
  *   and ONNX (`nodes_missing_value_tracks_true`);
  * - leaf values are summed in tree order from 0, then scaled by the learning rate, as

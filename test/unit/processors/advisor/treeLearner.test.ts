@@ -58,7 +58,7 @@ describe('binning', () => {
     expect(negativeBins).toBeLessThan(18);
   });
 
-  it('puts a value in a bin <= b exactly when it is <= cut b - 1, infinities and NaN included', () => {
+  it('puts a value in a bin <= b exactly when, as float32, it is <= cut b - 1, infinities and NaN included', () => {
     const rng = new Random(3);
     const rows = randomRows(rng, 3000, 4);
     const data = binFeatures(rows, 4, 32);
@@ -71,15 +71,26 @@ describe('binning', () => {
         const bin = (data.index[r * 4 + f] as number) / HISTOGRAM_STRIDE - (data.offset[f] as number);
         checked++;
         if (bin !== binOf(cuts, v) || (Number.isNaN(v) && bin !== 0)) mismatches++;
-        if (!Number.isNaN(v)) for (let b = 1; b <= cuts.length; b++) if (bin <= b !== v <= (cuts[b - 1] as number)) mismatches++;
+        if (!Number.isNaN(v)) for (let b = 1; b <= cuts.length; b++) if (bin <= b !== Math.fround(v) <= (cuts[b - 1] as number)) mismatches++;
       }
     }
     expect(checked).toBe(12_000);
     expect(mismatches).toBe(0);
-    // Infinite values sit apart from the finite ones, and the cut next to them is a float32.
-    const inf = cutPoints(Float64Array.from([Number.NEGATIVE_INFINITY, 1, 2, Number.POSITIVE_INFINITY]), 64);
-    expect(inf.length).toBe(3);
-    for (const c of inf) expect(Math.fround(c)).toBe(c);
+    // Infinite values sit apart from the finite ones.
+    expect(cutPoints(Float64Array.from([Number.NEGATIVE_INFINITY, 1, 2, Number.POSITIVE_INFINITY]), 64).length).toBe(3);
+  });
+
+  it('cuts only at float32 values, and never between values that are one float32', () => {
+    const rng = new Random(8);
+    const values = Float64Array.from({ length: 3000 }, () => rng.normal() * 10 ** rng.int(-3, 3));
+    for (const bins of [8, 64, 255]) for (const c of cutPoints(values, bins)) expect(Math.fround(c)).toBe(c);
+    // Two float64 values that float32 cannot tell apart (as 1 - spot/on-demand computed two ways can be).
+    const a = 0.6499716713881021;
+    const b = 0.649971671388102;
+    expect(Math.fround(a)).toBe(Math.fround(b));
+    const cuts = cutPoints(Float64Array.from([0.1, a, b, 0.9]), 64);
+    expect(binOf(cuts, a)).toBe(binOf(cuts, b));
+    expect(cuts.length).toBe(2);
   });
 });
 
@@ -163,7 +174,7 @@ describe('histograms and split search', () => {
 });
 
 describe('tree learner', () => {
-  it('routes training rows by bins exactly as the finished tree routes their raw values', () => {
+  it('routes training rows by bins exactly as the finished tree routes them as float32 (what ONNX and serving see)', () => {
     const rng = new Random(6);
     const rows = randomRows(rng, 2000, 5);
     const data = binFeatures(rows, 5, 32);
@@ -175,7 +186,7 @@ describe('tree learner', () => {
       const scores = new Float64Array(rows.length);
       const tree = learner.grow(grad, hess, scores, 0.1);
       expect(tree.feature.filter((f) => f >= 0).length).toBeGreaterThan(10);
-      rows.forEach((r, i) => expect(scores[i]).toBe(0.1 * predictTree(tree, r)));
+      rows.forEach((r, i) => expect(scores[i]).toBe(0.1 * predictTree(tree, Float32Array.from(r))));
     }
   });
 
