@@ -5,7 +5,8 @@
  *
  * - Same data for both: each seed's training and held-out queries are written as CSV, and
  *   LightGBM's held-out scores come back to be scored by the same code as ours
- *   (processors/advisor/ltr/metrics.ts): NDCG@5, NDCG@10, MRR.
+ *   (processors/advisor/ltr/metrics.ts): NDCG@5, NDCG@10, MRR. Our model scores the rows as
+ *   float32, as the advisor serves them; LightGBM predicts from float64.
  * - Two settings: matched (100 trees, 31 leaves, learning rate 0.1, 64 bins, at least 5 rows
  *   and a Hessian sum of 1e-3 per leaf, L2 1, on both sides) and each side's own defaults. A third
  *   LightGBM run, matched with `lambdarank_norm` off, shows what its per-query normalisation
@@ -128,7 +129,8 @@ for (const g of generators) {
       }
       if (model) {
         const m = model;
-        ours.quality = judge(test, (row) => predict(m, row));
+        // Rows as float32, as the advisor serves them (and ONNX scores them).
+        ours.quality = judge(test, (row) => predict(m, Float32Array.from(row)));
         runs.push(ours);
       }
       if (theirs.quality.queries > 0) runs.push(theirs);
