@@ -6,7 +6,8 @@
  */
 import type { Config } from '../config/options.ts';
 import { redactConfig } from '../config/options.ts';
-import { createClickHouse, type ClickHouseClient } from '../infra/clickhouse/client.ts';
+import { createClickHouse, isEmbedded, type ClickHouseClient } from '../infra/clickhouse/client.ts';
+import { startSqlEndpoint, type SqlEndpoint } from '../infra/clickhouse/httpInterface.ts';
 import { migrate } from '../infra/clickhouse/migrate.ts';
 import { ensureTopologyTopics } from '../topology/admin.ts';
 import { withRetries } from '../common/errors.ts';
@@ -25,6 +26,8 @@ import { statusData } from '../dashboard/statusData.ts';
 export interface RunningServiceHandle {
   /** Where the status page, /metrics, /healthz and /readyz answer. */
   httpUrl: string;
+  /** The read-only ClickHouse HTTP interface over the embedded engine; null with a ClickHouse server or `sql.enabled` off. */
+  sqlUrl: string | null;
   streams: StreamsApp;
   sink: ClickHouseSink;
   clickhouse: ClickHouseClient;
@@ -72,10 +75,12 @@ export async function startService(config: Config, logger: Logger, hooks: Servic
     logger,
   );
   logger.info({ url: http.url }, 'status page, /metrics, /healthz, /readyz');
+  const sql = await startSql(config, logger);
   logger.info({ transactionalId: streams.transactionalId, group: streams.groupId }, 'running');
   let stopped = false;
   return {
     httpUrl: http.url,
+    sqlUrl: sql?.url ?? null,
     streams,
     sink,
     clickhouse,
@@ -84,6 +89,7 @@ export async function startService(config: Config, logger: Logger, hooks: Servic
       if (stopped) return;
       stopped = true;
       metrics.stop();
+      await sql?.close();
       await http.close();
       await streams.stop();
       await sink.stop();
@@ -92,4 +98,26 @@ export async function startService(config: Config, logger: Logger, hooks: Servic
       logger.info('stopped');
     },
   };
+}
+
+/** The SQL endpoint, when the engine is embedded (a server is queried directly) and it is enabled. */
+async function startSql(config: Config, logger: Logger): Promise<SqlEndpoint | null> {
+  if (!config.sql.enabled || !isEmbedded(config.clickhouse)) return null;
+  const { sql } = config;
+  const endpoint = await startSqlEndpoint({
+    host: sql.host,
+    port: sql.port,
+    username: sql.username,
+    password: sql.password,
+    maxConcurrentQueries: sql.maxConcurrentQueries,
+    defaultDatabase: config.clickhouse.database,
+    openSession: () =>
+      createClickHouse(config.clickhouse, {
+        readOnly: true,
+        sessionSettings: { max_execution_time: sql.maxExecutionTimeS, max_result_bytes: sql.maxResultBytes, result_overflow_mode: 'throw' },
+      }),
+    logger: logger.child({ component: 'sql-endpoint' }),
+  });
+  logger.info({ url: endpoint.url, auth: sql.username !== null }, 'SQL endpoint (ClickHouse HTTP interface, read-only)');
+  return endpoint;
 }
