@@ -60,10 +60,14 @@ export class UsageError extends ArtenicError {
  * per directory): query that process's SQL endpoint, stop it, or use a ClickHouse server.
  */
 export class EngineLockedError extends ArtenicError {
-  constructor(readonly dataDir: string, options: { cause?: unknown } = {}) {
+  constructor(
+    readonly dataDir: string,
+    readonly holderPid: number | null,
+    options: { cause?: unknown } = {},
+  ) {
     super(
       'CLICKHOUSE_LOCKED',
-      `the embedded ClickHouse in ${dataDir} is in use by another process (a running service?): query it through that service's SQL endpoint (sql.host:sql.port), stop it, or point both at a ClickHouse server (ARTENIC_CLICKHOUSE_URL)`,
+      `the embedded ClickHouse in ${dataDir} is in use by ${holderPid === null ? 'another process' : `process ${holderPid}`} (a running service?): query it through that service's SQL endpoint (sql.host:sql.port), stop it, or point both at a ClickHouse server (ARTENIC_CLICKHOUSE_URL)`,
       options,
     );
   }

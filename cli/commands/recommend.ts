@@ -4,27 +4,31 @@ import { latestCatalog, latestSpotRisk } from '../../reporting/cost.ts';
 import { latestModel } from '../../reporting/advisor.ts';
 import { suggest } from '../../processors/advisor/processor.ts';
 import { formatTable } from '../table.ts';
-import { configOf, EXIT_RUNTIME, withClickHouse, workloadFrom, workloadOptions, type WorkloadFlags } from '../common.ts';
+import { CommandFailure, configOf, integerOption, numberOption, withClickHouse } from '../common.ts';
+import { workloadFrom, workloadOptions, type WorkloadFlags } from '../workload.ts';
+import { UsageError } from '../../common/errors.ts';
 
 export function recommendCommand(program: Command): void {
-  workloadOptions(program.command('recommend').description('rank instances for a workload, as the stream answers a recommendation request'))
-    .addOption(new Option('--top <k>', 'how many').default(5).argParser(Number))
-    .addOption(new Option('--budget <usd>', 'most the run may cost').argParser(Number))
+  workloadOptions(program.command('recommend').description('rank instances for a workload, as the stream answers a recommendation request (exit 1 when nothing is feasible)'))
+    .addOption(new Option('--top <k>', 'how many').default(5).argParser(integerOption({ min: 1 })))
+    .addOption(new Option('--budget <usd>', 'most the run may cost').argParser(numberOption({ above: 0 })))
     .option('--regions <list>', 'comma-separated region allow-list')
     .option('--json', 'print JSON')
     .action(async (opts: WorkloadFlags & { top: number; budget?: number; regions?: string; json?: boolean }) => {
       const config = configOf(program);
       const workload = workloadFrom(opts);
+      const regions = opts.regions === undefined ? [] : opts.regions.split(',').map((r) => r.trim());
+      if (regions.some((r) => r === '')) throw new UsageError(`--regions ${opts.regions}: expected a comma-separated list of regions`);
       await withClickHouse(program, async (client, db) => {
         const { promoted } = await latestModel(client, db);
         const { mode, modelVersion, ranked } = suggest(
-          { workload, budgetUsd: opts.budget ?? null, regionAllowList: opts.regions ? opts.regions.split(',').map((r) => r.trim()) : [], topK: opts.top },
+          { workload, budgetUsd: opts.budget ?? null, regionAllowList: regions, topK: opts.top },
           await latestCatalog(client, db),
           await latestSpotRisk(client, db),
           config.advisor,
           promoted?.serving ?? null,
         );
-        if (ranked.length === 0) console.error('no feasible instance: check the GPU memory, budget and regions, and that the catalog has reached ClickHouse');
+        if (ranked.length === 0) throw new CommandFailure('no feasible instance: check the GPU memory, budget and regions, and that the catalog has reached ClickHouse');
         if (opts.json) return console.log(JSON.stringify({ mode, model_version: modelVersion, ranked }, null, 2));
         console.log(`mode ${mode}${modelVersion ? `, model ${modelVersion}` : ''}`);
         const f = (v: number | undefined) => (v === undefined ? '' : v.toFixed(2));
@@ -46,7 +50,6 @@ export function recommendCommand(program: Command): void {
             })),
           ),
         );
-        if (ranked.length === 0) process.exitCode = EXIT_RUNTIME;
       });
     });
 }

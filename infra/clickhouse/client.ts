@@ -9,8 +9,8 @@
  * event loop) is this file's business alone: a client's `connection` is the only thing that
  * would change.
  */
-import { mkdirSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
 import { createChdbConnection, type Connection } from 'chdb/connection';
@@ -54,12 +54,39 @@ export function createClickHouse(config: Config['clickhouse'], options: ClickHou
   return createClient({ connection, log: { level: ClickHouseLogLevel.OFF } } as Parameters<typeof createClient>[0]);
 }
 
-/** A session of the embedded engine on `path`; the lock of another process becomes an EngineLockedError. */
+/**
+ * The process that holds the engine's data directory, if another live one does. The engine
+ * writes its PID into `<dir>/status` and locks that file while it runs (and removes it on a
+ * clean close; a crash leaves it, unlocked, with a dead PID).
+ */
+export function engineHolder(path: string): number | null {
+  let text: string;
+  try {
+    text = readFileSync(join(path, 'status'), 'utf8');
+  } catch {
+    return null;
+  }
+  const pid = Number(/^PID:\s*(\d+)/m.exec(text)?.[1]);
+  if (!Number.isInteger(pid) || pid === process.pid) return null;
+  try {
+    process.kill(pid, 0);
+    return pid;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM' ? pid : null;
+  }
+}
+
+/**
+ * A session of the embedded engine on `path`. A directory another process holds is refused
+ * before the engine tries (it would print its own lock error on stderr) with an EngineLockedError.
+ */
 function openEngine(path: string): Connection<Readable> {
+  const holder = engineHolder(path);
+  if (holder !== null) throw new EngineLockedError(path, holder);
   try {
     return createChdbConnection({ path }) as unknown as Connection<Readable>;
   } catch (err) {
-    if (/Cannot lock file .*status/.test((err as Error).message)) throw new EngineLockedError(path, { cause: err });
+    if (engineHolder(path) !== null || /Cannot lock file/.test((err as Error).message)) throw new EngineLockedError(path, engineHolder(path), { cause: err });
     throw err;
   }
 }
