@@ -70,7 +70,7 @@ export async function startService(config: Config, logger: Logger, hooks: Servic
     {
       registry: metrics.registry,
       ready: () => streams.ready && sink.ready,
-      status: () => statusData(clickhouse, config.clickhouse.database, { streams, sink, consumerLag: metrics.lagByGroup(), advisorMode: config.advisor.mode }),
+      status: () => statusData(clickhouse, config.clickhouse.database, { streams, sink, consumerLag: metrics.lagByGroup(), consumerLagAt: metrics.lagPolledAt(), advisorMode: config.advisor.mode }),
     },
     logger,
   );

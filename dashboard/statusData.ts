@@ -21,7 +21,7 @@ export interface StatusData {
     heuristicNdcgAt5: number | null;
     trainingRuns: number;
   };
-  streams: { ready: boolean; consumerLag: Record<string, number>; consumed: Record<string, number>; produced: Record<string, number>; deadLetters: Record<string, number>; transactions: number; stateEntries: number };
+  streams: { ready: boolean; consumerLag: Record<string, number>; consumerLagAt: string | null; consumed: Record<string, number>; produced: Record<string, number>; deadLetters: Record<string, number>; transactions: number; stateEntries: number };
   sink: { bufferedRows: number; rowsInserted: Record<string, number>; paused: boolean };
   recentDecisions: Array<{ time: string; kind: string; subject: string; summary: string }>;
   spendByProvider: Array<{ provider: string; cost_usd: number; runs: number }>;
@@ -37,6 +37,8 @@ export interface ServiceView {
   streams?: StreamsApp;
   sink?: ClickHouseSink;
   consumerLag?: Record<string, number>;
+  /** When that lag was polled (epoch ms). */
+  consumerLagAt?: number | null;
   /** The configured advisor mode; what serves is HEURISTIC until a model is promoted. */
   advisorMode?: 'heuristic' | 'ltr' | 'hybrid';
 }
@@ -121,6 +123,7 @@ export async function statusData(client: ClickHouseClient, database: string, vie
     streams: {
       ready: streams?.ready ?? false,
       consumerLag,
+      consumerLagAt: view.consumerLagAt ? new Date(view.consumerLagAt).toISOString() : null,
       consumed: streams?.counters.consumed ?? {},
       produced: streams?.counters.produced ?? {},
       deadLetters: streams?.counters.deadLetters ?? {},

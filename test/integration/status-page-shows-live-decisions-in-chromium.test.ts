@@ -97,7 +97,7 @@ describe('status page in Chromium', () => {
     const fixture: StatusData = {
       generatedAt: '2026-07-01T12:00:00.000Z',
       optimizer: { mode: 'HYBRID', samples: 1234, meanLabel: 2.61, modelVersion: 'ltr-3', ndcgAt5: 0.912, ndcgAt10: 0.934, mrr: 0.88, heuristicNdcgAt5: 0.801, trainingRuns: 5 },
-      streams: { ready: true, consumerLag: { 'artenic-optimizer': 12, 'artenic-optimizer-sink': 3 }, consumed: {}, produced: {}, deadLetters: { BAD_MAGIC_BYTE: 3 }, transactions: 10, stateEntries: 5 },
+      streams: { ready: true, consumerLag: { 'artenic-optimizer': 12, 'artenic-optimizer-sink': 3 }, consumerLagAt: null, consumed: {}, produced: {}, deadLetters: { BAD_MAGIC_BYTE: 3 }, transactions: 10, stateEntries: 5 },
       sink: { bufferedRows: 0, rowsInserted: {}, paused: false },
       recentDecisions: Array.from({ length: 6 }, (_, i) => ({ time: `2026-07-01 11:5${i}:00.000`, kind: 'relevance label', subject: `job-${i}`, summary: `label ${i % 5} on g5.xlarge` })),
       spendByProvider: [
