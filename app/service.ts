@@ -21,7 +21,8 @@ import { createMetrics } from '../topology/metrics.ts';
 import { registerAdvisorMetrics } from './advisorMetrics.ts';
 import { startTracing } from '../topology/tracing.ts';
 import { startHttpServer } from '../topology/http.ts';
-import { statusData } from '../dashboard/statusData.ts';
+import { selectionOf, statusData } from '../dashboard/statusData.ts';
+import { renderBody, renderPage, renderUnavailable } from '../dashboard/render.ts';
 
 export interface RunningServiceHandle {
   /** Where the status page, /metrics, /healthz and /readyz answer. */
@@ -64,13 +65,17 @@ export async function startService(config: Config, logger: Logger, hooks: Servic
   const metrics = createMetrics({ streams, sink, kafka });
   registerAdvisorMetrics(metrics.registry, () => streams.globalRows('advisor-models'));
   const tracing = startTracing(config, { streams, sink }, logger);
+  const pageData = (params: URLSearchParams) =>
+    statusData(clickhouse, config.clickhouse.database, { streams, sink, consumerLag: metrics.lagByGroup(), consumerLagAt: metrics.lagPolledAt(), advisorMode: config.advisor.mode }, selectionOf(params));
   const http = await startHttpServer(
     config.http.host,
     config.http.port,
     {
       registry: metrics.registry,
       ready: () => streams.ready && sink.ready,
-      status: () => statusData(clickhouse, config.clickhouse.database, { streams, sink, consumerLag: metrics.lagByGroup(), consumerLagAt: metrics.lagPolledAt(), advisorMode: config.advisor.mode }),
+      status: (params) => pageData(params),
+      page: async (params, fragment) => (fragment ? renderBody : renderPage)(await pageData(params)),
+      unavailable: renderUnavailable,
     },
     logger,
   );

@@ -6,6 +6,50 @@ import { queryRows, type ClickHouseClient } from '../infra/clickhouse/client.ts'
 import type { ClickHouseSink } from '../topology/sink/clickhouseSink.ts';
 import type { StreamsApp } from '../topology/streamsApp.ts';
 import { latestPromoted } from '../processors/advisor/servingModel.ts';
+import { HISTORY_SORTS, isHistorySort, recommendationHistory, type HistoryRow, type HistorySort, type SortDirection } from '../reporting/recommendations.ts';
+import { compareForWorkload, workloadClasses } from '../reporting/cost.ts';
+import { hpoStudies, hpoTrials, type HpoStudyRow, type HpoTrialRow } from '../reporting/hpo.ts';
+import { deadLettersByCode, type DeadLetterCode } from '../reporting/deadLetters.ts';
+import type { WorkloadProfile } from '../schemas/generated/records.ts';
+
+/** What the page shows where it offers a choice: the history's order, the workload class compared, the study shown. */
+export interface PageSelection {
+  sort: HistorySort;
+  dir: SortDirection;
+  /** A workload class (query id); default: the one with the most runs. */
+  workload: string | null;
+  /** A study id; default: the latest defined. */
+  study: string | null;
+}
+
+export const DEFAULT_SELECTION: PageSelection = { sort: 'time', dir: 'desc', workload: null, study: null };
+
+/** The selection from a page URL's parameters; anything unknown falls back to the default. */
+export function selectionOf(params: URLSearchParams): PageSelection {
+  const sort = params.get('sort') ?? '';
+  const dir = params.get('dir');
+  return {
+    sort: isHistorySort(sort) ? sort : DEFAULT_SELECTION.sort,
+    dir: dir === 'asc' || dir === 'desc' ? dir : DEFAULT_SELECTION.dir,
+    workload: params.get('workload') || null,
+    study: params.get('study') || null,
+  };
+}
+
+export { HISTORY_SORTS };
+export type { HistoryRow, HistorySort, SortDirection, HpoStudyRow, HpoTrialRow, DeadLetterCode };
+
+export interface ProviderBar {
+  provider: string;
+  /** The provider's cheapest feasible offer for the workload. */
+  offer: string;
+  usdPerHour: number;
+  hours: number;
+  costUsd: number;
+  /** Hours from observed runs of the class on that offer, or estimated from GPU throughput. */
+  source: 'observed' | 'estimated';
+  feasibleOffers: number;
+}
 
 export interface StatusData {
   generatedAt: string;
@@ -27,8 +71,33 @@ export interface StatusData {
   spendByProvider: Array<{ provider: string; cost_usd: number; runs: number }>;
   costTrend: Array<{ day: string; provider: string; cost_usd: number }>;
   spotRisk: Array<{ offer: string; runs: number; rate: number; lower: number; upper: number; band: string; savings_pct: number | null; recommend: boolean }>;
-  storage: Array<{ dataset_id: string; tier: string; format_advice: string | null; monthly_saving_usd: number }>;
-  savings: { actualUsd: number; suggestedUsd: number; potentialUsd: number; storageMonthlyUsd: number };
+  storage: Array<{ dataset_id: string; tier: string; format_advice: string | null; size_bytes: number; monthly_saving_usd: number }>;
+  savings: {
+    actualUsd: number;
+    suggestedUsd: number;
+    potentialUsd: number;
+    storageMonthlyUsd: number;
+    /** What the figures cover: the finished jobs, their dispatch period, and what each was compared with. */
+    coverage: { jobs: number; from: string | null; to: string | null; optimizerPicks: number; cheapestCandidate: number; uncompared: number; datasets: number };
+  };
+  selection: PageSelection;
+  history: HistoryRow[];
+  providerComparison: {
+    classes: Array<{ queryId: string; runs: number; description: string }>;
+    /** The class compared (null when there is none yet) and its workload. */
+    selected: string | null;
+    workload: WorkloadProfile | null;
+    bars: ProviderBar[];
+  };
+  hpo: { studies: HpoStudyRow[]; selected: string | null; trials: HpoTrialRow[] };
+  deadLettersByCode: DeadLetterCode[];
+}
+
+/** A workload in a few words, for the class picker. */
+export function describeWorkload(w: WorkloadProfile): string {
+  const params = w.param_count >= 1e9 ? `${+(w.param_count / 1e9).toFixed(1)}B` : `${+(w.param_count / 1e6).toFixed(0)}M`;
+  const hours = w.expected_duration_h === null ? '' : ` · ${+w.expected_duration_h.toFixed(1)} h`;
+  return `${w.framework.toLowerCase()} ${w.model_family} ${params} · ${w.num_gpus} GPU, ${+w.gpu_memory_required_gb.toFixed(0)} GB${hours}`;
 }
 
 const n = (v: unknown) => Number(v ?? 0);
@@ -50,7 +119,7 @@ function servingMode(view: ServiceView): string | null {
   return view.advisorMode === 'heuristic' || !latestPromoted(models) ? 'HEURISTIC' : view.advisorMode.toUpperCase();
 }
 
-export async function statusData(client: ClickHouseClient, database: string, view: ServiceView = {}): Promise<StatusData> {
+export async function statusData(client: ClickHouseClient, database: string, view: ServiceView = {}, selection: PageSelection = DEFAULT_SELECTION): Promise<StatusData> {
   const { streams, sink, consumerLag = {} } = view;
   const db = database;
   const [labels] = await queryRows<{ samples: string; mean: number | null }>(client, `SELECT count() AS samples, avg(label) AS mean FROM ${db}.relevance_labels FINAL`);
@@ -97,16 +166,40 @@ export async function statusData(client: ClickHouseClient, database: string, vie
             argMax(avg_savings_pct, event_time) AS savings_pct, argMax(recommend_spot, event_time) AS recommend
      FROM ${db}.spot_risk FINAL GROUP BY offer ORDER BY offer`,
   );
-  const storage = await queryRows<{ dataset_id: string; tier: string; format_advice: string | null; monthly_saving_usd: number }>(
+  const storage = await queryRows<{ dataset_id: string; tier: string; format_advice: string | null; size_bytes: string; monthly_saving_usd: number }>(
     client,
-    `SELECT dataset_id, tier, format_advice, monthly_saving_usd FROM ${db}.storage_recommendations ORDER BY monthly_saving_usd DESC, dataset_id LIMIT {limit:UInt32}`,
+    `SELECT dataset_id, tier, format_advice, size_bytes, monthly_saving_usd FROM ${db}.storage_recommendations ORDER BY monthly_saving_usd DESC, dataset_id LIMIT {limit:UInt32}`,
     { limit: 50 },
   );
   const [savings] = await queryRows<{ actual: number; suggested: number; potential: number }>(
     client,
     `SELECT sum(actual_cost_usd) AS actual, sum(ifNull(suggested_cost_usd, actual_cost_usd)) AS suggested, sum(ifNull(potential_saving_usd, 0)) AS potential FROM ${db}.savings_report`,
   );
-  const [storageSaving] = await queryRows<{ total: number }>(client, `SELECT sum(monthly_saving_usd) AS total FROM ${db}.storage_recommendations`);
+  const [storageSaving] = await queryRows<{ total: number; datasets: string }>(client, `SELECT sum(monthly_saving_usd) AS total, count() AS datasets FROM ${db}.storage_recommendations`);
+  // What the savings figures cover, from the same view's columns (its figures are the query above's).
+  const [coverage] = await queryRows<{ jobs: string; first: string | null; last: string | null; optimizer: string; cheapest: string; uncompared: string }>(
+    client,
+    `SELECT count() AS jobs, if(count() = 0, NULL, toString(toDate(min(dispatched_at)))) AS first, if(count() = 0, NULL, toString(toDate(max(dispatched_at)))) AS last,
+            countIf(suggested_from = 'optimizer') AS optimizer, countIf(suggested_from = 'cheapest candidate') AS cheapest, countIf(suggested_from IS NULL) AS uncompared
+     FROM ${db}.savings_report`,
+  );
+  const history = await recommendationHistory(client, db, { sort: selection.sort, dir: selection.dir, limit: 50 });
+  const classes = await workloadClasses(client, db, 12);
+  const chosenClass = classes.find((c) => c.queryId === selection.workload) ?? classes[0] ?? null;
+  const comparison = chosenClass ? await compareForWorkload(client, db, chosenClass.workload) : null;
+  const bars: ProviderBar[] = [];
+  for (const o of comparison?.offers ?? []) {
+    const bar = bars.find((b) => b.provider === o.provider);
+    const candidate = { provider: o.provider, offer: `${o.region}/${o.instanceType}`, usdPerHour: o.onDemandPerHour, hours: o.estimatedHours, costUsd: o.estimatedCostUsd, source: o.durationSource, feasibleOffers: 1 };
+    if (!bar) bars.push(candidate);
+    else if (o.estimatedCostUsd < bar.costUsd) Object.assign(bar, { ...candidate, feasibleOffers: bar.feasibleOffers + 1 });
+    else bar.feasibleOffers++;
+  }
+  bars.sort((a, b) => a.costUsd - b.costUsd || a.provider.localeCompare(b.provider));
+  const studies = await hpoStudies(client, db);
+  const study = studies.find((s) => s.study_id === selection.study) ?? studies[0] ?? null;
+  const trials = study ? await hpoTrials(client, db, study.study_id, study.objective?.name ?? 'metric') : [];
+  const deadLetters = await deadLettersByCode(client, db);
   return {
     generatedAt: new Date().toISOString(),
     optimizer: {
@@ -135,7 +228,31 @@ export async function statusData(client: ClickHouseClient, database: string, vie
     spendByProvider: spend.map((s) => ({ provider: s.provider, cost_usd: n(s.cost_usd), runs: n(s.runs) })),
     costTrend: trend.map((t) => ({ ...t, cost_usd: n(t.cost_usd) })),
     spotRisk: spot.map((s) => ({ ...s, runs: n(s.runs), recommend: Boolean(s.recommend) })),
-    storage,
-    savings: { actualUsd: n(savings?.actual), suggestedUsd: n(savings?.suggested), potentialUsd: n(savings?.potential), storageMonthlyUsd: n(storageSaving?.total) },
+    storage: storage.map((s) => ({ ...s, size_bytes: n(s.size_bytes), monthly_saving_usd: n(s.monthly_saving_usd) })),
+    savings: {
+      actualUsd: n(savings?.actual),
+      suggestedUsd: n(savings?.suggested),
+      potentialUsd: n(savings?.potential),
+      storageMonthlyUsd: n(storageSaving?.total),
+      coverage: {
+        jobs: n(coverage?.jobs),
+        from: coverage?.first ?? null,
+        to: coverage?.last ?? null,
+        optimizerPicks: n(coverage?.optimizer),
+        cheapestCandidate: n(coverage?.cheapest),
+        uncompared: n(coverage?.uncompared),
+        datasets: n(storageSaving?.datasets),
+      },
+    },
+    selection,
+    history,
+    providerComparison: {
+      classes: classes.map((c) => ({ queryId: c.queryId, runs: c.runs, description: describeWorkload(c.workload) })),
+      selected: chosenClass?.queryId ?? null,
+      workload: chosenClass?.workload ?? null,
+      bars,
+    },
+    hpo: { studies, selected: study?.study_id ?? null, trials },
+    deadLettersByCode: deadLetters,
   };
 }
