@@ -13,6 +13,8 @@
  * - any other URL parameter is a setting for that query, as in ClickHouse;
  * - basic auth (`Authorization: Basic`, `X-ClickHouse-User`/`X-ClickHouse-Key`, or `user`/
  *   `password` parameters) when a username and password are configured;
+ * - Native output for the client's `client_protocol_version` (block info, custom-serialization
+ *   flags), as clickhouse-go and so Grafana's data source read it (nativeFormat.ts);
  * - HTTP compression of the response (`enable_http_compression=1` with `Accept-Encoding`) and
  *   of the request body (`Content-Encoding`); not ClickHouse's own block compression (`compress=1`);
  * - `GET /ping` answers `Ok.`; errors come back as ClickHouse's `Code: N. DB::Exception: … (TYPE)`
@@ -25,10 +27,11 @@
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
-import type { Readable, Transform } from 'node:stream';
+import { Readable, type Transform } from 'node:stream';
 import zlib from 'node:zlib';
 import type { Logger } from '../../common/logger.ts';
 import type { ClickHouseClient } from './client.ts';
+import { NativeFormatError, toProtocol } from './nativeFormat.ts';
 
 export interface SqlEndpointOptions {
   host: string;
@@ -68,6 +71,7 @@ const PROTOCOL_PARAMS = new Set([
   'wait_end_of_query',
   'role',
   'add_http_cors_header',
+  'client_protocol_version',
   'enable_http_compression',
   'http_zlib_compression_level',
   'send_progress_in_http_headers',
@@ -209,8 +213,8 @@ export async function startSqlEndpoint(options: SqlEndpointOptions): Promise<Sql
 
   const fail = (res: ServerResponse, err: unknown, queryId: string) => {
     const e = err as { code?: string | number; type?: string; message?: string };
-    const code = err instanceof ProtocolError ? err.code : Number(e.code) || 1001;
-    const type = err instanceof ProtocolError ? err.type : (e.type ?? 'STD_EXCEPTION');
+    const code = err instanceof ProtocolError ? err.code : err instanceof NativeFormatError ? 48 : Number(e.code) || 1001;
+    const type = err instanceof ProtocolError ? err.type : err instanceof NativeFormatError ? 'NOT_IMPLEMENTED' : (e.type ?? 'STD_EXCEPTION');
     const message = (e.message ?? String(err)).trim();
     if (res.headersSent) {
       // The result had started: ClickHouse appends the exception to the body the same way.
@@ -273,6 +277,7 @@ export async function startSqlEndpoint(options: SqlEndpointOptions): Promise<Sql
       return Array.isArray(v) ? v[0] : v;
     };
     const defaultFormat = params.get('default_format') ?? header('x-clickhouse-format') ?? 'TabSeparated';
+    const protocol = Number(params.get('client_protocol_version') ?? 0);
     const database = params.get('database') || header('x-clickhouse-database') || options.defaultDatabase;
     const abort = new AbortController();
     res.once('close', () => abort.abort());
@@ -287,6 +292,13 @@ export async function startSqlEndpoint(options: SqlEndpointOptions): Promise<Sql
       await session.command({ query: `USE \`${database.replace(/\\/g, '\\\\').replace(/`/g, '\\`')}\`` });
       const result = await session.exec({ query: sql, query_params: queryParams, clickhouse_settings: { ...settings, default_format: defaultFormat as 'TabSeparated' }, query_id: queryId, abort_signal: abort.signal });
       const format = formatClause(sql) ?? defaultFormat;
+      let stream = result.stream as Readable;
+      if (format.toLowerCase() === 'native' && protocol > 0) {
+        // Native for the client's protocol revision (clickhouse-go, hence Grafana, names one).
+        const chunks: Buffer[] = [];
+        for await (const chunk of stream) chunks.push(Buffer.from(chunk as Buffer));
+        stream = Readable.from([toProtocol(Buffer.concat(chunks), protocol)]);
+      }
       const compress = compressor(req, params);
       res.writeHead(200, {
         'content-type': contentTypeOf(format),
@@ -297,7 +309,6 @@ export async function startSqlEndpoint(options: SqlEndpointOptions): Promise<Sql
         'x-clickhouse-summary': JSON.stringify((result as { summary?: unknown }).summary ?? {}),
         ...(compress ? { 'content-encoding': compress.encoding } : {}),
       });
-      const stream = result.stream as Readable;
       if (compress) await pipeline(stream, compress.stream, res);
       else await pipeline(stream, res);
       logger.debug({ queryId, ms: Date.now() - started }, 'SQL endpoint query');

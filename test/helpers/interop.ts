@@ -39,3 +39,11 @@ export function javaAvscCheck(files: string[]): Promise<Ran> {
   if (!existsSync(join(JAVA_JARS, 'avro-1.12.1.jar'))) throw new Error(`${JAVA_JARS} is missing: run \`make interop-java\``);
   return ran('java', ['-cp', `${JAVA_JARS}/*`, AVSC_CHECK, ...files], 120_000);
 }
+
+const CHCHECK = join(REPO_ROOT, '.cache', 'interop-go', 'chcheck');
+
+/** Runs a query with clickhouse-go over HTTP, the client Grafana's ClickHouse data source is built on; rows as JSON lines. */
+export function goClickHouseQuery(hostPort: string, database: string, user: string, password: string, query: string, args: string[] = []): Promise<Ran> {
+  if (!existsSync(CHCHECK)) throw new Error(`${CHCHECK} is missing: run \`make interop-go\``);
+  return ran(CHCHECK, [hostPort, database, user, password, query, ...args], 120_000);
+}

@@ -1,8 +1,9 @@
 /**
  * The running service serves its embedded ClickHouse over ClickHouse's HTTP interface, read-only:
- * @clickhouse/client (the client Grafana's and everyone's tooling resembles) queries the live
- * tables while the service ingests, with bound parameters, formats and basic auth; every kind of
- * write is refused by the engine, and the service's own writes go on, every label exactly once.
+ * @clickhouse/client queries the live tables while the service ingests, with bound parameters,
+ * formats and basic auth; clickhouse-go over HTTP (the client of Grafana's ClickHouse data source)
+ * reads the same rows in Native format; every kind of write is refused by the engine, and the
+ * service's own writes go on.
  */
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
@@ -16,6 +17,7 @@ import { createRegistry, TopicSerde } from '../../topology/serde.ts';
 import { ensureTopics } from '../../topology/admin.ts';
 import { startServiceProcess, type ServiceProcess } from '../helpers/serviceProcess.ts';
 import { freePort } from '../helpers/freePort.ts';
+import { goClickHouseQuery } from '../helpers/interop.ts';
 import { expectedLabels, randomName, testConfig, waitUntil } from '../helpers/testConfig.ts';
 
 const USER = 'analyst';
@@ -121,6 +123,30 @@ describe('SQL endpoint of the running service', () => {
     expect(await labelCount()).toBe(before);
     const tables = await client.query({ query: "SELECT count() AS n FROM system.tables WHERE database = currentDatabase() AND name = 'intruder'", format: 'JSONEachRow' });
     expect(Number(((await tables.json()) as Array<{ n: string }>)[0]?.n)).toBe(0);
+  });
+
+  it("answers the client Grafana's ClickHouse data source is built on (clickhouse-go, HTTP, Native)", async () => {
+    const host = new URL(service.sqlUrl).host;
+    const db = config.clickhouse.database;
+    const team = first[0]!.dispatch.team;
+    // Strings, LowCardinality, Nullable, DateTime64, arrays and integers, as Native for its protocol version.
+    const select = (param: string) =>
+      `SELECT job_id, label, status, metric, event_time, [team, workload_model_family] AS names, toUInt64(label) * 2 AS twice
+       FROM relevance_labels FINAL WHERE team = ${param} ORDER BY job_id LIMIT 20`;
+    const go = await goClickHouseQuery(host, db, USER, PASSWORD, select('?'), [team]);
+    expect(go.code, go.stderr).toBe(0);
+    const viaGo = go.stdout.trim().split('\n').map((l) => JSON.parse(l) as { job_id: string; label: number; status: string; metric: number | null; event_time: string; names: string[]; twice: number });
+    const viaJs = (await (await client.query({ query: select('{team:String}'), query_params: { team }, format: 'JSONEachRow' })).json()) as Array<{ job_id: string; label: number; status: string; metric: number | null; event_time: string; names: string[]; twice: string }>;
+    expect(viaGo.length).toBeGreaterThan(0);
+    expect(viaGo.map((r) => ({ ...r, event_time: Date.parse(r.event_time) }))).toEqual(
+      viaJs.map((r) => ({ ...r, event_time: Date.parse(`${r.event_time.replace(' ', 'T')}Z`), twice: Number(r.twice) })),
+    );
+    const write = await goClickHouseQuery(host, db, USER, PASSWORD, 'CREATE TABLE intruder (x UInt8) ENGINE = Memory');
+    expect(write.code).toBe(1);
+    expect(write.stderr).toContain('READONLY');
+    const denied = await goClickHouseQuery(host, db, USER, 'wrong', 'SELECT 1');
+    expect(denied.code).toBe(1);
+    expect(denied.stderr).toContain('AUTHENTICATION_FAILED');
   });
 
   it('asks for the configured password', async () => {
