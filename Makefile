@@ -19,7 +19,7 @@ GENERATED := schemas/generated/records.ts
 SCHEMAS := $(wildcard schemas/*.avsc schemas/common/*.avsc) schemas/codegen.ts schemas/catalog.ts
 BIN := ./bin/artenic-optimizer.mjs
 
-.PHONY: run test lint typecheck unit integration soak bench bench-venv interop-venv interop-java interop-go infra deps clean browser compose-validator
+.PHONY: run test lint typecheck unit integration soak bench bench-venv bench-kstreams kstreams-peer interop-venv interop-java interop-go infra deps clean browser compose-validator
 
 # `npm install`, not `npm ci`: chdb lists platform packages that were never published for
 # other platforms (404), which `npm ci` reports as a lock mismatch. The lock still pins versions.
@@ -91,13 +91,33 @@ soak: deps
 	npx vitest run --project soak
 
 ## Benchmarks: the topology end to end against raw client baselines and Kafka's perf tools; the
-## advisor's hot paths and ranking quality; the HPO engine's ask() latency and quality against Optuna.
-bench: deps bench-venv
+## feedback slice against its Kafka Streams port; the advisor's hot paths and ranking quality;
+## the HPO engine's ask() latency and quality against Optuna.
+bench: deps bench-venv kstreams-peer
 	npx tsx bench/feedback-e2e.ts
+	npx tsx bench/feedback-vs-kstreams.ts
 	npx tsx bench/advisor-latency.ts
 	npx tsx bench/ltr-quality.ts
 	npx tsx bench/hpo-latency.ts
 	npx tsx bench/hpo-quality.ts
+
+## Only the feedback slice against Kafka Streams (BENCH_REPS, BENCH_JOBS, BENCH_LATENCY_SECONDS, BENCH_LATENCY_RATES).
+bench-kstreams: deps kstreams-peer
+	npx tsx bench/feedback-vs-kstreams.ts
+
+## The Kafka Streams port of the feedback slice, for the benchmark only (never a runtime
+## dependency): Kafka Streams and Avro from Maven Central, built with Maven and Java 17 into
+## the git-ignored .cache/kstreams (the jar and its runtime classpath in lib/).
+KSTREAMS_JAR := .cache/kstreams/target/feedback-kstreams-0.1.0.jar
+KSTREAMS_SOURCES := bench/kstreams/pom.xml $(shell find bench/kstreams/src -name '*.java' 2>/dev/null)
+kstreams-peer: $(KSTREAMS_JAR)
+
+$(KSTREAMS_JAR): $(KSTREAMS_SOURCES)
+	@command -v mvn >/dev/null || { echo "kstreams-peer: Maven (mvn) is not installed: apt-get install maven" >&2; exit 1; }
+	@command -v java >/dev/null || { echo "kstreams-peer: no java on PATH: install a JDK 17 (apt-get install openjdk-17-jdk-headless)" >&2; exit 1; }
+	@java -version 2>&1 | awk -F'"' '/version/ { split($$2, v, "."); if ((v[1] == 1 ? v[2] : v[1]) + 0 < 17) { print "kstreams-peer: Java 17 or later needed, found " $$2 > "/dev/stderr"; exit 1 } }'
+	cd bench/kstreams && mvn -q -B package -DskipTests -Dkstreams.buildDir=$(CURDIR)/.cache/kstreams
+	@touch $@
 
 ## LightGBM and Optuna from PyPI, for the ranking and HPO quality baselines only (never runtime dependencies).
 bench-venv:
