@@ -21,7 +21,9 @@
  *   text with `X-ClickHouse-Exception-Code`, which clients parse.
  *
  * Every request gets a fresh read-only session (`openSession`): the engine itself refuses
- * writes, DDL and `readonly = 0`, and no request's settings or `USE` outlive it. At most
+ * writes, DDL and `readonly = 0`, and no request's settings or `USE` outlive it. What the
+ * engine would still do for a query beyond reading its own data (the host's files, the network,
+ * several statements in one, KILL) is refused first (statementGuard.ts). At most
  * `maxConcurrentQueries` run at once; the others wait their turn.
  */
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
@@ -32,6 +34,7 @@ import zlib from 'node:zlib';
 import type { Logger } from '../../common/logger.ts';
 import type { ClickHouseClient } from './client.ts';
 import { NativeFormatError, toProtocol } from './nativeFormat.ts';
+import { checkStatement, StatementRefused } from './statementGuard.ts';
 
 export interface SqlEndpointOptions {
   host: string;
@@ -213,8 +216,8 @@ export async function startSqlEndpoint(options: SqlEndpointOptions): Promise<Sql
 
   const fail = (res: ServerResponse, err: unknown, queryId: string) => {
     const e = err as { code?: string | number; type?: string; message?: string };
-    const code = err instanceof ProtocolError ? err.code : err instanceof NativeFormatError ? 48 : Number(e.code) || 1001;
-    const type = err instanceof ProtocolError ? err.type : err instanceof NativeFormatError ? 'NOT_IMPLEMENTED' : (e.type ?? 'STD_EXCEPTION');
+    const code = err instanceof ProtocolError || err instanceof StatementRefused ? err.code : err instanceof NativeFormatError ? 48 : Number(e.code) || 1001;
+    const type = err instanceof ProtocolError || err instanceof StatementRefused ? err.type : err instanceof NativeFormatError ? 'NOT_IMPLEMENTED' : (e.type ?? 'STD_EXCEPTION');
     const message = (e.message ?? String(err)).trim();
     if (res.headersSent) {
       // The result had started: ClickHouse appends the exception to the body the same way.
@@ -282,14 +285,16 @@ export async function startSqlEndpoint(options: SqlEndpointOptions): Promise<Sql
     const abort = new AbortController();
     res.once('close', () => abort.abort());
     await acquire();
-    const session = options.openSession();
+    let session: ClickHouseClient | undefined;
     const started = Date.now();
     try {
+      session = options.openSession();
       if (!version) {
         const r = await session.query({ query: 'SELECT version() AS v', format: 'JSONEachRow' });
         version = ((await r.json()) as Array<{ v: string }>)[0]?.v ?? '';
       }
       await session.command({ query: `USE \`${database.replace(/\\/g, '\\\\').replace(/`/g, '\\`')}\`` });
+      await checkStatement(session, sql, queryParams);
       const result = await session.exec({ query: sql, query_params: queryParams, clickhouse_settings: { ...settings, default_format: defaultFormat as 'TabSeparated' }, query_id: queryId, abort_signal: abort.signal });
       const format = formatClause(sql) ?? defaultFormat;
       let stream = result.stream as Readable;
@@ -313,7 +318,7 @@ export async function startSqlEndpoint(options: SqlEndpointOptions): Promise<Sql
       else await pipeline(stream, res);
       logger.debug({ queryId, ms: Date.now() - started }, 'SQL endpoint query');
     } finally {
-      await session.close().catch(() => undefined);
+      await session?.close().catch(() => undefined);
       release();
     }
   };

@@ -125,6 +125,25 @@ describe('SQL endpoint of the running service', () => {
     expect(Number(((await tables.json()) as Array<{ n: string }>)[0]?.n)).toBe(0);
   });
 
+  it("refuses what would reach the service's host: its files, the network, INTO OUTFILE, several statements, KILL", async () => {
+    const refused: Array<[string, string]> = [
+      ["SELECT * FROM file('/etc/hostname', 'LineAsString')", 'ACCESS_DENIED'],
+      ["SELECT file('/etc/hostname')", 'ACCESS_DENIED'],
+      ["SELECT * FROM url('http://127.0.0.1:9/', 'LineAsString')", 'ACCESS_DENIED'],
+      ["SELECT 1 INTO OUTFILE '/tmp/artenic-endpoint-outfile'", 'ACCESS_DENIED'],
+      ['SELECT 1; SELECT 2', 'SYNTAX_ERROR'],
+      ['KILL QUERY WHERE 1', 'ACCESS_DENIED'],
+    ];
+    for (const [query, type] of refused) {
+      const err = await client.query({ query }).then(
+        () => null,
+        (e: unknown) => e as { type?: string; message: string },
+      );
+      expect(err?.type, `${query}: ${err?.message}`).toBe(type);
+    }
+    expect(await labelCount()).toBeGreaterThan(0);
+  });
+
   it("answers the client Grafana's ClickHouse data source is built on (clickhouse-go, HTTP, Native)", async () => {
     const host = new URL(service.sqlUrl).host;
     const db = config.clickhouse.database;
