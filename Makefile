@@ -91,12 +91,13 @@ soak: deps
 	npx vitest run --project soak
 
 ## Benchmarks: the topology end to end against raw client baselines and Kafka's perf tools; the
-## feedback slice against its Kafka Streams port; the advisor's hot paths and ranking quality;
-## the HPO engine's ask() latency and quality against Optuna.
+## feedback slice against its Kafka Streams port; the advisor's hot paths, decision quality
+## (regret on a held-out platform) and ranking quality; the HPO engine's ask() latency and quality against Optuna.
 bench: deps bench-venv kstreams-peer
 	npx tsx bench/feedback-e2e.ts
 	npx tsx bench/feedback-vs-kstreams.ts
 	npx tsx bench/advisor-latency.ts
+	npx tsx bench/advisor-regret.ts
 	npx tsx bench/ltr-quality.ts
 	npx tsx bench/hpo-latency.ts
 	npx tsx bench/hpo-quality.ts

@@ -25,7 +25,8 @@ export type ReplayOutput =
 
 export function replayEvents(events: Iterable<ReplayEvent>, config: Config): ReplayOutput[] {
   const processors = buildProcessors(config);
-  const repartitions = processors.flatMap((p) => p.repartitions ?? []);
+  // One per name, as the runtime does: processors that read the same repartition share its topic.
+  const repartitions = [...new Map(processors.flatMap((p) => p.repartitions ?? []).map((r) => [r.name, r])).values()];
   // Global tables follow the file itself: catalog lines as they come, spot risk as it is emitted.
   const globals = new Map<string, Map<string, unknown>>([...new Set(processors.flatMap((p) => p.globalTables ?? []))].map((role) => [role, new Map()]));
   const task = new StreamTask(0, processors, { graceMs: config.streams.graceMs, punctuateIntervalMs: config.streams.punctuateIntervalMs, globalTables: globals });

@@ -66,7 +66,7 @@ export async function startService(config: Config, logger: Logger, hooks: Servic
   registerAdvisorMetrics(metrics.registry, () => streams.globalRows('advisor-models'));
   const tracing = startTracing(config, { streams, sink }, logger);
   const pageData = (params: URLSearchParams) =>
-    statusData(clickhouse, config.clickhouse.database, { streams, sink, consumerLag: metrics.lagByGroup(), consumerLagAt: metrics.lagPolledAt(), advisorMode: config.advisor.mode }, selectionOf(params));
+    statusData(clickhouse, config.clickhouse.database, { streams, sink, consumerLag: metrics.lagByGroup(), consumerLagAt: metrics.lagPolledAt(), advisorMode: config.advisor.mode, scaling: config.advisor.scaling }, selectionOf(params));
   const http = await startHttpServer(
     config.http.host,
     config.http.port,

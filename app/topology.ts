@@ -6,6 +6,7 @@ import { spotProcessor } from '../processors/cost/spotProcessor.ts';
 import { anomalyProcessor } from '../processors/cost/anomalyProcessor.ts';
 import { advisorProcessor } from '../processors/advisor/processor.ts';
 import { trainerProcessor, type TrainerOptions } from '../processors/advisor/trainer.ts';
+import { scalingProcessor } from '../processors/advisor/scalingProcessor.ts';
 import { hpoStreamProcessor } from '../processors/hpo/streamProcessor.ts';
 import type { Processor } from '../topology/processor.ts';
 
@@ -18,6 +19,10 @@ export function trainerOptions(a: Config['advisor']): TrainerOptions {
     heldOutFraction: a.heldOutFraction,
     lambdaMart: { trees: a.trees, leaves: a.leaves, learningRate: a.learningRate, minDataInLeaf: a.minDataInLeaf },
     weights: { cost: a.weightCost, gpu: a.weightGpu, memory: a.weightMemory, reliability: a.weightReliability },
+    rules: { scaling: a.scaling, maxGpuOverprovision: a.maxGpuOverprovision, memoryHeadroomTarget: a.memoryHeadroomTarget },
+    servedAs: { mode: a.mode, ltrWeight: a.ltrWeight },
+    minGainOverHeuristic: a.minGainOverHeuristic,
+    maxCostRegretGap: a.maxCostRegretGap,
   };
 }
 
@@ -29,6 +34,7 @@ export function buildProcessors(config: Config): Processor[] {
     anomalyProcessor(config.anomalies),
     advisorProcessor(config.advisor),
     trainerProcessor(trainerOptions(config.advisor)),
+    scalingProcessor({ ...config.advisor.scaling }),
     hpoStreamProcessor(config.hpo),
   ];
 }

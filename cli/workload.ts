@@ -24,6 +24,9 @@ const FLAG_OF: Record<string, string> = {
   gpu_memory_required_gb: '--gpu-memory-gb',
   num_gpus: '--gpus',
   expected_duration_h: '--hours',
+  distributed: '--distributed',
+  gpu_memory_sharded: '--sharded',
+  max_nodes: '--max-nodes',
 };
 
 export interface WorkloadFlags {
@@ -35,6 +38,9 @@ export interface WorkloadFlags {
   gpuMemoryGb: number;
   gpus: number;
   hours: number;
+  distributed?: boolean;
+  sharded?: boolean;
+  maxNodes: number;
 }
 
 /** The workload flags `cost compare` and `recommend` share; numbers are checked as they are parsed. */
@@ -45,9 +51,13 @@ export function workloadOptions(command: Command): Command {
     .option('--model-family <name>', 'model family', 'transformer')
     .addOption(new Option('--params <n>', 'parameter count').default(100000000).argParser(integerOption({ min: 0 })))
     .addOption(new Option('--dataset-gb <n>', 'dataset size in GB').default(10).argParser(numberOption({ min: 0 })))
-    .addOption(new Option('--gpu-memory-gb <n>', 'GPU memory the job needs, in total').default(16).argParser(numberOption({ min: 0 })))
-    .addOption(new Option('--gpus <n>', 'GPUs').default(1).argParser(integerOption({ min: 0, max: 1024 })))
-    .addOption(new Option('--hours <n>', 'expected hours on one A100').default(4).argParser(numberOption({ above: 0 })));
+    .addOption(new Option('--gpu-memory-gb <n>', 'GPU memory the job needs on each GPU (the total with --sharded)').default(16).argParser(numberOption({ min: 0 })))
+    .addOption(new Option('--gpus <n>', 'GPUs the job uses').default(1).argParser(integerOption({ min: 0, max: 1024 })))
+    .option('--distributed', 'the GPUs work as one distributed job (default: when --gpus > 1)')
+    .option('--no-distributed', 'not distributed: one machine')
+    .option('--sharded', 'the GPU memory is sharded over the GPUs (FSDP, ZeRO-3): --gpu-memory-gb is the total')
+    .addOption(new Option('--max-nodes <n>', 'machines a distributed job may span').default(1).argParser(integerOption({ min: 1, max: 1024 })))
+    .addOption(new Option('--hours <n>', "the job's work: hours on one A100").default(4).argParser(numberOption({ above: 0 })));
 }
 
 function frameworks(): string[] {
@@ -124,6 +134,7 @@ export function workloadFrom(opts: WorkloadFlags): WorkloadProfile {
     }
     const problems = workloadProblems(parsed);
     if (problems.length > 0) throw new UsageError(`--workload: ${problems.join('; ')}`);
+    // Fields the schema added with defaults may be left out, as in a record written with an older schema.
     const withDefaults: Record<string, unknown> = {};
     for (const f of FIELDS) withDefaults[f.name] = f.name in (parsed as object) ? (parsed as Record<string, unknown>)[f.name] : f.default;
     return withDefaults as unknown as WorkloadProfile;
@@ -136,7 +147,9 @@ export function workloadFrom(opts: WorkloadFlags): WorkloadProfile {
     gpu_memory_required_gb: opts.gpuMemoryGb,
     num_gpus: opts.gpus,
     expected_duration_h: opts.hours,
-    distributed: opts.gpus > 1,
+    distributed: opts.distributed ?? opts.gpus > 1,
+    gpu_memory_sharded: opts.sharded ?? false,
+    max_nodes: opts.maxNodes,
   };
   const problems = workloadProblems(workload, (f) => FLAG_OF[f] ?? f);
   if (problems.length > 0) throw new UsageError(problems.join('; '));

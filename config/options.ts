@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { TOPIC_ROLES, type TopicRole } from '../schemas/catalog.ts';
 import { ConfigError } from '../common/errors.ts';
+import { ModelFrameworkValues, type ModelFramework } from '../schemas/generated/records.ts';
 
 const DAY_MS = 86_400_000;
 
@@ -146,6 +147,13 @@ export const DEFAULTS = {
     weightGpu: 0.3,
     weightMemory: 0.2,
     weightReliability: 0.1,
+    /** Weights for requests whose goal is COST or SPEED (BALANCED, the default goal, uses the weights above). */
+    goalWeights: {
+      COST: { cost: 0.7, gpu: 0.1, memory: 0.1, reliability: 0.1 },
+      SPEED: { cost: 0.1, gpu: 0.7, memory: 0.1, reliability: 0.1 },
+    },
+    /** The goal of the suggestion made for each dispatch (dispatches carry none). COST: the savings report compares what was spent with the cheapest pick for the job's needs. */
+    dispatchGoal: 'COST' as 'COST' | 'SPEED' | 'BALANCED',
     /** Alternatives listed in the suggestion made for each dispatch. */
     dispatchTopK: 5,
     /** heuristic, ltr or hybrid. LTR and HYBRID serve once a learned model has been promoted (HEURISTIC until then). */
@@ -160,13 +168,52 @@ export const DEFAULTS = {
     retrainMinIntervalMs: 3_600_000,
     /** (workload, offer) documents kept for training; the least recently labelled leave first. Bounds a training run (about 1.2 s at 4,000 documents on 2 cores: BENCHMARKS.md). */
     maxTrainingDocs: 5_000,
-    /** Share of documents held out to evaluate each model (chosen by a hash, the same everywhere). */
+    /** Share of queries (workload classes, with all their documents) held out to evaluate each model (chosen by a hash, the same everywhere). */
     heldOutFraction: 0.2,
     /** LambdaMART: trees, leaves per tree, learning rate, least documents in a leaf. */
     trees: 100,
     leaves: 15,
     learningRate: 0.1,
     minDataInLeaf: 3,
+    /** A learned model is promoted, and keeps serving, only while its held-out NDCG@5 beats the heuristic's on the same queries by more than this. */
+    minGainOverHeuristic: 0,
+    /**
+     * ...and while its observed cost regret (its top picks' realized cost per success against the cheapest offer each
+     * held-out query ran on) is not above the heuristic's by more than this (0.05 = 5 points). Labels grade runs against
+     * the platform's own estimates, not against each other, so a model can win on NDCG with dearer picks.
+     */
+    maxCostRegretGap: 0,
+    /**
+     * Offers that give a job more than this many times the GPUs it uses leave the candidates, when an offer closer to its
+     * size fits: idle GPUs are paid for and never make it faster. 1: a job gets exactly the GPUs it uses whenever some offer
+     * allows it, else the smallest allocation that fits (bench/advisor-regret.ts measures 2 against 1: the same cost).
+     */
+    maxGpuOverprovision: 1,
+    /** Per-GPU memory headroom (offer / need) up to which the memory score grows; more brings nothing (a margin against OOM, not a goal). */
+    memoryHeadroomTarget: 1.25,
+    /** Suggestions are made once per request id and per dispatch's job id; the ids are remembered this long in stream time, so a duplicate within it is dropped... */
+    dedupeTtlMs: 7 * DAY_MS,
+    /** ...and at most this many per partition (the oldest are forgotten first). */
+    maxRememberedIds: 200_000,
+    /**
+     * Scaling efficiency priors (Amdahl's law: on g GPUs a job runs 1 / ((1 - p) + p / g) times faster than on one), the
+     * fallback until runs of a workload class teach its own p. Defaults: deep-learning frameworks 0.97 (8 GPUs of one
+     * machine at 83% efficiency), gradient-boosting libraries that split work across GPUs 0.7 / 0.5, scikit-learn 0 (one
+     * GPU at most is used), anything else 0.9.
+     */
+    scaling: {
+      parallelFraction: { PYTORCH: 0.97, TENSORFLOW: 0.97, JAX: 0.97, HUGGINGFACE: 0.97, XGBOOST: 0.7, LIGHTGBM: 0.5, SKLEARN: 0, OTHER: 0.9 } as Record<ModelFramework, number>,
+      /** Overrides by model family: the first of these words the family contains (transformers scale better than small CNNs, whose input pipeline bounds them). */
+      familyParallelFraction: { transformer: 0.98, gpt: 0.98, llama: 0.98, bert: 0.97, t5: 0.98, vit: 0.97, cnn: 0.95, resnet: 0.95, efficientnet: 0.95, unet: 0.95 } as Record<string, number>,
+      /** Speed kept when a distributed job spans machines (network instead of NVLink between them), once, on top of Amdahl. */
+      interNodeEfficiency: 0.8,
+      /** Multi-GPU runs the prior is worth: the learned p is (runs x observed + this x prior) / (runs + this). */
+      priorWeightRuns: 5,
+      /** A class's scaling record is emitted again when its p moves by this much. */
+      emitMinDelta: 0.005,
+      /** Workload classes remembered (the least recently seen leave first). */
+      maxClasses: 5_000,
+    },
   },
   hpo: {
     /** A trial with no result after this much stream time (never dispatched, or cancelled) is failed and its slot reused. */
@@ -252,6 +299,10 @@ export const DEFAULTS = {
 const positive = z.number().finite().positive();
 const nonNegative = z.number().finite().nonnegative();
 const ratio = z.number().finite().positive();
+const fraction = z.number().min(0).max(1);
+const weightSet = z
+  .object({ cost: nonNegative, gpu: nonNegative, memory: nonNegative, reliability: nonNegative })
+  .refine((w) => w.cost + w.gpu + w.memory + w.reliability > 0, 'the weights must not all be 0');
 
 export const ConfigSchema = z
   .object({
@@ -328,6 +379,8 @@ export const ConfigSchema = z
       weightGpu: nonNegative,
       weightMemory: nonNegative,
       weightReliability: nonNegative,
+      goalWeights: z.object({ COST: weightSet, SPEED: weightSet }),
+      dispatchGoal: z.enum(['COST', 'SPEED', 'BALANCED']),
       dispatchTopK: z.number().int().min(1).max(100),
       mode: z.enum(['heuristic', 'ltr', 'hybrid']),
       ltrWeight: z.number().min(0).max(1),
@@ -340,6 +393,20 @@ export const ConfigSchema = z
       leaves: z.number().int().min(2).max(256),
       learningRate: z.number().gt(0).max(1),
       minDataInLeaf: z.number().int().min(1),
+      minGainOverHeuristic: z.number().min(0).max(1),
+      maxCostRegretGap: nonNegative,
+      maxGpuOverprovision: z.number().min(1),
+      memoryHeadroomTarget: z.number().min(1),
+      dedupeTtlMs: nonNegative,
+      maxRememberedIds: z.number().int().min(1),
+      scaling: z.object({
+        parallelFraction: z.object(Object.fromEntries(ModelFrameworkValues.map((f) => [f, fraction])) as Record<ModelFramework, typeof fraction>),
+        familyParallelFraction: z.record(z.string().min(1), fraction),
+        interNodeEfficiency: z.number().gt(0).max(1),
+        priorWeightRuns: nonNegative,
+        emitMinDelta: nonNegative,
+        maxClasses: z.number().int().min(1),
+      }),
     }),
     hpo: z.object({
       trialTimeoutMs: z.number().int().min(1000),

@@ -89,7 +89,7 @@ function statusCard(d: StatusData): string {
   const lagText = lag.length ? lag.map(([, n]) => String(n)).join(' / ') : 'not polled yet';
   const deadLetters = Object.values(d.streams.deadLetters).reduce((a, b) => a + b, 0);
   return `<section id="status" class="card"><h2>Optimizer</h2>${kpis([
-    ['mode', o.mode],
+    ['mode', o.mode, o.modeReason ?? undefined],
     ['training samples', o.samples.toLocaleString('en-US')],
     ['mean label', o.meanLabel === null ? '–' : o.meanLabel.toFixed(2)],
     ['NDCG@5 held out', num(o.ndcgAt5), 'the promoted model on held-out queries'],
@@ -98,21 +98,22 @@ function statusCard(d: StatusData): string {
     ['training runs', String(o.trainingRuns)],
     ['consumer lag', lagText, lag.map(([g, n]) => `${g}: ${n}`).join(', ') + (d.streams.consumerLagAt ? ` (as of ${d.streams.consumerLagAt})` : '')],
     ['dead letters', deadLetters.toLocaleString('en-US'), 'since this instance started'],
-  ])}${lag.length ? `<p class="note" id="lag-groups">Lag against the last stable offset, commit markers not counted: ${lag.map(([g, n]) => `<code>${esc(g)}</code> ${n}`).join(', ')}.</p>` : ''}</section>`;
+  ])}${o.modeReason ? `<p class="note" id="mode-reason">The heuristic serves: ${esc(o.modeReason)}.</p>` : ''}${lag.length ? `<p class="note" id="lag-groups">Lag against the last stable offset, commit markers not counted: ${lag.map(([g, n]) => `<code>${esc(g)}</code> ${n}`).join(', ')}.</p>` : ''}</section>`;
 }
 
 function savingsCard(d: StatusData): string {
   const s = d.savings;
-  const c = s.coverage;
-  const covers = c.jobs
-    ? `${c.jobs.toLocaleString('en-US')} finished jobs dispatched ${esc(c.from)} to ${esc(c.to)}: ${c.optimizerPicks.toLocaleString('en-US')} compared with the optimizer's own pick for the job, ${c.cheapestCandidate.toLocaleString('en-US')} with the cheapest candidate they were chosen from${c.uncompared ? `, ${c.uncompared.toLocaleString('en-US')} with nothing to compare` : ''}; each at the same estimated hours.`
-    : 'No finished job yet.';
+  const count = (n: number) => n.toLocaleString('en-US');
+  const verdict = s.savingUsd >= 0 ? ['potential saving', usd(s.savingUsd)] : ['the picks would cost more by', usd(-s.savingUsd)];
+  const covers = s.coveredJobs
+    ? `Covers the ${count(s.coveredJobs)} of ${count(s.succeededJobs)} succeeded jobs that have an optimizer pick with its estimate (${count(s.finishedJobs)} finished): what they cost against what the optimizer's own pick for each dispatch would have cost for the same work; the pick was the platform's own choice on ${count(s.sameChoiceJobs)}. Outside the comparison: ${usd(s.uncoveredSpentUsd)} on ${count(s.succeededJobs - s.coveredJobs)} succeeded jobs without a pick, ${usd(s.unsuccessfulSpentUsd)} on ${count(s.finishedJobs - s.succeededJobs)} that did not succeed.`
+    : `No succeeded job has an optimizer pick with an estimate yet (${count(s.succeededJobs)} succeeded, ${count(s.finishedJobs)} finished).`;
   return `<section id="savings" class="card"><h2>Savings report</h2>${kpis([
-    ['actual spend', usd(s.actualUsd)],
-    ["at the optimizer's picks", usd(s.suggestedUsd)],
-    ['potential saving', usd(s.potentialUsd)],
+    ['spent on the jobs compared', usd(s.spentUsd)],
+    ["at the optimizer's picks", usd(s.optimizerUsd)],
+    [verdict[0] as string, verdict[1] as string],
     ['storage saving / month', usd(s.storageMonthlyUsd)],
-  ])}<p class="note" id="savings-coverage">Covers ${covers} Storage: the latest advice for ${c.datasets.toLocaleString('en-US')} datasets.</p></section>`;
+  ])}<p class="note" id="savings-coverage">${covers} Storage: the latest advice for ${count(s.storageDatasets)} datasets.</p></section>`;
 }
 
 const HISTORY_COLUMNS: Array<[HistorySort, string, boolean]> = [
@@ -139,8 +140,8 @@ function historySection(d: StatusData): string {
   const rows = d.history.map((r) => {
     const outcome = r.outcome === 'SUCCEEDED' ? 'ok' : r.outcome === 'FAILED' || r.outcome === 'PREEMPTED' ? 'warn' : 'muted';
     const delta = r.delta_usd === null ? '–' : `<span class="${r.delta_usd > 0.005 ? 'warn' : r.delta_usd < -0.005 ? 'ok' : 'muted'}">${r.delta_usd > 0 ? '+' : ''}${usd(r.delta_usd)}</span>`;
-    const pick = r.pick ? offerCell(r.pick, r.mode && r.suggested_from === 'optimizer' ? esc(r.mode.toLowerCase()) : '') : '<span class="muted">none</span>';
-    return [shortTime(r.time), idCell(r.job_id), esc(r.team), pick, offerCell(r.chosen), `<span class="${outcome}">${esc(r.outcome.toLowerCase() || '–')}</span>`, r.label === null ? '–' : String(r.label), usd(r.actual_cost_usd), r.suggested_cost_usd === null ? '–' : usd(r.suggested_cost_usd), delta];
+    const pick = r.pick ? offerCell(r.pick, [r.mode ? esc(r.mode.toLowerCase()) : '', r.same_choice ? 'as chosen' : ''].filter(Boolean).join(' · ')) : '<span class="muted">none</span>';
+    return [shortTime(r.time), idCell(r.job_id), esc(r.team), pick, offerCell(r.chosen), `<span class="${outcome}">${esc(r.outcome.toLowerCase() || '–')}</span>`, r.label === null ? '–' : String(r.label), usd(r.actual_cost_usd), r.pick_cost_usd === null ? '–' : usd(r.pick_cost_usd), delta];
   });
   return `<section id="history" class="card wide"><h2>Recommendation history <small>the ${d.history.length} ${sel.sort === 'time' && sel.dir === 'desc' ? 'latest' : 'first in this order of the'} finished jobs; click a column to sort</small></h2>${table('history-table', HISTORY_COLUMNS.map((c) => c[1]), rows, { numeric: [6, 7, 8, 9], headHtml: head, empty: 'no finished job yet' })}</section>`;
 }
@@ -171,7 +172,7 @@ function providerChart(bars: StatusData['providerComparison']['bars']): string {
     return (
       `<text class="label" x="${left - 8}" y="${y + 19}" text-anchor="end">${esc(b.provider)}</text>` +
       `<rect class="bar" data-provider="${esc(b.provider)}" x="${left}" y="${y + 4}" width="${bw.toFixed(1)}" height="${row - 14}" rx="3" fill="${color}"><title>${esc(b.provider)} ${esc(b.offer)}: ${usd(b.costUsd)} (${b.hours.toFixed(1)} h at ${usd(b.usdPerHour)}/h, ${b.source})</title></rect>` +
-      `<text class="value" x="${tx}" y="${y + 14}">${usd(b.costUsd)} <tspan class="sub">· ${b.hours.toFixed(1)} h × ${usd(b.usdPerHour)}/h${b.source === 'observed' ? ', observed' : ''}</tspan></text>` +
+      `<text class="value" x="${tx}" y="${y + 14}">${usd(b.costUsd)} <tspan class="sub">· ${b.hours.toFixed(1)} h × ${usd(b.usdPerHour)}/h${b.source === 'observed' ? ', observed' : b.source === 'per A100-hour' ? ', 1 A100-hour of work assumed' : ''}</tspan></text>` +
       `<text class="sub" x="${tx}" y="${y + 29}">${esc(type.join('/'))} · ${esc(region)}</text>`
     );
   });

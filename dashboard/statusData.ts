@@ -5,11 +5,15 @@
 import { queryRows, type ClickHouseClient } from '../infra/clickhouse/client.ts';
 import type { ClickHouseSink } from '../topology/sink/clickhouseSink.ts';
 import type { StreamsApp } from '../topology/streamsApp.ts';
-import { latestPromoted } from '../processors/advisor/servingModel.ts';
+import { servingState } from '../processors/advisor/servingModel.ts';
+import { latestModel } from '../reporting/advisor.ts';
+import { compareForWorkload, savingsSummary, workloadClasses, type SavingsSummary } from '../reporting/cost.ts';
 import { HISTORY_SORTS, isHistorySort, recommendationHistory, type HistoryRow, type HistorySort, type SortDirection } from '../reporting/recommendations.ts';
-import { compareForWorkload, workloadClasses } from '../reporting/cost.ts';
 import { hpoStudies, hpoTrials, type HpoStudyRow, type HpoTrialRow } from '../reporting/hpo.ts';
 import { deadLettersByCode, type DeadLetterCode } from '../reporting/deadLetters.ts';
+import type { ScalingPriors } from '../processors/advisor/placement.ts';
+import type { OfferComparison } from '../processors/cost/providerComparison.ts';
+import { DEFAULTS } from '../config/options.ts';
 import type { WorkloadProfile } from '../schemas/generated/records.ts';
 
 /** What the page shows where it offers a choice: the history's order, the workload class compared, the study shown. */
@@ -41,13 +45,13 @@ export type { HistoryRow, HistorySort, SortDirection, HpoStudyRow, HpoTrialRow, 
 
 export interface ProviderBar {
   provider: string;
-  /** The provider's cheapest feasible offer for the workload. */
+  /** The provider's cheapest feasible offer for the workload: `region/instance_type`. */
   offer: string;
   usdPerHour: number;
   hours: number;
   costUsd: number;
-  /** Hours from observed runs of the class on that offer, or estimated from GPU throughput. */
-  source: 'observed' | 'estimated';
+  /** Where the hours come from: observed runs of the class on that offer, or an estimate. */
+  source: OfferComparison['durationSource'];
   feasibleOffers: number;
 }
 
@@ -56,6 +60,8 @@ export interface StatusData {
   optimizer: {
     /** What the advisor serves with now: HEURISTIC, LTR or HYBRID. */
     mode: string;
+    /** Why the heuristic serves although a learned mode is configured (no model yet, none beats the heuristic, an old feature layout); null otherwise. */
+    modeReason: string | null;
     samples: number;
     meanLabel: number | null;
     modelVersion: string | null;
@@ -72,14 +78,8 @@ export interface StatusData {
   costTrend: Array<{ day: string; provider: string; cost_usd: number }>;
   spotRisk: Array<{ offer: string; runs: number; rate: number; lower: number; upper: number; band: string; savings_pct: number | null; recommend: boolean }>;
   storage: Array<{ dataset_id: string; tier: string; format_advice: string | null; size_bytes: number; monthly_saving_usd: number }>;
-  savings: {
-    actualUsd: number;
-    suggestedUsd: number;
-    potentialUsd: number;
-    storageMonthlyUsd: number;
-    /** What the figures cover: the finished jobs, their dispatch period, and what each was compared with. */
-    coverage: { jobs: number; from: string | null; to: string | null; optimizerPicks: number; cheapestCandidate: number; uncompared: number; datasets: number };
-  };
+  /** The savings figure (reporting/cost.ts savingsSummary, as `cost summary` shows it), the storage saving per month and the datasets it is over. */
+  savings: SavingsSummary & { storageMonthlyUsd: number; storageDatasets: number };
   selection: PageSelection;
   history: HistoryRow[];
   providerComparison: {
@@ -97,7 +97,8 @@ export interface StatusData {
 export function describeWorkload(w: WorkloadProfile): string {
   const params = w.param_count >= 1e9 ? `${+(w.param_count / 1e9).toFixed(1)}B` : `${+(w.param_count / 1e6).toFixed(0)}M`;
   const hours = w.expected_duration_h === null ? '' : ` · ${+w.expected_duration_h.toFixed(1)} h`;
-  return `${w.framework.toLowerCase()} ${w.model_family} ${params} · ${w.num_gpus} GPU, ${+w.gpu_memory_required_gb.toFixed(0)} GB${hours}`;
+  const memory = w.gpu_memory_sharded ? `${+w.gpu_memory_required_gb.toFixed(0)} GB sharded` : `${+w.gpu_memory_required_gb.toFixed(0)} GB each`;
+  return `${w.framework.toLowerCase()} ${w.model_family} ${params} · ${w.num_gpus} GPU, ${memory}${hours}`;
 }
 
 const n = (v: unknown) => Number(v ?? 0);
@@ -108,35 +109,45 @@ export interface ServiceView {
   consumerLag?: Record<string, number>;
   /** When that lag was polled (epoch ms). */
   consumerLagAt?: number | null;
+  /** The configured scaling priors, for the provider comparison (learned scaling from ClickHouse goes on top). */
+  scaling?: ScalingPriors;
   /** The configured advisor mode; what serves is HEURISTIC until a model is promoted. */
   advisorMode?: 'heuristic' | 'ltr' | 'hybrid';
 }
 
-/** The mode the advisor serves with now: from the running service's own model table when there is one. */
-function servingMode(view: ServiceView): string | null {
-  const models = view.streams?.globalRows('advisor-models');
-  if (!models || !view.advisorMode) return null;
-  return view.advisorMode === 'heuristic' || !latestPromoted(models) ? 'HEURISTIC' : view.advisorMode.toUpperCase();
+/** The mode the advisor serves with now, and why it is the heuristic when a learned mode is configured. */
+function servingMode(configured: ServiceView['advisorMode'], model: { version: string } | null, heuristicReason: string | null): { mode: string; reason: string | null } {
+  if (configured === 'heuristic') return { mode: 'HEURISTIC', reason: null };
+  if (model) return { mode: configured === 'ltr' ? 'LTR' : 'HYBRID', reason: null };
+  return { mode: 'HEURISTIC', reason: heuristicReason ?? 'no learned model has been trained yet' };
 }
 
 export async function statusData(client: ClickHouseClient, database: string, view: ServiceView = {}, selection: PageSelection = DEFAULT_SELECTION): Promise<StatusData> {
   const { streams, sink, consumerLag = {} } = view;
   const db = database;
   const [labels] = await queryRows<{ samples: string; mean: number | null }>(client, `SELECT count() AS samples, avg(label) AS mean FROM ${db}.relevance_labels FINAL`);
-  const [model] = await queryRows<{ version: string; ndcg5: number | null; ndcg10: number | null; mrr: number | null; heuristic5: number | null }>(
-    client,
-    `SELECT model_version AS version, ndcg_at_5 AS ndcg5, ndcg_at_10 AS ndcg10, mrr, heuristic_ndcg_at_5 AS heuristic5
-     FROM ${db}.advisor_models FINAL WHERE promoted ORDER BY sequence DESC LIMIT 1`,
-  );
-  // The running service's own model table is ahead of ClickHouse (the sink follows the topic).
+  // What serves, decided as the advisor decides it: from the running service's own model table
+  // when there is one (it is ahead of ClickHouse, which the sink fills), else from ClickHouse.
   const inService = view.streams?.globalRows('advisor-models');
-  const live = inService ? latestPromoted(inService) : null;
-  const current = live
-    ? { version: live.model_version, ndcg5: live.ndcg_at_5, ndcg10: live.ndcg_at_10, mrr: live.mrr, heuristic5: live.heuristic_ndcg_at_5 }
+  const live = inService ? servingState(inService) : null;
+  const stored = live ? null : await latestModel(client, db);
+  const servingVersion = live ? (live.model?.record.model_version ?? null) : (stored?.promoted?.version ?? null);
+  const heuristicReason = live ? live.heuristicReason : (stored?.heuristicReason ?? null);
+  const liveRecord = live?.model?.record;
+  const [model] = servingVersion && !liveRecord
+    ? await queryRows<{ version: string; ndcg5: number | null; ndcg10: number | null; mrr: number | null; heuristic5: number | null }>(
+        client,
+        `SELECT model_version AS version, ndcg_at_5 AS ndcg5, ndcg_at_10 AS ndcg10, mrr, heuristic_ndcg_at_5 AS heuristic5 FROM ${db}.advisor_models FINAL WHERE model_version = {v:String} LIMIT 1`,
+        { v: servingVersion },
+      )
+    : [];
+  const current = liveRecord
+    ? { version: liveRecord.model_version, ndcg5: liveRecord.ndcg_at_5, ndcg10: liveRecord.ndcg_at_10, mrr: liveRecord.mrr, heuristic5: liveRecord.heuristic_ndcg_at_5 }
     : (model ?? null);
   const [runs] = await queryRows<{ n: string }>(client, `SELECT count() AS n FROM ${db}.advisor_models FINAL`);
-  // Without the service at hand: the mode of the suggestion written last.
+  // Without the service at hand, the configured mode is unknown: the mode of the suggestion written last.
   const [serving] = await queryRows<{ mode: string }>(client, `SELECT argMax(mode, (_ingested_at, _offset)) AS mode FROM ${db}.instance_suggestions HAVING count() > 0`);
+  const mode = view.advisorMode ? servingMode(view.advisorMode, current, heuristicReason) : { mode: serving?.mode ?? 'HEURISTIC', reason: serving?.mode === 'HEURISTIC' || !serving ? heuristicReason : null };
   const recent = await queryRows<{ time: string; kind: string; subject: string; summary: string }>(
     client,
     `SELECT toString(event_time) AS time, kind, subject, summary FROM (
@@ -171,22 +182,12 @@ export async function statusData(client: ClickHouseClient, database: string, vie
     `SELECT dataset_id, tier, format_advice, size_bytes, monthly_saving_usd FROM ${db}.storage_recommendations ORDER BY monthly_saving_usd DESC, dataset_id LIMIT {limit:UInt32}`,
     { limit: 50 },
   );
-  const [savings] = await queryRows<{ actual: number; suggested: number; potential: number }>(
-    client,
-    `SELECT sum(actual_cost_usd) AS actual, sum(ifNull(suggested_cost_usd, actual_cost_usd)) AS suggested, sum(ifNull(potential_saving_usd, 0)) AS potential FROM ${db}.savings_report`,
-  );
+  const savings = await savingsSummary(client, db);
   const [storageSaving] = await queryRows<{ total: number; datasets: string }>(client, `SELECT sum(monthly_saving_usd) AS total, count() AS datasets FROM ${db}.storage_recommendations`);
-  // What the savings figures cover, from the same view's columns (its figures are the query above's).
-  const [coverage] = await queryRows<{ jobs: string; first: string | null; last: string | null; optimizer: string; cheapest: string; uncompared: string }>(
-    client,
-    `SELECT count() AS jobs, if(count() = 0, NULL, toString(toDate(min(dispatched_at)))) AS first, if(count() = 0, NULL, toString(toDate(max(dispatched_at)))) AS last,
-            countIf(suggested_from = 'optimizer') AS optimizer, countIf(suggested_from = 'cheapest candidate') AS cheapest, countIf(suggested_from IS NULL) AS uncompared
-     FROM ${db}.savings_report`,
-  );
   const history = await recommendationHistory(client, db, { sort: selection.sort, dir: selection.dir, limit: 50 });
   const classes = await workloadClasses(client, db, 12);
   const chosenClass = classes.find((c) => c.queryId === selection.workload) ?? classes[0] ?? null;
-  const comparison = chosenClass ? await compareForWorkload(client, db, chosenClass.workload) : null;
+  const comparison = chosenClass ? await compareForWorkload(client, db, chosenClass.workload, view.scaling ?? DEFAULTS.advisor.scaling) : null;
   const bars: ProviderBar[] = [];
   for (const o of comparison?.offers ?? []) {
     const bar = bars.find((b) => b.provider === o.provider);
@@ -203,7 +204,8 @@ export async function statusData(client: ClickHouseClient, database: string, vie
   return {
     generatedAt: new Date().toISOString(),
     optimizer: {
-      mode: servingMode(view) ?? serving?.mode ?? 'HEURISTIC',
+      mode: mode.mode,
+      modeReason: mode.reason,
       samples: n(labels?.samples),
       meanLabel: labels?.mean ?? null,
       modelVersion: current?.version ?? null,
@@ -229,21 +231,7 @@ export async function statusData(client: ClickHouseClient, database: string, vie
     costTrend: trend.map((t) => ({ ...t, cost_usd: n(t.cost_usd) })),
     spotRisk: spot.map((s) => ({ ...s, runs: n(s.runs), recommend: Boolean(s.recommend) })),
     storage: storage.map((s) => ({ ...s, size_bytes: n(s.size_bytes), monthly_saving_usd: n(s.monthly_saving_usd) })),
-    savings: {
-      actualUsd: n(savings?.actual),
-      suggestedUsd: n(savings?.suggested),
-      potentialUsd: n(savings?.potential),
-      storageMonthlyUsd: n(storageSaving?.total),
-      coverage: {
-        jobs: n(coverage?.jobs),
-        from: coverage?.first ?? null,
-        to: coverage?.last ?? null,
-        optimizerPicks: n(coverage?.optimizer),
-        cheapestCandidate: n(coverage?.cheapest),
-        uncompared: n(coverage?.uncompared),
-        datasets: n(storageSaving?.datasets),
-      },
-    },
+    savings: { ...savings, storageMonthlyUsd: n(storageSaving?.total), storageDatasets: n(storageSaving?.datasets) },
     selection,
     history,
     providerComparison: {

@@ -1,9 +1,10 @@
 /**
  * Recommendation history, for the Optimizer page: each finished job with what the optimizer
- * would have picked for it (its top suggestion for the dispatch, or the cheapest candidate the
- * job was chosen from when it made none: `savings_report`'s `suggested_from`), what was
- * chosen, the outcome and the relevance label, and the cost against the pick. Bound
- * parameters only; the sort column comes from a closed list.
+ * would have picked for it (the top of its suggestion for the dispatch, in the mode that
+ * served), what was chosen, the outcome and the relevance label, and the cost against the pick,
+ * all as `savings_report` has them (the pick's cost for the same work; the difference only for
+ * jobs the savings figure covers: succeeded, with a pick's estimate). Bound parameters only; the
+ * sort column comes from a closed list.
  */
 import { queryRows, type ClickHouseClient } from '../infra/clickhouse/client.ts';
 
@@ -17,7 +18,7 @@ export const HISTORY_SORTS = {
   outcome: 'outcome',
   label: 'label',
   cost: 'actual_cost_usd',
-  pick_cost: 'suggested_cost_usd',
+  pick_cost: 'pick_cost_usd',
   delta: 'delta_usd',
 } as const;
 
@@ -28,16 +29,19 @@ export interface HistoryRow {
   time: string;
   job_id: string;
   team: string;
+  /** `provider/region/instance_type` chosen by the platform. */
   chosen: string;
-  /** `provider/instance_type` of the optimizer's pick, `cheapest candidate`, or '' when there was nothing to compare with. */
+  /** `provider/region/instance_type` of the optimizer's pick, or '' when it made none. */
   pick: string;
-  suggested_from: string | null;
+  /** The pick is what the platform chose. */
+  same_choice: boolean;
   mode: string | null;
   outcome: string;
   label: number | null;
   actual_cost_usd: number;
-  suggested_cost_usd: number | null;
-  /** Actual minus the pick's cost for the same hours: > 0 when the pick would have been cheaper. */
+  /** The pick's cost for the same work; null without the pick's estimate. */
+  pick_cost_usd: number | null;
+  /** Actual minus the pick's cost, for jobs the savings figure covers: > 0 when the pick would have been cheaper. */
   delta_usd: number | null;
 }
 
@@ -50,12 +54,11 @@ export async function recommendationHistory(client: ClickHouseClient, db: string
   const rows = await queryRows<Record<string, unknown>>(
     client,
     `SELECT toString(s.dispatched_at) AS time, s.job_id AS job_id, s.team AS team,
-            concat(s.provider, '/', s.instance_type) AS chosen,
-            multiIf(s.suggested_from = 'optimizer', concat(s.optimizer_provider, '/', s.optimizer_instance_type), s.suggested_from IS NULL, '', s.suggested_from) AS pick,
-            s.suggested_from AS suggested_from, s.optimizer_mode AS mode, ifNull(o.status, '') AS outcome, l.label AS label,
-            s.actual_cost_usd AS actual_cost_usd, s.suggested_cost_usd AS suggested_cost_usd, s.actual_cost_usd - s.suggested_cost_usd AS delta_usd
+            concat(s.provider, '/', s.region, '/', s.instance_type) AS chosen,
+            if(s.optimizer_provider IS NULL, '', concat(s.optimizer_provider, '/', s.optimizer_region, '/', s.optimizer_instance_type)) AS pick,
+            s.same_choice AS same_choice, s.optimizer_mode AS mode, CAST(s.status AS String) AS outcome, l.label AS label,
+            s.actual_cost_usd AS actual_cost_usd, s.optimizer_cost_usd AS pick_cost_usd, s.saving_usd AS delta_usd
      FROM ${db}.savings_report AS s
-     LEFT JOIN (SELECT job_id, status FROM ${db}.job_outcome FINAL) AS o ON o.job_id = s.job_id
      LEFT JOIN (SELECT job_id, label FROM ${db}.relevance_labels FINAL) AS l ON l.job_id = s.job_id
      ORDER BY ${order}, s.job_id
      LIMIT {limit:UInt32}
@@ -69,12 +72,12 @@ export async function recommendationHistory(client: ClickHouseClient, db: string
     team: String(r.team),
     chosen: String(r.chosen),
     pick: String(r.pick ?? ''),
-    suggested_from: (r.suggested_from as string | null) ?? null,
+    same_choice: Boolean(r.same_choice),
     mode: (r.mode as string | null) ?? null,
     outcome: String(r.outcome ?? ''),
     label: num(r.label),
     actual_cost_usd: Number(r.actual_cost_usd),
-    suggested_cost_usd: num(r.suggested_cost_usd),
+    pick_cost_usd: num(r.pick_cost_usd),
     delta_usd: num(r.delta_usd),
   }));
 }

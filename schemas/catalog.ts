@@ -26,6 +26,7 @@ export const OUTPUT_TOPICS = [
   'tiering-decisions',
   'cost-anomalies',
   'advisor-models',
+  'workload-scaling',
   'dlq',
 ] as const;
 
@@ -36,7 +37,7 @@ export type TopicRole = InputTopic | OutputTopic;
 export const TOPIC_ROLES: readonly TopicRole[] = [...INPUT_TOPICS, ...OUTPUT_TOPICS];
 
 /** Topics whose latest record per key is all that matters: created compacted. */
-export const COMPACTED_TOPICS: ReadonlySet<TopicRole> = new Set(['instance-catalog', 'spot-risk', 'hpo-studies', 'advisor-models']);
+export const COMPACTED_TOPICS: ReadonlySet<TopicRole> = new Set(['instance-catalog', 'spot-risk', 'hpo-studies', 'advisor-models', 'workload-scaling']);
 
 export type AvroJson = null | boolean | number | string | AvroJson[] | { [key: string]: AvroJson };
 

@@ -1,17 +1,20 @@
 /**
  * Ranking data with a known, learnable signal: for random workloads, the catalog's offers
- * (prices jittered per query) are labelled 0-4 by a hidden utility that the heuristic's
- * fixed weights do not express: cost matters in log terms, a 1.2-3x GPU memory headroom is
- * a sweet spot (less risks OOM, more is waste), and tree-model workloads gain nothing from
- * extra GPUs.
+ * that can take them (prices jittered per query) are labelled 0-4 by a hidden utility that
+ * the heuristic's fixed weights do not express: the run's true cost in log terms (truth.ts:
+ * the GPUs the job uses, per-GPU speed as the job can use it, its own scaling; idle GPUs
+ * paid for), a 1.2-3x per-GPU memory headroom is a sweet spot (less risks OOM, more is
+ * waste), and tree-model workloads are better off on one-GPU machines. A fifth of the
+ * workloads are distributed over 2, 4 or 8 GPUs.
  */
 import { extractFeatures, feature } from '../processors/advisor/features.ts';
 import { feasible } from '../processors/advisor/heuristicRanker.ts';
 import type { InstanceOffer, JobDispatch, JobOutcome, ModelFramework, RecommendationRequest, WorkloadProfile } from '../schemas/generated/records.ts';
 import { ModelFrameworkValues } from '../schemas/generated/records.ts';
-import { CATALOG } from './catalog.ts';
+import { CATALOG, type CatalogOffer } from './catalog.ts';
 import { toInstanceOffer } from './generator.ts';
 import { Random } from './random.ts';
+import { trueRun } from './truth.ts';
 
 export interface LtrQuery {
   id: string;
@@ -28,28 +31,31 @@ export function ltrQueries(count: number, seed: number, priceJitter = 0.3): LtrQ
   const out: LtrQuery[] = [];
   while (out.length < count) {
     const framework = rng.pick(ModelFrameworkValues) as ModelFramework;
+    const gpus = rng.chance(0.8) ? 1 : rng.pick([2, 4, 8]);
     const workload: WorkloadProfile = {
       framework,
       model_family: 'generated',
       param_count: Math.round(10 ** rng.between(6, 10)),
       dataset_size_gb: 10 ** rng.between(0, 3),
       gpu_memory_required_gb: rng.between(4, 60),
-      num_gpus: 1,
+      num_gpus: gpus,
       expected_duration_h: rng.between(1, 24),
-      distributed: false,
+      distributed: gpus > 1,
+      gpu_memory_sharded: false,
+      max_nodes: 1,
     };
-    const offers = base.map((o) => ({ ...o, on_demand_price_usd: o.on_demand_price_usd * rng.between(1 - priceJitter, 1 + priceJitter) })).filter((o) => feasible({ workload, budgetUsd: null, regionAllowList: [], topK: 100 }, o));
-    if (offers.length < 6) continue;
+    const traits = { parallelFraction: rng.between(0.85, 0.99), saturation: rng.between(0.6, 1) };
+    const priced = base.map((o, i) => ({ offer: { ...o, on_demand_price_usd: o.on_demand_price_usd * rng.between(1 - priceJitter, 1 + priceJitter) }, truth: CATALOG[i] as CatalogOffer }));
+    const kept = priced.filter(({ offer }) => feasible({ workload, budgetUsd: null, regionAllowList: [], topK: 100 }, offer));
+    if (kept.length < 6) continue;
+    const offers = kept.map((k) => k.offer);
     const features = offers.map((o) => extractFeatures(workload, o, null));
-    const utility = features.map((f) => {
+    const utility = kept.map(({ offer, truth }, i) => {
+      const run = trueRun(workload, traits, { ...truth, onDemand: offer.on_demand_price_usd }, workload.expected_duration_h as number);
+      const f = features[i] as Float64Array;
       const headroom = feature(f, 'gpu_memory_headroom');
       const tree = feature(f, 'framework_is_tree') === 1;
-      return (
-        -Math.log(feature(f, 'estimated_cost_usd')) +
-        (headroom >= 1.2 && headroom <= 3 ? 1.5 : 0) -
-        (tree && feature(f, 'gpu_count') > 1 ? 2 : 0) +
-        0.1 * rng.normal()
-      );
+      return -Math.log(run.costUsd) + (headroom >= 1.2 && headroom <= 3 ? 1.5 : 0) - (tree && offer.gpu_count > 1 ? 2 : 0) + 0.1 * rng.normal();
     });
     const order = utility.map((u, i) => [u, i] as const).sort((a, b) => b[0] - a[0]);
     const labels = new Array<number>(offers.length).fill(0);

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import type { StatusData } from '../../dashboard/statusData.ts';
 import { formatTable } from '../table.ts';
+import { savingsLines } from './cost.ts';
 import { CommandFailure, configOf } from '../common.ts';
 
 export function statusCommand(program: Command): void {
@@ -27,6 +28,7 @@ export function statusCommand(program: Command): void {
         formatTable([
           { item: 'ready', value: status.streams.ready },
           { item: 'mode', value: o.mode },
+          ...(o.modeReason ? [{ item: 'why the heuristic serves', value: o.modeReason }] : []),
           { item: 'training samples', value: o.samples },
           { item: 'mean label', value: o.meanLabel?.toFixed(2) ?? '' },
           { item: 'model version', value: o.modelVersion ?? 'none' },
@@ -42,5 +44,6 @@ export function statusCommand(program: Command): void {
           { item: 'sink buffered rows', value: status.sink.bufferedRows },
         ]),
       );
+      for (const line of savingsLines(status.savings)) console.log(line);
     });
 }

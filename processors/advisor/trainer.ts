@@ -7,8 +7,9 @@
  * `retrainMinIntervalMs` of stream time after the previous run (at thousands of labels a
  * second, training after every few hundred would keep the task busy training). Each run
  * is evaluated on held-out documents and emitted to the compacted advisor-models topic
- * (promoted or not, with the reason); the advisor on every instance reads that topic as a
- * global table and serves the latest promoted model.
+ * (promoted or not, with the reason, and whether the heuristic serves because no model
+ * beats it); the advisor on every instance reads that topic as a global table and serves
+ * accordingly (servingModel.ts).
  *
  * Training runs inside the task, synchronously: LambdaMART here is deterministic, so a
  * replay after a crash retrains the same model from the same restored documents. Its cost
@@ -17,7 +18,7 @@
 import type { AdvisorModel, InstanceOffer, RelevanceLabel } from '../../schemas/generated/records.ts';
 import type { InputRecord, Processor, ProcessorContext, Repartition } from '../../topology/processor.ts';
 import { offerKey } from '../cost/labelsByOffer.ts';
-import { trainAndEvaluate, type TrainingDoc, type TrainingOptions } from './ltr/training.ts';
+import { costCounts, trainAndEvaluate, type TrainingDoc, type TrainingOptions } from './ltr/training.ts';
 import { highestSequence, servingModel } from './servingModel.ts';
 
 export const TRAINING_DOCS_STORE = 'advisor-training-docs';
@@ -55,7 +56,7 @@ export function trainerProcessor(options: TrainerOptions): Processor {
     name: 'advisor-trainer',
     inputs: [],
     repartitions: [LABELS_FOR_TRAINING],
-    globalTables: ['instance-catalog', 'spot-risk', 'advisor-models'],
+    globalTables: ['instance-catalog', 'spot-risk', 'advisor-models', 'workload-scaling'],
     stores: [{ name: TRAINING_DOCS_STORE }, { name: TRAINING_META_STORE }],
     process(record: InputRecord, ctx: ProcessorContext): void {
       const label = record.value as RelevanceLabel;
@@ -69,6 +70,8 @@ export function trainerProcessor(options: TrainerOptions): Processor {
         workload: label.workload,
         labelSum: (prev?.labelSum ?? 0) + label.label,
         runs: (prev?.runs ?? 0) + 1,
+        // A document kept before these counts existed starts them with this run.
+        ...costCounts(prev, label.status === 'SUCCEEDED', label.cost_usd, label.instance.hourly_price_usd, label.workload.expected_duration_h),
         lastEventTime: Math.max(prev?.lastEventTime ?? 0, label.event_time),
       });
       if (docs.size > options.maxTrainingDocs) evictOldest(docs, docs.size - Math.floor(options.maxTrainingDocs * 0.99), ctx);
@@ -108,7 +111,7 @@ function train(ctx: ProcessorContext, docs: StoredDoc[], meta: TrainingMeta, opt
   const version = `ltr-${sequence}`;
   docs.sort((a, b) => (a.queryId < b.queryId ? -1 : a.queryId > b.queryId ? 1 : a.offerKey < b.offerKey ? -1 : 1));
   const started = performance.now();
-  const run = trainAndEvaluate(docs, catalog, ctx.getGlobalTable('spot-risk'), current?.serving ?? null, { version, trainedAt: ctx.streamTime, labelsSeen: meta.labelsSeen }, options);
+  const run = trainAndEvaluate(docs, catalog, ctx.getGlobalTable('spot-risk'), current?.serving ?? null, { version, trainedAt: ctx.streamTime, labelsSeen: meta.labelsSeen }, options, ctx.getGlobalTable('workload-scaling'));
   ctx.count(run.promoted ? 'models-promoted' : 'models-rejected');
   return [version, toModelRecord(run, sequence, ctx.streamTime, meta.labelsSeen, performance.now() - started)];
 }
@@ -135,6 +138,10 @@ export function toModelRecord(run: ReturnType<typeof trainAndEvaluate>, sequence
     baseline_mrr: run.baseline?.mrr ?? null,
     heuristic_ndcg_at_5: run.heuristic?.ndcgAt5 ?? null,
     training_ms: trainingMs,
+    heuristic_serves: run.heuristicServes,
+    observed_cost_regret: run.costRegret?.meanRegret ?? null,
+    heuristic_observed_cost_regret: run.heuristicCostRegret?.meanRegret ?? null,
+    cost_queries: run.heuristicCostRegret?.queries ?? 0,
     onnx: run.promoted ? Buffer.from(run.onnx) : null,
   };
 }

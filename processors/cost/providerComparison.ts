@@ -1,18 +1,21 @@
 /**
- * Provider comparison for a workload: for every feasible offer in the catalog, the price per
- * hour, an estimated duration and cost, availability, and whether it is on the Pareto
- * frontier of cost against time (no other offer is both cheaper and faster). Pure.
+ * Provider comparison for a workload: for every offer that can take it (enough GPUs on a
+ * machine, or machines for a distributed job allowed to span them, and enough memory per
+ * GPU), the price per hour, an estimated duration and cost, the GPUs it would leave idle,
+ * availability, and whether it is on the Pareto frontier of cost against time (no other
+ * offer is both cheaper and faster). Pure.
  *
  * Duration: the median of observed runs of this workload class on the offer when there are
- * any, else the workload's expected duration scaled by the offer's relative GPU throughput
- * (`GPU_THROUGHPUT`, A100 = 1, times the GPU count).
+ * any, else the workload's work (hours on one A100) / its speed on the offer: the GPUs it
+ * uses x per-GPU speed x scaling efficiency (processors/advisor/placement.ts). A bigger
+ * machine's idle GPUs are paid for and never make it faster. Without an expected duration,
+ * one A100-hour of work is assumed (`durationSource` says 'per A100-hour').
  */
 import type { InstanceOffer, WorkloadProfile } from '../../schemas/generated/records.ts';
+import { DEFAULT_SCALING } from '../advisor/features.ts';
+import { jobModel, type ScalingKnowledge } from '../advisor/placement.ts';
 import { offerKey } from './labelsByOffer.ts';
 import { median } from './robust.ts';
-
-/** Relative training throughput per GPU, A100 = 1 (order of magnitude of published FP16 benchmarks). */
-export const GPU_THROUGHPUT: Record<string, number> = { T4: 0.18, A10G: 0.35, A10: 0.35, L4: 0.3, V100: 0.45, A100: 1, H100: 2.2 };
 
 export interface OfferComparison {
   provider: string;
@@ -22,7 +25,11 @@ export interface OfferComparison {
   spotPerHour: number | null;
   estimatedHours: number;
   estimatedCostUsd: number;
-  durationSource: 'observed' | 'estimated';
+  durationSource: 'observed' | 'estimated' | 'per A100-hour';
+  gpusUsed: number;
+  idleGpus: number;
+  nodes: number;
+  scalingEfficiency: number;
   available: boolean;
   pareto: boolean;
 }
@@ -35,8 +42,8 @@ export interface ProviderSummary {
   cheapestCostUsd: number;
 }
 
-export function isFeasible(w: WorkloadProfile, o: InstanceOffer): boolean {
-  return o.gpu_count >= Math.max(1, w.num_gpus) && o.gpu_count * o.gpu_memory_gb >= w.gpu_memory_required_gb;
+export function isFeasible(w: WorkloadProfile, o: InstanceOffer, scaling: ScalingKnowledge = DEFAULT_SCALING): boolean {
+  return jobModel(w, scaling).place(o).fits;
 }
 
 /** Indices of the points no other point dominates (<= on both, < on one). */
@@ -53,24 +60,34 @@ export function compareProviders(
   workload: WorkloadProfile,
   catalog: readonly InstanceOffer[],
   observedHours: ReadonlyMap<string, readonly number[]> = new Map(),
+  scaling: ScalingKnowledge = DEFAULT_SCALING,
 ): { offers: OfferComparison[]; providers: ProviderSummary[] } {
-  const baseHours = workload.expected_duration_h ?? 1;
-  const rows = catalog.filter((o) => isFeasible(workload, o)).map((o) => {
+  const job = jobModel(workload, scaling);
+  const work = workload.expected_duration_h ?? 1;
+  const rows = catalog.flatMap((o) => {
+    const p = job.place(o, work);
+    if (!p.fits) return [];
     const seen = observedHours.get(offerKey(o)) ?? [];
-    const throughput = (GPU_THROUGHPUT[o.gpu_type ?? ''] ?? 0.5) * o.gpu_count;
-    const estimatedHours = seen.length > 0 ? median(seen) : baseHours / throughput;
-    return {
-      provider: o.provider,
-      region: o.region,
-      instanceType: o.instance_type,
-      onDemandPerHour: o.on_demand_price_usd,
-      spotPerHour: o.spot_price_usd,
-      estimatedHours,
-      estimatedCostUsd: estimatedHours * o.on_demand_price_usd,
-      durationSource: seen.length > 0 ? ('observed' as const) : ('estimated' as const),
-      available: o.available,
-      pareto: false,
-    };
+    // An unknown GPU type counts as half an A100 here (as it always has): a comparison needs a number.
+    const hours = seen.length > 0 ? median(seen) : Number.isFinite(p.hours) ? p.hours : job.place({ ...o, gpu_type: 'A100' }, work).hours * 2;
+    return [
+      {
+        provider: o.provider,
+        region: o.region,
+        instanceType: o.instance_type,
+        onDemandPerHour: o.on_demand_price_usd,
+        spotPerHour: o.spot_price_usd,
+        estimatedHours: hours,
+        estimatedCostUsd: hours * p.hourlyUsd,
+        durationSource: seen.length > 0 ? ('observed' as const) : workload.expected_duration_h === null ? ('per A100-hour' as const) : ('estimated' as const),
+        gpusUsed: p.gpusUsed,
+        idleGpus: p.idleGpus,
+        nodes: p.nodes,
+        scalingEfficiency: p.efficiency,
+        available: o.available,
+        pareto: false,
+      },
+    ];
   });
   const front = paretoFront(rows.map((r) => ({ cost: r.available ? r.estimatedCostUsd : Infinity, time: r.available ? r.estimatedHours : Infinity })));
   const offers = rows.map((r, i) => ({ ...r, pareto: r.available && front.has(i) })).sort((a, b) => a.estimatedCostUsd - b.estimatedCostUsd || a.estimatedHours - b.estimatedHours);

@@ -11,9 +11,6 @@ function wave(i: number, base: number, amp: number): number {
   return Math.round((base + amp * Math.sin(i * 0.9) + (i % 3) * amp * 0.2) * 100) / 100;
 }
 
-/** As `savings_report` names them: provider/instance type. */
-const instances = ['aws/p4d.24xlarge', 'gcp/a3-highgpu-8g', 'azure/Standard_NC24ads_A100_v4', 'aws/g5.xlarge', 'gcp/a2-highgpu-1g', 'azure/Standard_NC4as_T4_v3'];
-
 const offers = ['aws/us-east-1/p4d.24xlarge', 'gcp/us-central1/a3-highgpu-8g', 'azure/eastus/Standard_NC24ads_A100_v4', 'aws/us-west-2/g5.xlarge', 'gcp/europe-west4/a2-highgpu-1g', 'azure/westeurope/Standard_NC4as_T4_v3'];
 
 const objective = (n: number) => Math.round((0.62 + 0.3 * (1 - Math.exp(-n / 9)) + 0.04 * Math.sin(n * 1.7)) * 10000) / 10000;
@@ -21,20 +18,24 @@ const objective = (n: number) => Math.round((0.62 + 0.3 * (1 - Math.exp(-n / 9))
 export function statusFixture(): StatusData {
   const history: StatusData['history'] = Array.from({ length: 12 }, (_, i) => {
     const cost = [412.5, 88.2, 19.75, 1203.4, 5.12, 96.0, 245.33, 14.9, 310.0, 77.77, 2.4, 640.1][i] as number;
-    const suggested = i % 5 === 4 ? null : Math.round(cost * (0.7 + (i % 4) * 0.12) * 100) / 100;
+    const outcome = ['SUCCEEDED', 'SUCCEEDED', 'FAILED', 'SUCCEEDED', 'PREEMPTED', 'SUCCEEDED', 'CANCELLED'][i % 7] as string;
+    const hasPick = i % 5 !== 4;
+    const same = i % 6 === 5;
+    const pickCost = !hasPick ? null : same ? cost : Math.round(cost * (0.7 + (i % 4) * 0.12) * 100) / 100;
     return {
       time: `2026-07-01 ${String(11 - Math.floor(i / 2)).padStart(2, '0')}:${String(50 - (i % 2) * 25).padStart(2, '0')}:00.000`,
       job_id: `job-sim-2026-07-01-${String(4812 - i).padStart(6, '0')}`,
       team: ['vision', 'nlp-research', 'ranking', 'speech'][i % 4] as string,
-      chosen: instances[i % instances.length] as string,
-      pick: suggested === null ? '' : i % 6 === 5 ? 'cheapest candidate' : (instances[(i + 3) % instances.length] as string),
-      suggested_from: suggested === null ? null : i % 6 === 5 ? 'cheapest candidate' : 'optimizer',
-      mode: suggested === null ? null : i % 2 ? 'HYBRID' : 'HEURISTIC',
-      outcome: ['SUCCEEDED', 'SUCCEEDED', 'FAILED', 'SUCCEEDED', 'PREEMPTED', 'SUCCEEDED', 'CANCELLED'][i % 7] as string,
+      chosen: offers[i % offers.length] as string,
+      pick: !hasPick ? '' : same ? (offers[i % offers.length] as string) : (offers[(i + 3) % offers.length] as string),
+      same_choice: hasPick && same,
+      mode: !hasPick ? null : i % 2 ? 'HYBRID' : 'HEURISTIC',
+      outcome,
       label: i % 7 === 6 ? null : [4, 3, 0, 2, 0, 3][i % 6] as number,
       actual_cost_usd: cost,
-      suggested_cost_usd: suggested,
-      delta_usd: suggested === null ? null : Math.round((cost - suggested) * 100) / 100,
+      pick_cost_usd: pickCost,
+      // Only jobs the savings figure covers (succeeded, with the pick's estimate) have a difference.
+      delta_usd: pickCost === null || outcome !== 'SUCCEEDED' ? null : Math.round((cost - pickCost) * 100) / 100,
     };
   });
   const trials = Array.from({ length: 36 }, (_, n) => ({
@@ -47,7 +48,7 @@ export function statusFixture(): StatusData {
   }));
   return {
     generatedAt: '2026-07-01T12:00:00.000Z',
-    optimizer: { mode: 'HYBRID', samples: 12_834, meanLabel: 2.61, modelVersion: 'ltr-7', ndcgAt5: 0.912, ndcgAt10: 0.934, mrr: 0.88, heuristicNdcgAt5: 0.801, trainingRuns: 9 },
+    optimizer: { mode: 'HYBRID', modeReason: null, samples: 12_834, meanLabel: 2.61, modelVersion: 'ltr-7', ndcgAt5: 0.912, ndcgAt10: 0.934, mrr: 0.88, heuristicNdcgAt5: 0.801, trainingRuns: 9 },
     streams: {
       ready: true,
       consumerLag: { 'artenic-optimizer': 0, 'artenic-optimizer-clickhouse-sink': 3 },
@@ -95,21 +96,27 @@ export function statusFixture(): StatusData {
       { dataset_id: 'ds-hot-features', tier: 'HOT', format_advice: null, size_bytes: 12_000_000_000, monthly_saving_usd: 0 },
     ],
     savings: {
-      actualUsd: 33_571.65,
-      suggestedUsd: 29_904.1,
-      potentialUsd: 4_102.38,
+      finishedJobs: 839,
+      succeededJobs: 702,
+      coveredJobs: 688,
+      sameChoiceJobs: 214,
+      spentUsd: 27_410.12,
+      optimizerUsd: 23_307.74,
+      savingUsd: 4_102.38,
+      uncoveredSpentUsd: 391.7,
+      unsuccessfulSpentUsd: 5_769.83,
       storageMonthlyUsd: 9.7633,
-      coverage: { jobs: 839, from: '2026-06-18', to: '2026-07-01', optimizerPicks: 801, cheapestCandidate: 31, uncompared: 7, datasets: 5 },
+      storageDatasets: 5,
     },
     selection: { sort: 'time', dir: 'desc', workload: null, study: null },
     history,
     providerComparison: {
       classes: [
-        { queryId: 'a1b2c3d4e5f60718', runs: 212, description: 'pytorch transformer 1.3B · 8 GPU, 320 GB · 12 h' },
-        { queryId: '0f1e2d3c4b5a6978', runs: 97, description: 'jax transformer 350M · 1 GPU, 40 GB · 4 h' },
+        { queryId: 'a1b2c3d4e5f60718', runs: 212, description: 'pytorch transformer 1.3B · 8 GPU, 320 GB sharded · 12 h' },
+        { queryId: '0f1e2d3c4b5a6978', runs: 97, description: 'jax transformer 350M · 1 GPU, 40 GB each · 4 h' },
       ],
       selected: 'a1b2c3d4e5f60718',
-      workload: { framework: 'PYTORCH', model_family: 'transformer', param_count: 1.3e9, dataset_size_gb: 200, gpu_memory_required_gb: 320, num_gpus: 8, expected_duration_h: 12, distributed: true },
+      workload: { framework: 'PYTORCH', model_family: 'transformer', param_count: 1.3e9, dataset_size_gb: 200, gpu_memory_required_gb: 320, num_gpus: 8, expected_duration_h: 12, distributed: true, gpu_memory_sharded: true, max_nodes: 1 },
       bars: [
         { provider: 'gcp', offer: 'us-central1/a3-highgpu-8g', usdPerHour: 88.25, hours: 5.5, costUsd: 485.38, source: 'observed', feasibleOffers: 2 },
         { provider: 'aws', offer: 'us-east-1/p4d.24xlarge', usdPerHour: 32.77, hours: 15.8, costUsd: 517.77, source: 'estimated', feasibleOffers: 3 },

@@ -60,7 +60,7 @@ describe('advisor', () => {
     for (const r of requests) {
       const s = suggestions.find((x) => x.request_id === r.request_id) as InstanceSuggestion;
       expect(s).toMatchObject({ source: 'REQUEST', mode: 'HEURISTIC', model_version: null });
-      const expected = suggest({ workload: r.workload, budgetUsd: r.budget_usd, regionAllowList: r.region_allow_list, topK: r.top_k }, catalog, new Map(), config.advisor).ranked;
+      const expected = suggest({ workload: r.workload, budgetUsd: r.budget_usd, regionAllowList: r.region_allow_list, topK: r.top_k, goal: r.goal }, catalog, new Map(), config.advisor).ranked;
       expect(s.ranked.map((x) => [x.rank, offerKey(x.instance)])).toEqual(expected.map((x) => [x.rank, offerKey(x.instance)]));
       expect(s.ranked.length).toBeGreaterThan(0);
       expect(s.ranked.length).toBeLessThanOrEqual(r.top_k);

@@ -23,8 +23,9 @@ import type { StatusData } from '../../dashboard/statusData.ts';
 import { readTopic, testConfig, testKafka, waitUntil } from '../helpers/testConfig.ts';
 
 describe('advisor retraining', () => {
-  // Every 300 labels, whatever their event times (the interval rule has its unit test).
-  const config = testConfig({ advisor: { retrainEveryLabels: 300, retrainMinIntervalMs: 0 } });
+  // Every 300 labels, whatever their event times (the interval rule has its unit test). The ranking data's labels value a
+  // memory-headroom sweet spot over cost, so the observed-cost guard (its own unit test) is relaxed: this test is about the loop.
+  const config = testConfig({ advisor: { retrainEveryLabels: 300, retrainMinIntervalMs: 0, maxCostRegretGap: 10 } });
   const logger = createLogger('warn');
   const t0 = Date.UTC(2026, 9, 1);
   const catalog = CATALOG.map((o) => toInstanceOffer(o, t0));
@@ -66,7 +67,10 @@ describe('advisor retraining', () => {
     expect(promoted.length).toBeGreaterThan(0);
     const last = promoted[promoted.length - 1] as AdvisorModel;
     expect(last.ndcg_at_5).toBeGreaterThanOrEqual(last.baseline_ndcg_at_5 as number);
-    expect(last.ndcg_at_5).toBeGreaterThan((last.heuristic_ndcg_at_5 as number) + 0.2);
+    // Promoted only when it beats the heuristic on the same held-out queries. On the truthful simulator the heuristic's
+    // estimates are close to the hidden utility's main term, so the margin is smaller than on the old data (0.2 there).
+    expect(last.ndcg_at_5).toBeGreaterThan(last.heuristic_ndcg_at_5 as number);
+    expect(last.heuristic_serves).toBe(false);
 
     // The advisor's global table catches up with the topic, then new workloads are ranked.
     await waitUntil('the promoted model in the global table', async () => latestPromoted(service.streams.globalRows('advisor-models') ?? new Map())?.model_version === last.model_version);
@@ -89,11 +93,11 @@ describe('advisor retraining', () => {
       expect(s).toMatchObject({ mode: 'HYBRID', model_version: last.model_version });
       expect(s.ranked[0]?.factors).toHaveProperty('ltr');
       served += ndcg5(q, s.ranked.map((r) => offerKey(r.instance)));
-      const h = suggest({ workload: q.workload, budgetUsd: null, regionAllowList: [], topK: 100 }, catalog, new Map(), { ...config.advisor, mode: 'heuristic' });
+      const h = suggest({ workload: q.workload, budgetUsd: null, regionAllowList: [], topK: 100 }, catalog, new Map(), { ...config.advisor, mode: 'heuristic' }, null, service.streams.globalRows('workload-scaling') ?? new Map());
       heuristic += ndcg5(q, h.ranked.map((r) => offerKey(r.instance)));
     });
     console.log(`fresh workloads: served NDCG@5 ${(served / fresh.length).toFixed(3)} vs heuristic ${(heuristic / fresh.length).toFixed(3)}; ${models.length} training runs, ${promoted.length} promoted`);
-    expect(served / fresh.length).toBeGreaterThan(heuristic / fresh.length + 0.2);
+    expect(served / fresh.length).toBeGreaterThan(heuristic / fresh.length + 0.02);
 
     // The model history reaches ClickHouse, and status shows what serves.
     const db = config.clickhouse.database;
@@ -102,7 +106,7 @@ describe('advisor retraining', () => {
       return Number(r?.n) === models.length;
     });
     const status = (await (await fetch(`${service.httpUrl}/api/status`)).json()) as StatusData;
-    expect(status.optimizer).toMatchObject({ mode: 'HYBRID', modelVersion: last.model_version, trainingRuns: models.length });
+    expect(status.optimizer).toMatchObject({ mode: 'HYBRID', modeReason: null, modelVersion: last.model_version, trainingRuns: models.length });
     expect(Object.keys(status.streams.consumerLag).length).toBeGreaterThan(0);
     expect(status.optimizer.ndcgAt5).toBeCloseTo(last.ndcg_at_5 as number, 9);
     const metrics = await (await fetch(`${service.httpUrl}/metrics`)).text();

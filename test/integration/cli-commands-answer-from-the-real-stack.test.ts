@@ -89,9 +89,14 @@ describe('CLI commands', () => {
     expect(offers.length).toBeGreaterThan(0);
     expect(offers.every((o) => ['<5%', '5-10%', '10-15%', '15-20%', '>20%'].includes(o.band))).toBe(true);
 
-    const summary = JSON.parse((await cli('cost', 'summary', '--period', 'month', '--by', 'provider', '--json')).stdout) as Array<{ cost_usd: number }>;
+    const summary = JSON.parse((await cli('cost', 'summary', '--period', 'month', '--by', 'provider', '--json')).stdout) as { spend: Array<{ cost_usd: number }>; savings: { finishedJobs: number; succeededJobs: number; coveredJobs: number } };
     const expected = jobs.reduce((s, j) => s + j.outcome.cost_usd, 0);
-    expect(summary.reduce((s, r) => s + Number(r.cost_usd), 0)).toBeCloseTo(expected, 0);
+    expect(summary.spend.reduce((s, r) => s + Number(r.cost_usd), 0)).toBeCloseTo(expected, 0);
+    // Every dispatch got a suggestion with estimates: every succeeded job is compared.
+    expect(summary.savings.finishedJobs).toBe(jobs.length);
+    expect(summary.savings.succeededJobs).toBe(jobs.filter((j) => j.outcome.status === 'SUCCEEDED').length);
+    expect(summary.savings.coveredJobs).toBe(summary.savings.succeededJobs);
+    expect((await cli('cost', 'summary')).stdout).toMatch(/savings: on \d+ of \d+ succeeded jobs, \$[\d.]+ spent against \$[\d.]+ at the optimizer's picks for the same work/);
     expect((await cli('cost', 'summary', '--by', 'nonsense')).code).not.toBe(0);
 
     const compare = await cli('cost', 'compare', '--gpu-memory-gb', '40', '--hours', '6', '--json');
@@ -110,6 +115,24 @@ describe('CLI commands', () => {
     expect(rec.mode).toBe(Number(history?.p) > 0 ? 'HYBRID' : 'HEURISTIC');
     expect(rec.ranked.map((r) => r.rank)).toEqual([1, 2, 3]);
     expect((await cli('recommend', '--gpu-memory-gb', '10000')).code).toBe(1);
+    // The three workloads of issue 13, from the catalog in ClickHouse: no GPUs the job cannot use, memory per GPU.
+    const gpusOf = new Map(CATALOG.map((o) => [o.instanceType, { gpus: o.gpuCount, memory: o.gpuMemoryGb }]));
+    const cases: Array<[string[], (g: { gpus: number; memory: number }) => boolean]> = [
+      [['--gpus', '1', '--gpu-memory-gb', '12', '--hours', '2'], (g) => g.gpus <= 2],
+      [['--gpus', '1', '--gpu-memory-gb', '60', '--hours', '2'], (g) => g.gpus <= 2 && g.memory >= 60],
+      [['--gpus', '8', '--gpu-memory-gb', '30', '--hours', '40'], (g) => g.gpus >= 8],
+    ];
+    for (const [flags, ok] of cases) {
+      const out = await cli('recommend', ...flags, '--top', '100', '--json');
+      expect(out.code, out.stderr).toBe(0);
+      const picks = (JSON.parse(out.stdout) as { ranked: Array<{ instance: { instance_type: string }; factors: Record<string, number> }> }).ranked;
+      expect(picks.length).toBeGreaterThan(0);
+      for (const r of picks) expect(ok(gpusOf.get(r.instance.instance_type)!), `${flags.join(' ')}: ${r.instance.instance_type}`).toBe(true);
+      expect(picks[0]?.factors).toHaveProperty('hours');
+    }
+    const why = await cli('recommend', '--gpus', '1', '--gpu-memory-gb', '12', '--explain', 'p4d.24xlarge');
+    expect(why.code, why.stderr).toBe(0);
+    expect(why.stdout).toMatch(/aws\/us-east-1\/p4d\.24xlarge: not ranked: p4d\.24xlarge gives the job 8 GPUs for the 1 it uses \(7 idle/);
 
     // retrain: from the labels in ClickHouse, judged against the model in service, written as ONNX.
     const onnxFile = join(tmpdir(), `${randomName('model')}.onnx`);

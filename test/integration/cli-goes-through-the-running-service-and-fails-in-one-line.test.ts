@@ -102,14 +102,14 @@ describe('CLI with a running service', () => {
   });
 
   it('cost compare for a workload nothing can run says so once and exits 1', async () => {
-    // More GPU memory than any offer has in total (the largest: 8 x 80 GB).
-    const r = await cli({}, 'cost', 'compare', '--gpu-memory-gb', '5000');
+    // 500 GB on one GPU: the largest GPU in the catalog has 80 GB.
+    const r = await cli({}, 'cost', 'compare', '--gpu-memory-gb', '500');
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
-    expect(oneLine(r.stderr)).toEqual([expect.stringMatching(/^error: no offer can run this workload: it needs 5000 GB of GPU memory on 1 GPU\(s\); the largest offer of the \d+ in the catalog has \d+ GB/)]);
-    const json = await cli({}, 'cost', 'compare', '--gpu-memory-gb', '5000', '--json');
+    expect(oneLine(r.stderr)).toEqual([expect.stringMatching(/^error: no offer can take this workload: it needs 500 GB of memory on each of its 1 GPU\(s\); of the \d+ offers in the catalog, the largest GPU has 80 GB \(/)]);
+    const json = await cli({}, 'cost', 'compare', '--gpu-memory-gb', '500', '--json');
     expect(json.code).toBe(1);
-    expect(JSON.parse(json.stdout)).toMatchObject({ error: expect.stringContaining('no offer can run this workload') });
+    expect(JSON.parse(json.stdout)).toMatchObject({ error: expect.stringContaining('no offer can take this workload') });
   });
 
   it('a data directory held by the service, with its endpoint off, is one line saying what to do', async () => {

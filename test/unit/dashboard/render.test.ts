@@ -13,7 +13,7 @@ describe('Optimizer page rendering', () => {
     for (const id of ['status', 'savings', 'history', 'providers', 'trend', 'storage', 'spot', 'hpo', 'dead-letters', 'decisions']) expect(html).toContain(`id="${id}"`);
     expect(html.match(/<tr>/g)?.length).toBeGreaterThan(30);
     expect(html).toContain('BAD_MAGIC_BYTE');
-    expect(html).toContain('Covers 839 finished jobs dispatched 2026-06-18 to 2026-07-01: 801 compared with the optimizer');
+    expect(html).toContain('Covers the 688 of 702 succeeded jobs that have an optimizer pick with its estimate (839 finished)');
   });
 
   it('draws the cost trend from the first day: one point per provider, centred, and no line yet', () => {

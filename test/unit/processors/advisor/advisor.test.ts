@@ -6,7 +6,7 @@ import { ModelFrameworkValues, type InstanceOffer, type SpotRisk, type WorkloadP
 import { CATALOG } from '../../../../simulate/catalog.ts';
 import { toInstanceOffer } from '../../../../simulate/generator.ts';
 
-const workload: WorkloadProfile = { framework: 'PYTORCH', model_family: 'resnet', param_count: 25e6, dataset_size_gb: 100, gpu_memory_required_gb: 16, num_gpus: 1, expected_duration_h: 6, distributed: false };
+const workload: WorkloadProfile = { framework: 'PYTORCH', model_family: 'resnet', param_count: 25e6, dataset_size_gb: 100, gpu_memory_required_gb: 16, num_gpus: 1, expected_duration_h: 6, distributed: false, gpu_memory_sharded: false, max_nodes: 1 };
 const offer = (o: Partial<InstanceOffer>): InstanceOffer => ({
   event_id: 'x', event_time: 0, provider: 'p', region: 'r', instance_type: 't', gpu_type: 'A100', gpu_count: 1, gpu_memory_gb: 40, vcpus: 8, memory_gb: 64, on_demand_price_usd: 3, spot_price_usd: 1, available: true, ...o,
 });
@@ -15,8 +15,8 @@ const weights = { cost: w.weightCost, gpu: w.weightGpu, memory: w.weightMemory, 
 const request = (r: Partial<RankRequest> = {}): RankRequest => ({ workload, budgetUsd: null, regionAllowList: [], topK: 10, ...r });
 
 describe('features', () => {
-  it('has about 25 documented features, and distinguishes every framework', () => {
-    expect(FEATURE_COUNT).toBe(26);
+  it('has about 30 documented features, and distinguishes every framework', () => {
+    expect(FEATURE_COUNT).toBe(31);
     const codes = ModelFrameworkValues.map((framework) => feature(extractFeatures({ ...workload, framework }, offer({}), null), 'framework_code'));
     expect(new Set(codes).size).toBe(ModelFrameworkValues.length);
     expect(extractFeatures(workload, offer({}), null).every((v, i) => Number.isFinite(v) || ['preemption_rate', 'preemption_rate_upper'].includes(FEATURE_NAMES[i] as string))).toBe(true);
@@ -24,7 +24,7 @@ describe('features', () => {
 
   it('makes missing values explicit (NaN) and prices preemption history in', () => {
     const f = extractFeatures({ ...workload, expected_duration_h: null }, offer({ spot_price_usd: null, gpu_type: 'MYSTERY' }), null);
-    for (const name of ['spot_usd_per_hour', 'spot_discount', 'estimated_hours', 'gpu_throughput', 'preemption_rate'] as const) expect(feature(f, name), name).toBeNaN();
+    for (const name of ['spot_usd_per_hour', 'spot_discount', 'estimated_hours', 'per_gpu_speed', 'job_speed', 'preemption_rate'] as const) expect(feature(f, name), name).toBeNaN();
     const risk = { preemption_rate: 0.12, rate_upper: 0.2, runs: 30 } as SpotRisk;
     const g = extractFeatures(workload, offer({}), risk);
     expect([feature(g, 'preemption_rate'), feature(g, 'preemption_rate_upper'), feature(g, 'spot_runs_observed')]).toEqual([0.12, 0.2, 30]);
@@ -39,11 +39,11 @@ describe('heuristic ranker', () => {
     const ranked = rankHeuristic(request(), [cheapSlow, fastDear, middle], new Map(), weights);
     for (const r of ranked) {
       const f = r.factors;
-      expect(r.score).toBeCloseTo(0.4 * f.cost + 0.3 * f.gpu + 0.2 * f.memory + 0.1 * f.reliability, 12);
+      expect(r.score).toBeCloseTo(0.4 * f.cost! + 0.3 * f.gpu! + 0.2 * f.memory! + 0.1 * f.reliability!, 12);
       for (const v of Object.values(f)) expect(v).toBeGreaterThanOrEqual(0);
     }
     expect(ranked.find((r) => r.offer.instance_type === 'fast')?.factors.gpu).toBe(1);
-    expect(Math.max(...ranked.map((r) => r.factors.cost))).toBe(1);
+    expect(Math.max(...ranked.map((r) => r.factors.cost!))).toBe(1);
     expect(rankHeuristic(request(), [cheapSlow, fastDear, middle], new Map(), { cost: 1, gpu: 0, memory: 0, reliability: 0 })[0]?.offer.instance_type).toBe(
       [...ranked].sort((a, b) => a.estimatedCostUsd - b.estimatedCostUsd)[0]?.offer.instance_type,
     );

@@ -8,13 +8,14 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULTS } from '../../../../config/options.ts';
 import { extractFeatures, feature, FEATURE_COUNT, FEATURE_NAMES } from '../../../../processors/advisor/features.ts';
-import { feasible, rankHeuristic, type HeuristicWeights, type RankedOffer, type RankRequest } from '../../../../processors/advisor/heuristicRanker.ts';
+import { DEFAULT_RULES, feasible, rankHeuristic, type HeuristicWeights, type RankedOffer, type RankingRules, type RankRequest } from '../../../../processors/advisor/heuristicRanker.ts';
+import { jobModel, type Placement } from '../../../../processors/advisor/placement.ts';
 import { flatEnsemble, flattenEnsemble, scoreRows } from '../../../../processors/advisor/ltr/flatEnsemble.ts';
 import { trainLambdaMart, type LambdaMartModel } from '../../../../processors/advisor/ltr/lambdaMart.ts';
 import { toOnnx } from '../../../../processors/advisor/ltr/onnxExport.ts';
 import { fromOnnx } from '../../../../processors/advisor/ltr/onnxImport.ts';
 import { scoreRow, type ServingModel } from '../../../../processors/advisor/ltr/training.ts';
-import { suggest, type AdvisorOptions, type Suggestion } from '../../../../processors/advisor/processor.ts';
+import { rankingRules, suggest, type AdvisorOptions, type Suggestion } from '../../../../processors/advisor/processor.ts';
 import { offerKey } from '../../../../processors/cost/labelsByOffer.ts';
 import { ModelFrameworkValues, type InstanceOffer, type SpotRisk, type WorkloadProfile } from '../../../../schemas/generated/records.ts';
 import { CATALOG } from '../../../../simulate/catalog.ts';
@@ -36,32 +37,53 @@ function normaliseRef(values: number[], higherIsBetter: boolean): number[] {
   });
 }
 
-function rankHeuristicRef(req: RankRequest, catalog: Iterable<InstanceOffer>, risks: ReadonlyMap<string, SpotRisk>, weights: HeuristicWeights): RankedOffer[] {
-  const candidates: Array<{ offer: InstanceOffer; cost: number; throughput: number; headroom: number; reliability: number }> = [];
+/** The reference: one placement per offer, every filter spelled out, objects throughout. */
+function rankHeuristicRef(req: RankRequest, catalog: Iterable<InstanceOffer>, risks: ReadonlyMap<string, SpotRisk>, weights: HeuristicWeights, rules: RankingRules = DEFAULT_RULES): RankedOffer[] {
+  const candidates: Array<{ offer: InstanceOffer; placement: Placement; cost: number; speed: number; fit: number; reliability: number; rate: number }> = [];
   for (const o of catalog) {
-    if (!feasible(req, o)) continue;
-    const f = extractFeatures(req.workload, o, risks.get(offerKey(o)) ?? null);
+    if (!feasible(req, o, rules.scaling)) continue;
+    const placement = jobModel(req.workload, rules.scaling).place(o);
+    const f = extractFeatures(req.workload, o, risks.get(offerKey(o)) ?? null, undefined, 0, placement);
     const cost = feature(f, 'estimated_cost_usd');
     if (req.budgetUsd !== null && Number.isFinite(cost) && cost > req.budgetUsd) continue;
     const rate = feature(f, 'preemption_rate');
     candidates.push({
       offer: o,
-      cost: Number.isFinite(cost) ? cost : feature(f, 'on_demand_usd_per_hour'),
-      throughput: feature(f, 'gpu_throughput'),
-      headroom: feature(f, 'gpu_memory_headroom'),
+      placement,
+      cost: Number.isFinite(cost) ? cost : placement.hourlyUsd,
+      speed: feature(f, 'job_speed'),
+      fit: Math.min(feature(f, 'gpu_memory_headroom'), rules.memoryHeadroomTarget),
       reliability: Number.isFinite(rate) ? 1 - rate : 1,
+      rate,
     });
   }
-  const cost = normaliseRef(candidates.map((c) => c.cost), false);
-  const gpu = normaliseRef(candidates.map((c) => c.throughput), true);
-  const memory = normaliseRef(candidates.map((c) => c.headroom), true);
-  const reliability = normaliseRef(candidates.map((c) => c.reliability), true);
+  const smallest = Math.min(...candidates.map((c) => c.placement.gpusAllocated));
+  const bound = Math.max(smallest, Math.floor(Math.max(1, req.workload.num_gpus) * rules.maxGpuOverprovision));
+  const kept = candidates.filter((c) => c.placement.gpusAllocated <= bound);
+  // Costs and speeds on a log scale; runs' costs only when some can be estimated, else hourly prices.
+  const estimated = kept.some((c) => Number.isFinite(c.placement.costUsd));
+  const cost = normaliseRef(kept.map((c) => Math.log(estimated ? c.placement.costUsd : c.placement.hourlyUsd)), false);
+  const gpu = normaliseRef(kept.map((c) => Math.log(c.speed)), true);
+  const memory = normaliseRef(kept.map((c) => c.fit), true);
+  const reliability = normaliseRef(kept.map((c) => c.reliability), true);
   const total = weights.cost + weights.gpu + weights.memory + weights.reliability;
-  return candidates
+  return kept
     .map((c, i) => {
-      const factors = { cost: cost[i] as number, gpu: gpu[i] as number, memory: memory[i] as number, reliability: reliability[i] as number };
-      const score = (weights.cost * factors.cost + weights.gpu * factors.gpu + weights.memory * factors.memory + weights.reliability * factors.reliability) / total;
-      return { offer: c.offer, score, estimatedCostUsd: c.cost, factors };
+      const p = c.placement;
+      const factors: Record<string, number> = { cost: cost[i] as number, gpu: gpu[i] as number, memory: memory[i] as number, reliability: reliability[i] as number };
+      const figures: Record<string, number> = {
+        hours: p.hours,
+        gpus_used: p.gpusUsed,
+        idle_gpus: p.idleGpus,
+        idle_cost_usd: (p.costUsd * p.idleGpus) / p.gpusAllocated,
+        nodes: p.nodes,
+        memory_headroom: p.memoryHeadroom,
+        scaling_efficiency: p.efficiency,
+        preemption_rate: c.rate,
+      };
+      for (const [k, v] of Object.entries(figures)) if (Number.isFinite(v)) factors[k] = v;
+      const score = (weights.cost * factors.cost! + weights.gpu * factors.gpu! + weights.memory * factors.memory! + weights.reliability * factors.reliability!) / total;
+      return { offer: c.offer, score, estimatedCostUsd: c.cost, placement: p, factors };
     })
     .sort((a, b) => b.score - a.score || a.estimatedCostUsd - b.estimatedCostUsd || offerKey(a.offer).localeCompare(offerKey(b.offer)))
     .slice(0, req.topK);
@@ -74,12 +96,14 @@ function minMaxRef(values: readonly number[]): number[] {
 }
 
 function suggestRef(req: RankRequest, catalog: Iterable<InstanceOffer>, risks: ReadonlyMap<string, SpotRisk>, options: AdvisorOptions, model: ServingModel | null): Suggestion {
-  const weights: HeuristicWeights = { cost: options.weightCost, gpu: options.weightGpu, memory: options.weightMemory, reliability: options.weightReliability };
+  const weights: HeuristicWeights =
+    req.goal === 'COST' || req.goal === 'SPEED' ? options.goalWeights[req.goal] : { cost: options.weightCost, gpu: options.weightGpu, memory: options.weightMemory, reliability: options.weightReliability };
   const mode = options.mode === 'heuristic' || !model ? 'HEURISTIC' : options.mode === 'ltr' ? 'LTR' : 'HYBRID';
-  const all = rankHeuristicRef({ ...req, topK: Number.MAX_SAFE_INTEGER }, catalog, risks, weights);
+  const rules = rankingRules(options);
+  const all = rankHeuristicRef({ ...req, topK: Number.MAX_SAFE_INTEGER }, catalog, risks, weights, rules);
   let ranked = all.map((r) => ({ r, score: r.score, factors: { ...r.factors } as Record<string, number> }));
   if (mode !== 'HEURISTIC' && model && all.length > 0) {
-    const ltr = all.map((r) => scoreRow(model.model, extractFeatures(req.workload, r.offer, risks.get(offerKey(r.offer)) ?? null)));
+    const ltr = all.map((r) => scoreRow(model.model, extractFeatures(req.workload, r.offer, risks.get(offerKey(r.offer)) ?? null, undefined, 0, r.placement)));
     const ltrNorm = minMaxRef(ltr);
     ranked = all.map((r, i) => ({
       r,
@@ -97,6 +121,7 @@ function suggestRef(req: RankRequest, catalog: Iterable<InstanceOffer>, risks: R
       score,
       estimated_cost_usd: r.estimatedCostUsd,
       factors,
+      nodes: r.placement.nodes,
     })),
   };
 }
@@ -120,7 +145,7 @@ const malformed: LambdaMartModel = {
   learningRate: 0.37,
   trees: [
     // NaN threshold; a split on a feature beyond the row (reads undefined: always right).
-    { feature: [3, 28, -1, -1, -1], threshold: [Number.NaN, 1, 0, 0, 0], left: [1, 3, -1, -1, -1], right: [2, 4, -1, -1, -1], value: [0, 0, 1.5, -2, 3] },
+    { feature: [3, 40, -1, -1, -1], threshold: [Number.NaN, 1, 0, 0, 0], left: [1, 3, -1, -1, -1], right: [2, 4, -1, -1, -1], value: [0, 0, 1.5, -2, 3] },
     // A child id with no node: a leaf of value NaN.
     { feature: [5, -1], threshold: [0.5, 0], left: [1, -1], right: [7, -1], value: [0, 0.25] },
     // A feature index that is not an integer.
@@ -175,9 +200,11 @@ function randomWorkload(rng: Random): WorkloadProfile {
     param_count: rng.chance(0.1) ? 0 : 10 ** rng.between(6, 11),
     dataset_size_gb: rng.chance(0.1) ? 0 : rng.between(0, 1000),
     gpu_memory_required_gb: rng.pick([0, 8, 16, 40, 80, 200]),
-    num_gpus: rng.pick([0, 1, 1, 2, 4, 8]),
+    num_gpus: rng.pick([0, 1, 1, 2, 4, 8, 16]),
     expected_duration_h: rng.chance(0.2) ? null : rng.between(0, 20),
     distributed: rng.chance(0.3),
+    gpu_memory_sharded: rng.chance(0.2),
+    max_nodes: rng.pick([1, 1, 2, 4]),
   };
 }
 
@@ -226,7 +253,7 @@ describe('ranking hot path', () => {
       { weightCost: 0, weightGpu: 0, weightMemory: 0, weightReliability: 0 }, // NaN scores
     ];
     let compared = 0;
-    for (let it = 0; it < 150; it++) {
+    for (let it = 0; it < 200; it++) {
       const catalog = randomCatalog(rng);
       const risks = randomRisks(rng, catalog);
       const req: RankRequest = {
@@ -234,6 +261,7 @@ describe('ranking hot path', () => {
         budgetUsd: rng.chance(0.3) ? rng.between(0, 100) : null,
         regionAllowList: rng.chance(0.2) ? ['elsewhere', rng.pick(base).region] : [],
         topK: rng.pick([0, 1, 5, 10, 1000, Number.MAX_SAFE_INTEGER]),
+        goal: rng.pick([undefined, 'BALANCED', 'COST', 'SPEED'] as const),
       };
       const weights = rng.pick(weightSets);
       const heuristicWeights = { cost: weights.weightCost, gpu: weights.weightGpu, memory: weights.weightMemory, reliability: weights.weightReliability };

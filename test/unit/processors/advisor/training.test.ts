@@ -12,7 +12,9 @@ import { ndcgAt } from '../../../../processors/advisor/ltr/metrics.ts';
 import { toOnnx } from '../../../../processors/advisor/ltr/onnxExport.ts';
 import { fromOnnx } from '../../../../processors/advisor/ltr/onnxImport.ts';
 import { OnnxScorer } from '../../../../processors/advisor/ltr/onnxScorer.ts';
-import { scoreRow, trainAndEvaluate, type TrainingDoc } from '../../../../processors/advisor/ltr/training.ts';
+import { costCounts, scoreRow, trainAndEvaluate, type TrainingDoc } from '../../../../processors/advisor/ltr/training.ts';
+import { servingState } from '../../../../processors/advisor/servingModel.ts';
+import { toModelRecord } from '../../../../processors/advisor/trainer.ts';
 import { offerKey } from '../../../../processors/cost/labelsByOffer.ts';
 import { workloadHash } from '../../../../processors/feedback/workloadHash.ts';
 import type { AdvisorModel, InstanceSuggestion } from '../../../../schemas/generated/records.ts';
@@ -68,8 +70,11 @@ describe('the learned ranker in the stream', () => {
     const good = trainAndEvaluate(docsOf(ltrQueries(80, 5, 0)), catalog, new Map(), null, { version: 'ltr-1', trainedAt: T0, labelsSeen: 1000 }, options);
     expect(good.promoted).toBe(true);
     expect(good.baselineVersion).toBeNull();
-    expect(good.quality!.queries).toBeGreaterThan(20);
-    expect(good.quality!.ndcgAt5).toBeGreaterThan(good.heuristic!.ndcgAt5 + 0.2);
+    // Whole queries are held out (16 of 80 here); those with two different labels count.
+    expect(good.quality!.queries).toBeGreaterThan(5);
+    // On the truthful simulator the heuristic's own cost estimate is close to the hidden utility's main term, so the margin is smaller than on
+    // the old data (0.97 vs 0.04 there): the model still wins on the sweet spot and tree-model terms the heuristic does not express.
+    expect(good.quality!.ndcgAt5).toBeGreaterThan(good.heuristic!.ndcgAt5 + 0.02);
     // A stump on the same documents (same held-out split): it must lose to the model in service.
     const stump = { ...options, lambdaMart: { ...options.lambdaMart, trees: 1, leaves: 2 } };
     const bad = trainAndEvaluate(docsOf(ltrQueries(80, 5, 0)), catalog, new Map(), { version: 'ltr-1', model: good.model }, { version: 'ltr-2', trainedAt: T0, labelsSeen: 2000 }, stump);
@@ -77,6 +82,56 @@ describe('the learned ranker in the stream', () => {
     expect(bad.baselineVersion).toBe('ltr-1');
     expect(bad.promoted).toBe(false);
     expect(bad.reason).toMatch(/< .* of ltr-1/);
+  });
+
+  it('serves a learned ranker only while it beats the heuristic on the same held-out queries, and says why not', { timeout: 30_000 }, () => {
+    const docs = docsOf(ltrQueries(80, 5, 0));
+    const good = trainAndEvaluate(docs, catalog, new Map(), null, { version: 'ltr-1', trainedAt: T0, labelsSeen: 1000 }, options);
+    expect(good).toMatchObject({ promoted: true, heuristicServes: false });
+    const gain = good.quality!.ndcgAt5 - good.heuristic!.ndcgAt5;
+    expect(gain).toBeGreaterThan(0.02);
+    // Asked to beat the heuristic by more than it does, the same model is refused, and the heuristic serves.
+    const demanding = { ...options, minGainOverHeuristic: gain + 0.01 };
+    const first = trainAndEvaluate(docs, catalog, new Map(), null, { version: 'ltr-1', trainedAt: T0, labelsSeen: 1000 }, demanding);
+    expect(first).toMatchObject({ promoted: false, heuristicServes: true });
+    expect(first.reason).toMatch(/does not beat 0\.\d{4} of the heuristic by more than 0\.\d+; the heuristic serves/);
+    // The model in service is judged again at each run: when it no longer beats the heuristic, the heuristic serves.
+    const later = trainAndEvaluate(docs, catalog, new Map(), { version: 'ltr-1', model: good.model }, { version: 'ltr-2', trainedAt: T0, labelsSeen: 2000 }, demanding);
+    expect(later).toMatchObject({ promoted: false, heuristicServes: true });
+    expect(later.reason).toMatch(/ltr-1 no longer earns its place either \(NDCG@5 0\.\d{4} vs 0\.\d{4} of the heuristic\): the heuristic serves/);
+    const keeps = trainAndEvaluate(docs, catalog, new Map(), { version: 'ltr-1', model: good.model }, { version: 'ltr-2', trainedAt: T0, labelsSeen: 2000 }, { ...options, lambdaMart: { ...options.lambdaMart, trees: 1, leaves: 2 } });
+    expect(keeps).toMatchObject({ promoted: false, heuristicServes: false });
+    expect(keeps.reason).toMatch(/ltr-1 keeps serving/);
+
+    // What serves follows the latest run's verdict, and refuses a model of another feature layout.
+    const record = (run: ReturnType<typeof trainAndEvaluate>, sequence: number) => toModelRecord(run, sequence, T0, 1000, 1);
+    const table = (...runs: AdvisorModel[]) => new Map(runs.map((m) => [m.model_version, m]));
+    expect(servingState(table(record(good, 1))).model?.serving.version).toBe('ltr-1');
+    expect(servingState(table(record(good, 1), record(keeps, 2))).model?.serving.version).toBe('ltr-1');
+    const fallback = servingState(table(record(good, 1), record(later, 2)));
+    expect(fallback.model).toBeNull();
+    expect(fallback.heuristicReason).toMatch(/^ltr-2: .*no longer earns its place/);
+    const oldLayout = { ...record(good, 3), model_version: 'ltr-old', onnx: Buffer.from(toOnnx(good.model, { version: 'ltr-old', trainedAt: '2026-01-01T00:00:00.000Z', samples: 1, queries: 1, featureNames: FEATURE_NAMES.slice(0, 26) })) };
+    expect(servingState(table(oldLayout)).heuristicReason).toMatch(/ltr-old was trained on another feature layout \(26 features, this version computes 31\)/);
+  });
+
+  it('refuses a model whose picks cost more than the heuristic\'s where the held-out queries ran, however its NDCG', { timeout: 30_000 }, () => {
+    // Labels that reward what costs more: every run succeeded, and a run graded g cost 1 + g per hour of work at the offer's
+    // on-demand price. A model that learns the labels picks the dearest runs; where the held-out queries ran, that shows.
+    const queries = ltrQueries(80, 5, 0);
+    const docs: TrainingDoc[] = queries.flatMap((q) =>
+      q.offers.map((o, i) => ({ queryId: q.id, offerKey: offerKey(o), workload: q.workload, labelSum: q.labels[i] as number, runs: 1, ...costCounts(undefined, true, (1 + (q.labels[i] as number)) * (q.workload.expected_duration_h as number), o.on_demand_price_usd, q.workload.expected_duration_h) })),
+    );
+    const run = trainAndEvaluate(docs, catalog, new Map(), null, { version: 'ltr-1', trainedAt: T0, labelsSeen: docs.length }, options);
+    expect(run.quality!.ndcgAt5).toBeGreaterThan(run.heuristic!.ndcgAt5);
+    expect(run.costRegret!.queries).toBeGreaterThan(5);
+    expect(run.costRegret!.meanRegret).toBeGreaterThan(run.heuristicCostRegret!.meanRegret);
+    expect(run).toMatchObject({ promoted: false, heuristicServes: true });
+    expect(run.reason).toMatch(/its picks cost more than the heuristic's where the held-out queries ran \(observed cost regret \d+\.\d% > \d+\.\d%, over \d+ queries\); the heuristic serves/);
+    // A tolerance lets the operator trade some cost for what the labels value.
+    const tolerant = trainAndEvaluate(docs, catalog, new Map(), null, { version: 'ltr-1', trainedAt: T0, labelsSeen: docs.length }, { ...options, maxCostRegretGap: run.costRegret!.meanRegret - run.heuristicCostRegret!.meanRegret + 0.01 });
+    expect(tolerant.promoted).toBe(true);
+    expect(toModelRecord(run, 1, T0, docs.length, 1)).toMatchObject({ observed_cost_regret: run.costRegret!.meanRegret, heuristic_observed_cost_regret: run.heuristicCostRegret!.meanRegret, cost_queries: run.heuristicCostRegret!.queries });
   });
 
   it('retrains no sooner than retrainMinIntervalMs of label event time after the previous run', () => {
@@ -137,6 +192,6 @@ describe('the learned ranker in the stream', () => {
     const heuristic = meanNdcg5(fresh, (q) => (heuristicByQuery.get(workloadHash(q.workload)) as InstanceSuggestion).ranked.map((r) => offerKey(r.instance)));
     expect(heuristicByQuery.size).toBe(fresh.length);
     console.log(`replay: ${labels} labels, ${models.length} training runs; fresh workloads NDCG@5 served ${served.toFixed(3)} vs heuristic ${heuristic.toFixed(3)}`);
-    expect(served).toBeGreaterThan(heuristic + 0.2);
+    expect(served).toBeGreaterThan(heuristic + 0.03);
   }, 60_000);
 });
