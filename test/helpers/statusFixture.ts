@@ -31,7 +31,8 @@ export function statusFixture(): StatusData {
       same_choice: hasPick && same,
       mode: !hasPick ? null : i % 2 ? 'HYBRID' : 'HEURISTIC',
       outcome,
-      label: i % 7 === 6 ? null : [4, 3, 0, 2, 0, 3][i % 6] as number,
+      // As the labels are made: 0 for a run that failed or ended preempted, none for a cancelled one.
+      label: outcome === 'CANCELLED' ? null : outcome === 'SUCCEEDED' ? ([4, 3, 2, 3, 1][i % 5] as number) : 0,
       actual_cost_usd: cost,
       pick_cost_usd: pickCost,
       // Only jobs the savings figure covers (succeeded, with the pick's estimate) have a difference.

@@ -102,7 +102,7 @@ describe('Optimizer page in Chromium', () => {
     expect(await page.locator('#hpo-chart polyline.best').count()).toBe(1);
     expect(await page.locator('#hpo-best-table thead').innerText()).toContain('learning_rate');
     expect(await page.locator('#dlq-table').innerText()).toContain('BAD_MAGIC_BYTE');
-    expect(await page.locator('#savings-coverage').innerText()).toMatch(/Covers \d+ finished jobs dispatched/);
+    expect(await page.locator('#savings-coverage').innerText()).toMatch(/Covers the \d+ of \d+ succeeded jobs that have an optimizer pick/);
     await context.close();
   });
 
