@@ -64,8 +64,6 @@ export async function runningSqlEndpoint(config: Config): Promise<string | null>
 export interface ClickHouseAccess {
   client: ClickHouseClient;
   database: string;
-  /** How this command reaches ClickHouse, for messages: `server`, `service` (its SQL endpoint) or `embedded`. */
-  via: 'server' | 'service' | 'embedded';
 }
 
 /**
@@ -75,16 +73,16 @@ export interface ClickHouseAccess {
  */
 export async function openClickHouse(config: Config, options: { write?: boolean } = {}): Promise<ClickHouseAccess> {
   const database = config.clickhouse.database;
-  if (!isEmbedded(config.clickhouse)) return { client: createClickHouse(config.clickhouse, { readOnly: !options.write }), database, via: 'server' };
+  if (!isEmbedded(config.clickhouse)) return { client: createClickHouse(config.clickhouse, { readOnly: !options.write }), database };
   const endpoint = await runningSqlEndpoint(config);
   if (endpoint) {
     if (options.write) {
       throw new CommandFailure(`the service running at ${endpoint} holds the embedded ClickHouse and serves it read-only: stop it to write, or use a ClickHouse server (ARTENIC_CLICKHOUSE_URL)`);
     }
     const client = createClient({ url: endpoint, username: config.sql.username ?? 'default', password: config.sql.password ?? '', database, request_timeout: 60_000, log: { level: ClickHouseLogLevel.OFF } });
-    return { client, database, via: 'service' };
+    return { client, database };
   }
-  return { client: createClickHouse(config.clickhouse, { readOnly: !options.write }), database, via: 'embedded' };
+  return { client: createClickHouse(config.clickhouse, { readOnly: !options.write }), database };
 }
 
 /** Opens ClickHouse for `fn` (read-only) and closes it after. */

@@ -9,7 +9,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { ArtenicError, ConfigError, UsageError } from '../common/errors.ts';
-import { CommandFailure, EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, wantsJson } from './common.ts';
+import { EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, wantsJson } from './common.ts';
 import { runCommand } from './commands/run.ts';
 import { simulateCommand } from './commands/simulate.ts';
 import { infraCommand } from './commands/infra.ts';
@@ -98,5 +98,3 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     return code;
   }
 }
-
-export { CommandFailure };

@@ -113,7 +113,7 @@ function savingsCard(d: StatusData): string {
     ["at the optimizer's picks", usd(s.optimizerUsd)],
     [verdict[0] as string, verdict[1] as string],
     ['storage saving / month', usd(s.storageMonthlyUsd)],
-  ])}<p class="note" id="savings-coverage">${covers} Storage: the latest advice for ${count(s.storageDatasets)} datasets.</p></section>`;
+  ])}<p class="note" id="savings-coverage">${covers} Storage: the latest advice for ${count(d.storageDatasets)} datasets.</p></section>`;
 }
 
 const HISTORY_COLUMNS: Array<[HistorySort, string, boolean]> = [

@@ -78,8 +78,10 @@ export interface StatusData {
   costTrend: Array<{ day: string; provider: string; cost_usd: number }>;
   spotRisk: Array<{ offer: string; runs: number; rate: number; lower: number; upper: number; band: string; savings_pct: number | null; recommend: boolean }>;
   storage: Array<{ dataset_id: string; tier: string; format_advice: string | null; size_bytes: number; monthly_saving_usd: number }>;
-  /** The savings figure (reporting/cost.ts savingsSummary, as `cost summary` shows it), the storage saving per month and the datasets it is over. */
-  savings: SavingsSummary & { storageMonthlyUsd: number; storageDatasets: number };
+  /** The savings figure (reporting/cost.ts savingsSummary, as `cost summary` shows it) and the storage saving per month. */
+  savings: SavingsSummary & { storageMonthlyUsd: number };
+  /** The datasets the storage saving is over (each one's latest advice). */
+  storageDatasets: number;
   selection: PageSelection;
   history: HistoryRow[];
   providerComparison: {
@@ -231,7 +233,8 @@ export async function statusData(client: ClickHouseClient, database: string, vie
     costTrend: trend.map((t) => ({ ...t, cost_usd: n(t.cost_usd) })),
     spotRisk: spot.map((s) => ({ ...s, runs: n(s.runs), recommend: Boolean(s.recommend) })),
     storage: storage.map((s) => ({ ...s, size_bytes: n(s.size_bytes), monthly_saving_usd: n(s.monthly_saving_usd) })),
-    savings: { ...savings, storageMonthlyUsd: n(storageSaving?.total), storageDatasets: n(storageSaving?.datasets) },
+    savings: { ...savings, storageMonthlyUsd: n(storageSaving?.total) },
+    storageDatasets: n(storageSaving?.datasets),
     selection,
     history,
     providerComparison: {

@@ -107,8 +107,8 @@ export function statusFixture(): StatusData {
       uncoveredSpentUsd: 391.7,
       unsuccessfulSpentUsd: 5_769.83,
       storageMonthlyUsd: 9.7633,
-      storageDatasets: 5,
     },
+    storageDatasets: 5,
     selection: { sort: 'time', dir: 'desc', workload: null, study: null },
     history,
     providerComparison: {
