@@ -19,7 +19,7 @@ GENERATED := schemas/generated/records.ts
 SCHEMAS := $(wildcard schemas/*.avsc schemas/common/*.avsc) schemas/codegen.ts schemas/catalog.ts
 BIN := ./bin/artenic-optimizer.mjs
 
-.PHONY: run test lint typecheck unit golden-nodes integration soak bench bench-venv bench-kstreams kstreams-peer infra deps clean browser compose-validator
+.PHONY: run test lint typecheck unit golden-nodes integration soak bench bench-venv bench-kstreams kstreams-peer interop-venv interop-java interop-go infra deps clean browser compose-validator
 
 # `npm install`, not `npm ci`: chdb lists platform packages that were never published for
 # other platforms (404), which `npm ci` reports as a lock mismatch. The lock still pins versions.
@@ -85,7 +85,21 @@ browser:
 compose-validator:
 	@docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose)
 
-integration: deps browser compose-validator
+## Other clients, for the interop tests only (never runtime dependencies): confluent-kafka and
+## fastavro from PyPI in a venv, the Java Avro parser from Maven Central, and clickhouse-go (the
+## client of Grafana's ClickHouse data source) from the Go module proxy; all built under .cache/.
+INTEROP_VENV := .cache/interop-venv
+interop-venv:
+	@$(INTEROP_VENV)/bin/python -c 'import sys, confluent_kafka, fastavro; sys.exit(confluent_kafka.version()[0] != "2.16.1" or fastavro.__version__ != "1.13.1")' 2>/dev/null \
+	  || (python3 -m venv $(INTEROP_VENV) && $(INTEROP_VENV)/bin/pip install -q -r test/interop/requirements.txt)
+
+interop-java:
+	@test -f .cache/interop-java/avro-1.12.1.jar || mvn -q -B -f test/interop/java/pom.xml package -Dinterop.dir=$(CURDIR)/.cache/interop-java
+
+interop-go:
+	@test -x .cache/interop-go/chcheck || (cd test/interop/go && go build -o $(CURDIR)/.cache/interop-go/chcheck .)
+
+integration: deps browser compose-validator interop-venv interop-java interop-go
 	npx vitest run --project integration
 
 ## Lint, type-check, unit tests, the golden traces on every supported Node, and integration tests.

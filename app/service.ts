@@ -6,7 +6,8 @@
  */
 import type { Config } from '../config/options.ts';
 import { redactConfig } from '../config/options.ts';
-import { createClickHouse, type ClickHouseClient } from '../infra/clickhouse/client.ts';
+import { createClickHouse, isEmbedded, type ClickHouseClient } from '../infra/clickhouse/client.ts';
+import { startSqlEndpoint, type SqlEndpoint } from '../infra/clickhouse/httpInterface.ts';
 import { migrate } from '../infra/clickhouse/migrate.ts';
 import { ensureTopologyTopics } from '../topology/admin.ts';
 import { withRetries } from '../common/errors.ts';
@@ -20,11 +21,14 @@ import { createMetrics } from '../topology/metrics.ts';
 import { registerAdvisorMetrics } from './advisorMetrics.ts';
 import { startTracing } from '../topology/tracing.ts';
 import { startHttpServer } from '../topology/http.ts';
-import { statusData } from '../dashboard/statusData.ts';
+import { selectionOf, statusData } from '../dashboard/statusData.ts';
+import { renderBody, renderPage, renderUnavailable } from '../dashboard/render.ts';
 
 export interface RunningServiceHandle {
   /** Where the status page, /metrics, /healthz and /readyz answer. */
   httpUrl: string;
+  /** The read-only ClickHouse HTTP interface over the embedded engine; null with a ClickHouse server or `sql.enabled` off. */
+  sqlUrl: string | null;
   streams: StreamsApp;
   sink: ClickHouseSink;
   clickhouse: ClickHouseClient;
@@ -61,21 +65,27 @@ export async function startService(config: Config, logger: Logger, hooks: Servic
   const metrics = createMetrics({ streams, sink, kafka });
   registerAdvisorMetrics(metrics.registry, () => streams.globalRows('advisor-models'));
   const tracing = startTracing(config, { streams, sink }, logger);
+  const pageData = (params: URLSearchParams) =>
+    statusData(clickhouse, config.clickhouse.database, { streams, sink, consumerLag: metrics.lagByGroup(), consumerLagAt: metrics.lagPolledAt(), advisorMode: config.advisor.mode, scaling: config.advisor.scaling }, selectionOf(params));
   const http = await startHttpServer(
     config.http.host,
     config.http.port,
     {
       registry: metrics.registry,
       ready: () => streams.ready && sink.ready,
-      status: () => statusData(clickhouse, config.clickhouse.database, { streams, sink, consumerLag: metrics.lagByGroup(), advisorMode: config.advisor.mode }),
+      status: (params) => pageData(params),
+      page: async (params, fragment) => (fragment ? renderBody : renderPage)(await pageData(params)),
+      unavailable: renderUnavailable,
     },
     logger,
   );
   logger.info({ url: http.url }, 'status page, /metrics, /healthz, /readyz');
+  const sql = await startSql(config, logger);
   logger.info({ transactionalId: streams.transactionalId, group: streams.groupId }, 'running');
   let stopped = false;
   return {
     httpUrl: http.url,
+    sqlUrl: sql?.url ?? null,
     streams,
     sink,
     clickhouse,
@@ -84,6 +94,7 @@ export async function startService(config: Config, logger: Logger, hooks: Servic
       if (stopped) return;
       stopped = true;
       metrics.stop();
+      await sql?.close();
       await http.close();
       await streams.stop();
       await sink.stop();
@@ -92,4 +103,26 @@ export async function startService(config: Config, logger: Logger, hooks: Servic
       logger.info('stopped');
     },
   };
+}
+
+/** The SQL endpoint, when the engine is embedded (a server is queried directly) and it is enabled. */
+async function startSql(config: Config, logger: Logger): Promise<SqlEndpoint | null> {
+  if (!config.sql.enabled || !isEmbedded(config.clickhouse)) return null;
+  const { sql } = config;
+  const endpoint = await startSqlEndpoint({
+    host: sql.host,
+    port: sql.port,
+    username: sql.username,
+    password: sql.password,
+    maxConcurrentQueries: sql.maxConcurrentQueries,
+    defaultDatabase: config.clickhouse.database,
+    openSession: () =>
+      createClickHouse(config.clickhouse, {
+        readOnly: true,
+        sessionSettings: { max_execution_time: sql.maxExecutionTimeS, max_result_bytes: sql.maxResultBytes, result_overflow_mode: 'throw' },
+      }),
+    logger: logger.child({ component: 'sql-endpoint' }),
+  });
+  logger.info({ url: endpoint.url, auth: sql.username !== null }, 'SQL endpoint (ClickHouse HTTP interface, read-only)');
+  return endpoint;
 }

@@ -14,8 +14,10 @@
  * regularisation matter; 200 held-out queries score it. Both engines of the quality bench
  * query this table (by grid index), so neither pays for training and both see the same values.
  *
- * Regenerate (about 20 minutes of one core; the committed table was built from the advisor's
- * code as of the commit that added it): `npx tsx bench/hpo-lambdamart-table.ts`.
+ * Regenerate (about 15 minutes of one core): `npx tsx bench/hpo-lambdamart-table.ts`. The
+ * committed table was built from main at b461579 (the advisor's features, ranking data and
+ * LambdaMART as they were there); later changes to those give another table, and then the
+ * Optuna cache's lambdamart-table runs must be refreshed too (`bench/hpo-optuna.ts`).
  */
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';

@@ -1,27 +1,38 @@
 /**
- * What the commands share: the configuration, the local stack, ClickHouse, output and
- * shutdown helpers, the exit codes and the workload flags of `cost compare` and `recommend`.
+ * What the commands share: the configuration, the local stack, ClickHouse (through the running
+ * service when one answers), output, option parsers, shutdown helpers and the exit codes.
  */
-import { Option, type Command } from 'commander';
-import avro from 'avsc';
+import { InvalidArgumentError, type Command } from 'commander';
+import { ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import { loadConfig, type Config } from '../config/options.ts';
-import { createClickHouse } from '../infra/clickhouse/client.ts';
+import { createClickHouse, isEmbedded, type ClickHouseClient } from '../infra/clickhouse/client.ts';
 import { startLocalStack } from '../infra/local/localStack.ts';
 import { ConfigError } from '../common/errors.ts';
 import type { Logger } from '../common/logger.ts';
-import { loadCommonTypes } from '../schemas/catalog.ts';
-import type { WorkloadProfile } from '../schemas/generated/records.ts';
 import { formatTable } from './table.ts';
 
-const WORKLOAD_TYPE = avro.Type.forSchema(loadCommonTypes().get('artenic.WorkloadProfile') as avro.Schema);
-
+/** Exit codes: 0 ok; 1 the command ran and failed (nothing answers, nothing feasible, a query error); 2 bad usage or configuration. */
+export const EXIT_OK = 0;
 export const EXIT_RUNTIME = 1;
 export const EXIT_USAGE = 2;
+
+/** A command that ran and could not do what was asked: its one-line message, exit 1. */
+export class CommandFailure extends Error {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super(message, options);
+    this.name = 'CommandFailure';
+  }
+}
 
 /** The configuration for the program's global options (`--config`). */
 export function configOf(program: Command): Config {
   const opts = program.opts<{ config?: string }>();
   return loadConfig({ file: opts.config ?? null });
+}
+
+/** True when the command line asks for JSON output (`--json` anywhere): errors are JSON too. */
+export function wantsJson(argv: readonly string[]): boolean {
+  return argv.includes('--json');
 }
 
 /** Starts the local Kafka and registry when none is configured; returns the completed config. */
@@ -38,12 +49,47 @@ export async function withLocalStack(config: Config, logger: Logger): Promise<{ 
   };
 }
 
-/** Opens the configured ClickHouse for `fn` and closes it after. */
-export async function withClickHouse(program: Command, fn: (client: ReturnType<typeof createClickHouse>, database: string) => Promise<void>): Promise<void> {
-  const config = configOf(program);
-  const client = createClickHouse(config.clickhouse);
+/** The SQL endpoint of a service running on this configuration, if one answers its `/ping`. */
+export async function runningSqlEndpoint(config: Config): Promise<string | null> {
+  if (!config.sql.enabled || config.sql.port === 0 || !isEmbedded(config.clickhouse)) return null;
+  const url = `http://${config.sql.host}:${config.sql.port}`;
   try {
-    await fn(client, config.clickhouse.database);
+    const response = await fetch(`${url}/ping`, { signal: AbortSignal.timeout(1_000) });
+    return response.ok && (await response.text()).startsWith('Ok.') ? url : null;
+  } catch {
+    return null;
+  }
+}
+
+export interface ClickHouseAccess {
+  client: ClickHouseClient;
+  database: string;
+}
+
+/**
+ * ClickHouse for a command: the configured server; else the running service's SQL endpoint
+ * when one answers (the service holds the embedded engine, and serves it read-only); else the
+ * embedded engine opened here. Read-only unless `write`, always enforced by the engine.
+ */
+export async function openClickHouse(config: Config, options: { write?: boolean } = {}): Promise<ClickHouseAccess> {
+  const database = config.clickhouse.database;
+  if (!isEmbedded(config.clickhouse)) return { client: createClickHouse(config.clickhouse, { readOnly: !options.write }), database };
+  const endpoint = await runningSqlEndpoint(config);
+  if (endpoint) {
+    if (options.write) {
+      throw new CommandFailure(`the service running at ${endpoint} holds the embedded ClickHouse and serves it read-only: stop it to write, or use a ClickHouse server (ARTENIC_CLICKHOUSE_URL)`);
+    }
+    const client = createClient({ url: endpoint, username: config.sql.username ?? 'default', password: config.sql.password ?? '', database, request_timeout: 60_000, log: { level: ClickHouseLogLevel.OFF } });
+    return { client, database };
+  }
+  return { client: createClickHouse(config.clickhouse, { readOnly: !options.write }), database };
+}
+
+/** Opens ClickHouse for `fn` (read-only) and closes it after. */
+export async function withClickHouse(program: Command, fn: (client: ClickHouseClient, database: string) => Promise<void>): Promise<void> {
+  const { client, database } = await openClickHouse(configOf(program));
+  try {
+    await fn(client, database);
   } finally {
     await client.close();
   }
@@ -71,53 +117,35 @@ export function onShutdown(fn: () => Promise<void>): (exitCode: number) => void 
   return stop;
 }
 
-export interface WorkloadFlags {
-  workload?: string;
-  framework: string;
-  modelFamily: string;
-  params: number;
-  datasetGb: number;
-  gpuMemoryGb: number;
-  gpus: number;
-  hours: number;
-  distributed?: boolean;
-  sharded?: boolean;
-  maxNodes: number;
+/**
+ * Parsers for numeric option values: commander reports a thrown InvalidArgumentError as
+ * "option '--gpus <n>' argument 'abc' is invalid. <rule>", naming the option, and the CLI exits 2.
+ */
+export function integerOption(rule: { min?: number; max?: number } = {}): (raw: string) => number {
+  return (raw) => {
+    const n = Number(raw);
+    if (raw.trim() === '' || !Number.isInteger(n)) throw new InvalidArgumentError(`expected a whole number${describeRange(rule)}`);
+    checkRange(n, rule);
+    return n;
+  };
 }
 
-/** The workload flags `cost compare` and `recommend` share. */
-export function workloadOptions(command: Command): Command {
-  return command
-    .option('--workload <json>', 'a WorkloadProfile as JSON (schemas/common/WorkloadProfile.avsc)')
-    .option('--framework <name>', 'model framework', 'PYTORCH')
-    .option('--model-family <name>', 'model family', 'transformer')
-    .addOption(new Option('--params <n>', 'parameter count').default(100000000).argParser(Number))
-    .addOption(new Option('--dataset-gb <n>', 'dataset size in GB').default(10).argParser(Number))
-    .addOption(new Option('--gpu-memory-gb <n>', 'GPU memory the job needs on each GPU (the total with --sharded)').default(16).argParser(Number))
-    .addOption(new Option('--gpus <n>', 'GPUs the job uses').default(1).argParser(Number))
-    .option('--distributed', 'the GPUs work as one distributed job (default: when --gpus > 1)')
-    .option('--no-distributed', 'not distributed: one machine')
-    .option('--sharded', 'the GPU memory is sharded over the GPUs (FSDP, ZeRO-3): --gpu-memory-gb is the total')
-    .addOption(new Option('--max-nodes <n>', 'machines a distributed job may span').default(1).argParser(Number))
-    .addOption(new Option('--hours <n>', "the job's work: hours on one A100").default(4).argParser(Number));
+export function numberOption(rule: { min?: number; above?: number; max?: number } = {}): (raw: string) => number {
+  return (raw) => {
+    const n = Number(raw);
+    if (raw.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`expected a number${describeRange(rule)}`);
+    checkRange(n, rule);
+    return n;
+  };
 }
 
-export function workloadFrom(opts: WorkloadFlags): WorkloadProfile {
-  let raw: unknown;
-  try {
-    raw = opts.workload
-      ? JSON.parse(opts.workload)
-      : { framework: opts.framework.toUpperCase(), model_family: opts.modelFamily, param_count: opts.params, dataset_size_gb: opts.datasetGb, gpu_memory_required_gb: opts.gpuMemoryGb, num_gpus: opts.gpus, expected_duration_h: opts.hours, distributed: opts.distributed ?? opts.gpus > 1, gpu_memory_sharded: opts.sharded ?? false, max_nodes: opts.maxNodes };
-  } catch (err) {
-    throw new ConfigError(`--workload is not JSON: ${(err as Error).message}`);
+function describeRange(rule: { min?: number; above?: number; max?: number }): string {
+  const parts = [rule.above !== undefined ? `> ${rule.above}` : rule.min !== undefined ? `>= ${rule.min}` : null, rule.max !== undefined ? `<= ${rule.max}` : null].filter(Boolean);
+  return parts.length ? ` ${parts.join(' and ')}` : '';
+}
+
+function checkRange(n: number, rule: { min?: number; above?: number; max?: number }): void {
+  if ((rule.min !== undefined && n < rule.min) || (rule.above !== undefined && n <= rule.above) || (rule.max !== undefined && n > rule.max)) {
+    throw new InvalidArgumentError(`must be${describeRange(rule)}`);
   }
-  // Fields added to the schema since (with defaults) may be left out, as in a record written with an older schema.
-  let workload: WorkloadProfile;
-  try {
-    workload = WORKLOAD_TYPE.clone(raw) as WorkloadProfile;
-  } catch {
-    throw new ConfigError('the workload does not match schemas/common/WorkloadProfile.avsc');
-  }
-  if (!WORKLOAD_TYPE.isValid(workload)) throw new ConfigError('the workload does not match schemas/common/WorkloadProfile.avsc');
-  return workload;
 }

@@ -19,6 +19,8 @@ export const ERROR_CODES = [
   'ORPHAN_OUTCOME',
   // Operational.
   'CONFIG',
+  'USAGE',
+  'CLICKHOUSE_LOCKED',
   'TASK_CORRUPTED',
   'SINK_UNAVAILABLE',
   'RETRIES_EXCEEDED',
@@ -43,6 +45,31 @@ export class ArtenicError extends Error {
 export class ConfigError extends ArtenicError {
   constructor(message: string, options: { cause?: unknown } = {}) {
     super('CONFIG', message, options);
+  }
+}
+
+/** A command used wrongly: a bad argument, option value or combination. The CLI exits 2. */
+export class UsageError extends ArtenicError {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super('USAGE', message, options);
+  }
+}
+
+/**
+ * The embedded ClickHouse data directory is held by another process (chdb allows one engine
+ * per directory): query that process's SQL endpoint, stop it, or use a ClickHouse server.
+ */
+export class EngineLockedError extends ArtenicError {
+  constructor(
+    readonly dataDir: string,
+    readonly holderPid: number | null,
+    options: { cause?: unknown } = {},
+  ) {
+    super(
+      'CLICKHOUSE_LOCKED',
+      `the embedded ClickHouse in ${dataDir} is in use by ${holderPid === null ? 'another process' : `process ${holderPid}`} (a running service?): query it through that service's SQL endpoint (sql.host:sql.port), stop it, or point both at a ClickHouse server (ARTENIC_CLICKHOUSE_URL)`,
+      options,
+    );
   }
 }
 

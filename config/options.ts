@@ -263,6 +263,25 @@ export const DEFAULTS = {
     host: '127.0.0.1',
     port: 8088,
   },
+  sql: {
+    /**
+     * The SQL endpoint: a read-only ClickHouse HTTP interface over the embedded engine, on its
+     * own port, for analysts, Grafana and the CLI while the service runs (with a ClickHouse
+     * server configured, query the server instead: the endpoint is off). Loopback unless set otherwise.
+     */
+    enabled: true,
+    host: '127.0.0.1',
+    /** 0 picks a free port. Not 8123, so that it never collides with a local ClickHouse server. */
+    port: 8124,
+    /** Basic auth for the endpoint; both unset: no password is asked. */
+    username: null as string | null,
+    password: null as string | null,
+    /** Queries run at once; the others wait their turn. */
+    maxConcurrentQueries: 4,
+    /** Per-query limits (the query may lower them, or raise them: it may change settings, never write). */
+    maxExecutionTimeS: 60,
+    maxResultBytes: 256 * 1024 * 1024,
+  },
   log: {
     level: 'info' as 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent',
   },
@@ -416,6 +435,16 @@ export const ConfigSchema = z
       maxBufferedRows: z.number().int().min(1),
     }),
     http: z.object({ host: z.string().min(1), port: z.number().int().min(0).max(65535) }),
+    sql: z.object({
+      enabled: z.boolean(),
+      host: z.string().min(1),
+      port: z.number().int().min(0).max(65535),
+      username: z.string().min(1).nullable(),
+      password: z.string().nullable(),
+      maxConcurrentQueries: z.number().int().min(1),
+      maxExecutionTimeS: z.number().int().min(1),
+      maxResultBytes: z.number().int().min(1),
+    }),
     log: z.object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) }),
     tracing: z.object({ enabled: z.boolean(), endpoint: z.url(), serviceName: z.string().min(1), sampleRatio: z.number().min(0).max(1) }),
   })
@@ -449,6 +478,12 @@ export const ConfigSchema = z
     }
     if (c.anomalies.maxHistory < c.anomalies.minSamples) {
       ctx.addIssue({ code: 'custom', path: ['anomalies', 'maxHistory'], message: 'must be >= anomalies.minSamples' });
+    }
+    if ((c.sql.username === null) !== (c.sql.password === null)) {
+      ctx.addIssue({ code: 'custom', path: ['sql', 'username'], message: 'SQL endpoint basic auth needs both username and password' });
+    }
+    if (c.sql.enabled && c.http.host === c.sql.host && c.http.port === c.sql.port && c.http.port !== 0) {
+      ctx.addIssue({ code: 'custom', path: ['sql', 'port'], message: 'must differ from http.port' });
     }
     if (c.sink.maxBufferedRows < c.sink.flushRows) {
       ctx.addIssue({ code: 'custom', path: ['sink', 'maxBufferedRows'], message: 'must be >= sink.flushRows' });
@@ -565,5 +600,6 @@ export function redactConfig(config: Config): Config {
     kafka: { ...config.kafka, saslPassword: mask(config.kafka.saslPassword) },
     registry: { ...config.registry, password: mask(config.registry.password) },
     clickhouse: { ...config.clickhouse, password: mask(config.clickhouse.password) },
+    sql: { ...config.sql, password: mask(config.sql.password) },
   };
 }

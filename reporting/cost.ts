@@ -170,3 +170,41 @@ export async function latestSpotRisk(client: ClickHouseClient, db: string): Prom
     ]),
   );
 }
+
+/** A workload class (the ranking query id) with the latest workload seen in it and how many runs it has. */
+export interface WorkloadClass {
+  queryId: string;
+  runs: number;
+  workload: WorkloadProfile;
+}
+
+/** The workload classes with the most finished runs, each with a representative workload (its latest). */
+export async function workloadClasses(client: ClickHouseClient, db: string, limit: number): Promise<WorkloadClass[]> {
+  const rows = await queryRows<Record<string, unknown>>(
+    client,
+    `SELECT query_id, count() AS runs,
+            argMax(workload_framework, event_time) AS framework, argMax(workload_model_family, event_time) AS model_family,
+            argMax(workload_param_count, event_time) AS param_count, argMax(workload_dataset_size_gb, event_time) AS dataset_size_gb,
+            argMax(workload_gpu_memory_required_gb, event_time) AS gpu_memory_required_gb, argMax(workload_num_gpus, event_time) AS num_gpus,
+            argMax(workload_expected_duration_h, event_time) AS expected_duration_h, argMax(workload_distributed, event_time) AS distributed,
+            argMax(workload_gpu_memory_sharded, event_time) AS gpu_memory_sharded, argMax(workload_max_nodes, event_time) AS max_nodes
+     FROM ${db}.relevance_labels FINAL GROUP BY query_id ORDER BY runs DESC, query_id LIMIT {limit:UInt32}`,
+    { limit },
+  );
+  return rows.map((r) => ({
+    queryId: String(r.query_id),
+    runs: Number(r.runs),
+    workload: {
+      framework: String(r.framework) as WorkloadProfile['framework'],
+      model_family: String(r.model_family),
+      param_count: Number(r.param_count),
+      dataset_size_gb: Number(r.dataset_size_gb),
+      gpu_memory_required_gb: Number(r.gpu_memory_required_gb),
+      num_gpus: Number(r.num_gpus),
+      expected_duration_h: r.expected_duration_h === null ? null : Number(r.expected_duration_h),
+      distributed: Boolean(r.distributed),
+      gpu_memory_sharded: Boolean(r.gpu_memory_sharded),
+      max_nodes: Number(r.max_nodes),
+    },
+  }));
+}

@@ -81,3 +81,75 @@ export async function inputPositions(kafka: Kafka, groupId: string, topics: read
     await admin.disconnect().catch(() => undefined);
   }
 }
+
+interface KafkajsCluster {
+  connect(): Promise<void>;
+  disconnect(): Promise<void>;
+  addMultipleTargetTopics(topics: string[]): Promise<void>;
+  refreshMetadataIfNecessary(): Promise<void>;
+  findTopicPartitionMetadata(topic: string): Array<{ partitionId: number }>;
+  fetchTopicsOffset(topics: Array<{ topic: string; fromBeginning: boolean; partitions: Array<{ partition: number }> }>): Promise<Array<{ topic: string; partitions: Array<{ partition: number; offset: string }> }>>;
+}
+
+/**
+ * Reads each partition's last stable offset (LSO): where a read_committed consumer's reach ends,
+ * short of any transaction still open. kafkajs's admin client asks ListOffsets for the high
+ * watermark (READ_UNCOMMITTED) and has no option for this, so the reader builds a cluster
+ * client the way kafkajs builds a read_committed consumer's, through its (frozen, 2.2.4)
+ * cluster factory. Where that factory cannot be found, `read` answers null and callers use the
+ * high watermark.
+ */
+export class StableOffsetReader {
+  private cluster: KafkajsCluster | null | undefined;
+
+  constructor(private readonly kafka: Kafka) {}
+
+  private async connected(): Promise<KafkajsCluster | null> {
+    if (this.cluster !== undefined) return this.cluster;
+    const factory = Object.getOwnPropertySymbols(this.kafka).find((s) => s.description === 'private:Kafka:createCluster');
+    const create = factory ? (this.kafka as unknown as Record<symbol, unknown>)[factory] : undefined;
+    if (typeof create !== 'function') return (this.cluster = null);
+    // ISOLATION_LEVEL.READ_COMMITTED (kafkajs/src/protocol/isolationLevel.js)
+    const cluster = (create as (o: object) => KafkajsCluster)({ allowAutoTopicCreation: false, isolationLevel: 1 });
+    await cluster.connect();
+    return (this.cluster = cluster);
+  }
+
+  /** The LSO of every partition of `topics`, or null when only high watermarks can be had. */
+  async read(topics: readonly string[]): Promise<Map<string, Map<number, bigint>> | null> {
+    const cluster = await this.connected();
+    if (!cluster) return null;
+    await cluster.addMultipleTargetTopics([...topics]);
+    await cluster.refreshMetadataIfNecessary();
+    const offsets = await cluster.fetchTopicsOffset(
+      topics.map((topic) => ({ topic, fromBeginning: false, partitions: cluster.findTopicPartitionMetadata(topic).map((p) => ({ partition: p.partitionId })) })),
+    );
+    return new Map(offsets.map((t) => [t.topic, new Map(t.partitions.map((p) => [p.partition, BigInt(p.offset)]))]));
+  }
+
+  async close(): Promise<void> {
+    const cluster = this.cluster;
+    this.cluster = undefined;
+    await cluster?.disconnect().catch(() => undefined);
+  }
+}
+
+/** What a consumer of this process knows of a partition it owns, beyond its committed offset. */
+export interface FetchPosition {
+  /** Next offset it will fetch: past every record fetched, commit markers and aborted data included. */
+  received: bigint;
+  /** Records fetched and not yet committed (buffered, or processed in a transaction still open). */
+  pending: number;
+}
+
+/**
+ * Records a group has yet to consume and commit on one partition, against the last stable
+ * offset (`end`), without counting commit markers: on a partition this process owns, what
+ * lies between its commit and its fetch position is its own pending records, and the markers
+ * its fetches went past count for nothing (an idle, caught-up consumer of transactional topics
+ * reads 0, not one per partition per transaction); elsewhere, end minus committed.
+ */
+export function partitionLag(committed: bigint, end: bigint, own?: FetchPosition): number {
+  if (own && own.received >= committed) return own.pending + Math.max(0, Number(end - own.received));
+  return Math.max(0, Number(end - committed));
+}

@@ -1,27 +1,28 @@
 /**
  * The service's HTTP endpoints, on `http.host` (loopback by default) and `http.port`:
- * `/` the status page, `/api/status` its data, `/metrics` Prometheus, `/healthz` (the
- * process answers) and `/readyz` (the topology and the sink run: 200, else 503).
+ * `/` the status page (rendered by the application, with its data), `/fragment` the page's
+ * body alone (what the page's script refreshes), `/api/status` its data as JSON, `/metrics`
+ * Prometheus, `/healthz` (the process answers) and `/readyz` (the topology and the sink run:
+ * 200, else 503). The page's URL parameters reach the application as they are.
  */
-import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../common/logger.ts';
-
-const PAGE = join(dirname(fileURLToPath(import.meta.url)), '..', 'dashboard', 'index.html');
 
 export interface HttpEndpoints {
   registry: Registry;
   ready(): boolean;
-  status(): Promise<unknown>;
+  status(params: URLSearchParams): Promise<unknown>;
+  /** The status page, whole (`fragment` false) or its body alone. */
+  page(params: URLSearchParams, fragment: boolean): Promise<string>;
+  /** The page to show when `page` fails. */
+  unavailable(message: string): string;
 }
 
 export async function startHttpServer(host: string, port: number, endpoints: HttpEndpoints, logger: Logger): Promise<{ server: Server; url: string; close(): Promise<void> }> {
-  const page = readFileSync(PAGE);
   const server = createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const path = url.pathname;
     const send = (code: number, type: string, body: string | Buffer) => {
       res.writeHead(code, { 'content-type': type, 'cache-control': 'no-store' });
       res.end(body);
@@ -30,7 +31,15 @@ export async function startHttpServer(host: string, port: number, endpoints: Htt
     switch (path) {
       case '/':
       case '/index.html':
-        return send(200, 'text/html; charset=utf-8', page);
+      case '/fragment':
+        endpoints.page(url.searchParams, path === '/fragment').then(
+          (html) => send(200, 'text/html; charset=utf-8', html),
+          (err: Error) => {
+            logger.warn({ err: err.message }, 'status page query failed');
+            send(503, 'text/html; charset=utf-8', path === '/fragment' ? '' : endpoints.unavailable(err.message));
+          },
+        );
+        return;
       case '/healthz':
         return send(200, 'text/plain', 'ok\n');
       case '/readyz':
@@ -42,7 +51,7 @@ export async function startHttpServer(host: string, port: number, endpoints: Htt
         );
         return;
       case '/api/status':
-        endpoints.status().then(
+        endpoints.status(url.searchParams).then(
           (data) => send(200, 'application/json', JSON.stringify(data)),
           (err: Error) => {
             logger.warn({ err: err.message }, 'status query failed');

@@ -7,12 +7,14 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { Kafka } from 'kafkajs';
 import type { ClickHouseSink } from './sink/clickhouseSink.ts';
 import type { StreamsApp } from './streamsApp.ts';
-import { groupPositions } from './admin.ts';
+import { groupPositions, partitionLag, StableOffsetReader } from './admin.ts';
 
 export interface ServiceMetrics {
   registry: Registry;
-  /** The latest consumer lag poll: records not yet committed, per consumer group. */
+  /** The latest consumer lag poll: records not yet consumed and committed, per consumer group (against the last stable offset, commit markers not counted). */
   lagByGroup(): Record<string, number>;
+  /** When the latest complete lag poll started (epoch ms); null before the first. */
+  lagPolledAt(): number | null;
   /** Polls consumer lag until stopped. */
   stop(): void;
 }
@@ -119,7 +121,12 @@ export function createMetrics(args: { streams: StreamsApp; sink: ClickHouseSink;
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [registry],
   });
-  const lag = new Gauge({ name: 'artenic_consumer_lag', help: 'Records not yet committed by a consumer group, per topic.', labelNames: ['group', 'topic'], registers: [registry] });
+  const lag = new Gauge({
+    name: 'artenic_consumer_lag',
+    help: 'Records a consumer group has yet to consume and commit, per topic: against the last stable offset, commit markers not counted.',
+    labelNames: ['group', 'topic'],
+    registers: [registry],
+  });
   new Gauge({
     name: 'artenic_ready',
     help: '1 when the stream topology and the sink are running.',
@@ -153,34 +160,41 @@ export function createMetrics(args: { streams: StreamsApp; sink: ClickHouseSink;
   sink.onInsert = (_rows, seconds) => insertLatency.observe(seconds);
 
   const admin = kafka.admin();
+  const stable = new StableOffsetReader(kafka);
   let connected = false;
   const lagTotals: Record<string, Record<string, number>> = {};
+  let polledAt: number | null = null;
   const pollLag = async () => {
+    const started = Date.now();
     if (!connected) {
       await admin.connect();
       connected = true;
     }
-    for (const [group, topics] of [
-      [streams.groupId, streams.subscribedTopics],
-      [sink.groupId, sink.subscribedTopics],
+    for (const [group, topics, owned] of [
+      [streams.groupId, streams.subscribedTopics, streams.fetchPositions()],
+      [sink.groupId, sink.subscribedTopics, sink.fetchPositions()],
     ] as const) {
-      for (const [topic, partitions] of await groupPositions(admin, group, topics)) {
+      const [positions, stableEnds] = await Promise.all([groupPositions(admin, group, topics), stable.read(topics)]);
+      for (const [topic, partitions] of positions) {
         let total = 0;
-        for (const { next, end } of partitions.values()) total += Math.max(0, Number(end - next));
+        for (const [partition, { next, end }] of partitions) total += partitionLag(next, stableEnds?.get(topic)?.get(partition) ?? end, owned.get(topic)?.get(partition));
         lag.set({ group, topic }, total);
         (lagTotals[group] ??= {})[topic] = total;
       }
     }
+    polledAt = started;
   };
   const timer = setInterval(() => void pollLag().catch(() => undefined), args.lagIntervalMs ?? 10_000);
   timer.unref();
   void pollLag().catch(() => undefined);
   return {
     registry,
+    lagPolledAt: () => polledAt,
     lagByGroup: () => Object.fromEntries(Object.entries(lagTotals).map(([g, topics]) => [g, Object.values(topics).reduce((a, b) => a + b, 0)])),
     stop: () => {
       clearInterval(timer);
       if (connected) void admin.disconnect().catch(() => undefined);
+      void stable.close();
     },
   };
 }

@@ -116,6 +116,13 @@ export class PartitionGroup {
     return n;
   }
 
+  /** Per input: the next offset to fetch (past markers) and the records fetched but not committed (for consumer lag). */
+  positions(): Map<string, { received: bigint; pending: number }> {
+    const out = new Map<string, { received: bigint; pending: number }>();
+    for (const [topic, s] of this.inputs) out.set(topic, { received: s.received, pending: s.buffer.length - s.head + Math.max(0, Number(s.taken - s.committed)) });
+    return out;
+  }
+
   /** The records taken so far have committed. */
   markCommitted(): void {
     for (const s of this.inputs.values()) s.committed = s.taken;

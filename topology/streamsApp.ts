@@ -18,7 +18,7 @@ import { from, lastValueFrom, toArray } from 'rxjs';
 import { Partitioners, type Consumer, type EachBatchPayload, type Kafka, type Message, type Producer } from 'kafkajs';
 import type { Config } from '../config/options.ts';
 import { INPUT_TOPICS, type OutputTopic, type TopicRole } from '../schemas/catalog.ts';
-import { inputPositions } from './admin.ts';
+import { inputPositions, type FetchPosition } from './admin.ts';
 import { TaskCorruptedError } from '../common/errors.ts';
 import type { Logger } from '../common/logger.ts';
 import { decodeRecords, type SourceMessage } from './operators/decodeRecords.ts';
@@ -80,6 +80,8 @@ export class StreamsApp {
   private readonly tasks = new Map<number, StreamTask>();
   /** Each task's fetched, decoded, not yet processed input. */
   private readonly groups = new Map<number, PartitionGroup>();
+  /** Per `topic|partition` owned: the next offset to fetch after the latest fetch, commit markers included (for consumer lag). */
+  private readonly fetched = new Map<string, bigint>();
   /** Input topic-partitions paused because their buffer is full, by partition. */
   private readonly pausedInputs = new Map<number, Set<string>>();
   /** Retries of a drain that waits for a lagging input with nothing fetched (the idle bound). */
@@ -203,6 +205,7 @@ export class StreamsApp {
       // Tasks of partitions that left this instance are dropped; if they come back, they are
       // restored from the changelog, which may have moved on meanwhile.
       for (const p of this.tasks.keys()) if (!partitions.has(p)) this.tasks.delete(p);
+      for (const key of this.fetched.keys()) if (!partitions.has(Number(key.slice(key.lastIndexOf('|') + 1)))) this.fetched.delete(key);
       // After a rebalance the consumer fetches again from the committed offsets: what was
       // buffered and not committed comes again, so the buffers go.
       this.dropBuffers();
@@ -217,6 +220,9 @@ export class StreamsApp {
     // A fetch of only control records or aborted data does not reach eachBatch, yet moves
     // the position: an input that was behind by them is caught up.
     this.consumer.on(this.consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+      const key = `${payload.topic}|${payload.partition}`;
+      const next = BigInt(payload.lastOffset) + 1n;
+      if (next > (this.fetched.get(key) ?? -1n)) this.fetched.set(key, next);
       if (payload.batchSize > 0) return;
       const group = this.groups.get(payload.partition);
       if (!group || !this.sourceByTopic.has(payload.topic)) return;
@@ -561,6 +567,28 @@ export class StreamsApp {
     let n = 0;
     for (const g of this.groups.values()) n += g.totalBuffered;
     return n;
+  }
+
+  /** Per input topic and owned partition: the fetch position and the records not yet committed (for consumer lag). */
+  fetchPositions(): Map<string, Map<number, FetchPosition>> {
+    const out = new Map<string, Map<number, FetchPosition>>();
+    const set = (topic: string, partition: number, position: FetchPosition) => {
+      let byPartition = out.get(topic);
+      if (!byPartition) out.set(topic, (byPartition = new Map()));
+      byPartition.set(partition, position);
+    };
+    // A partition whose fetches held only markers since the start has no task buffer yet.
+    for (const [key, received] of this.fetched) {
+      const cut = key.lastIndexOf('|');
+      set(key.slice(0, cut), Number(key.slice(cut + 1)), { received, pending: 0 });
+    }
+    for (const [partition, g] of this.groups) {
+      for (const [topic, position] of g.positions()) {
+        const fetched = this.fetched.get(`${topic}|${partition}`) ?? position.received;
+        set(topic, partition, { received: fetched > position.received ? fetched : position.received, pending: position.pending });
+      }
+    }
+    return out;
   }
 
   private bounds() {

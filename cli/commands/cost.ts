@@ -1,10 +1,26 @@
 /** `cost summary` and `cost compare`: spend per period with the savings against the optimizer's picks, and providers compared for a workload. */
 import { Option, type Command } from 'commander';
-import { compareForWorkload, savingsSummary, spendSummary, type Period, type SavingsSummary } from '../../reporting/cost.ts';
+import { compareForWorkload, latestCatalog, savingsSummary, spendSummary, type Period, type SavingsSummary } from '../../reporting/cost.ts';
+import type { InstanceOffer, WorkloadProfile } from '../../schemas/generated/records.ts';
 import { formatTable } from '../table.ts';
-import { configOf, withClickHouse, workloadFrom, workloadOptions, type WorkloadFlags } from '../common.ts';
+import { CommandFailure, configOf, withClickHouse } from '../common.ts';
+import { workloadFrom, workloadOptions, type WorkloadFlags } from '../workload.ts';
 
 const usd = (v: number) => `$${v.toFixed(2)}`;
+
+/** Why nothing in the catalog can take a workload, in one line: what it needs against the largest GPU and machine there are. */
+export function nothingFeasible(workload: WorkloadProfile, catalog: readonly InstanceOffer[]): string {
+  if (catalog.length === 0) return 'the instance catalog in ClickHouse is empty: has the instance-catalog topic reached it?';
+  const gpus = Math.max(1, workload.num_gpus);
+  const perGpu = workload.gpu_memory_sharded ? workload.gpu_memory_required_gb / gpus : workload.gpu_memory_required_gb;
+  const largest = [...catalog].sort((a, b) => b.gpu_memory_gb - a.gpu_memory_gb)[0] as InstanceOffer;
+  const widest = [...catalog].sort((a, b) => b.gpu_count - a.gpu_count)[0] as InstanceOffer;
+  return (
+    `no offer can take this workload: it needs ${+perGpu.toFixed(2)} GB of memory on each of its ${gpus} GPU(s)${workload.gpu_memory_sharded ? ` (${workload.gpu_memory_required_gb} GB sharded)` : ''}; ` +
+    `of the ${catalog.length} offers in the catalog, the largest GPU has ${largest.gpu_memory_gb} GB (${largest.provider}/${largest.region}/${largest.instance_type}) ` +
+    `and the most GPUs on one machine is ${widest.gpu_count} (${widest.provider}/${widest.region}/${widest.instance_type})`
+  );
+}
 
 /** The savings figure in words: the same one the status page shows. */
 export function savingsLines(s: SavingsSummary): string[] {
@@ -34,7 +50,7 @@ export function costCommand(program: Command): void {
       });
     });
 
-  workloadOptions(cost.command('compare').description('compare providers for a workload: price, estimated time and cost, idle GPUs, availability, Pareto frontier'))
+  workloadOptions(cost.command('compare').description('compare providers for a workload: price, estimated time and cost, idle GPUs, availability, Pareto frontier (exit 1, saying why, when no offer can take it)'))
     .option('--pareto', 'only the Pareto frontier')
     .option('--json', 'print JSON')
     .action(async (opts: WorkloadFlags & { pareto?: boolean; json?: boolean }) => {
@@ -42,9 +58,9 @@ export function costCommand(program: Command): void {
       const config = configOf(program);
       await withClickHouse(program, async (client, db) => {
         const { offers, providers } = await compareForWorkload(client, db, workload, config.advisor.scaling);
+        if (offers.length === 0) throw new CommandFailure(nothingFeasible(workload, await latestCatalog(client, db)));
         const shown = opts.pareto ? offers.filter((o) => o.pareto) : offers;
         if (opts.json) return console.log(JSON.stringify({ offers: shown, providers }, null, 2));
-        if (shown.length === 0) console.error('no offer can take this workload: check the GPU count, the GPU memory per GPU (--sharded for a total), and that the catalog has reached ClickHouse');
         console.log(
           formatTable(
             shown.map((o) => ({

@@ -5,21 +5,25 @@ import { latestModel } from '../../reporting/advisor.ts';
 import { rankingRules, suggest } from '../../processors/advisor/processor.ts';
 import { exclusionReason } from '../../processors/advisor/heuristicRanker.ts';
 import { formatTable } from '../table.ts';
-import { configOf, EXIT_RUNTIME, EXIT_USAGE, withClickHouse, workloadFrom, workloadOptions, type WorkloadFlags } from '../common.ts';
+import { CommandFailure, configOf, integerOption, numberOption, withClickHouse } from '../common.ts';
+import { workloadFrom, workloadOptions, type WorkloadFlags } from '../workload.ts';
+import { UsageError } from '../../common/errors.ts';
 
 export function recommendCommand(program: Command): void {
-  workloadOptions(program.command('recommend').description('rank instances for a workload, as the stream answers a recommendation request, with hours, GPUs used and idle, fit and risk'))
-    .addOption(new Option('--top <k>', 'how many').default(5).argParser(Number))
-    .addOption(new Option('--budget <usd>', 'most the run may cost').argParser(Number))
+  workloadOptions(program.command('recommend').description('rank instances for a workload, as the stream answers a recommendation request, with hours, GPUs used and idle, fit and risk (exit 1 when nothing is feasible)'))
+    .addOption(new Option('--top <k>', 'how many').default(5).argParser(integerOption({ min: 1 })))
+    .addOption(new Option('--budget <usd>', 'most the run may cost').argParser(numberOption({ above: 0 })))
     .option('--regions <list>', 'comma-separated region allow-list')
     .option('--explain <instance>', 'say why an instance type (or provider/region/type) is ranked where it is, or not ranked at all')
     .option('--json', 'print JSON')
     .action(async (opts: WorkloadFlags & { top: number; budget?: number; regions?: string; explain?: string; json?: boolean }) => {
       const config = configOf(program);
       const workload = workloadFrom(opts);
+      const regions = opts.regions === undefined ? [] : opts.regions.split(',').map((r) => r.trim());
+      if (regions.some((r) => r === '')) throw new UsageError(`--regions ${opts.regions}: expected a comma-separated list of regions`);
       await withClickHouse(program, async (client, db) => {
         const [{ promoted, heuristicReason }, catalog, risks, scaling] = await Promise.all([latestModel(client, db), latestCatalog(client, db), latestSpotRisk(client, db), latestScaling(client, db)]);
-        const req = { workload, budgetUsd: opts.budget ?? null, regionAllowList: opts.regions ? opts.regions.split(',').map((r) => r.trim()) : [], topK: opts.top };
+        const req = { workload, budgetUsd: opts.budget ?? null, regionAllowList: regions, topK: opts.top };
         const serving = config.advisor.mode === 'heuristic' ? null : (promoted?.serving ?? null);
         const { mode, modelVersion, ranked } = suggest(req, catalog, risks, config.advisor, serving, scaling);
         const reason = config.advisor.mode !== 'heuristic' && !serving ? heuristicReason : null;
@@ -27,11 +31,7 @@ export function recommendCommand(program: Command): void {
         if (opts.explain) {
           const wanted = opts.explain;
           const matches = catalog.filter((o) => o.instance_type === wanted || `${o.provider}/${o.region}/${o.instance_type}` === wanted);
-          if (matches.length === 0) {
-            console.error(`--explain: no offer ${wanted} in the catalog`);
-            process.exitCode = EXIT_USAGE;
-            return;
-          }
+          if (matches.length === 0) throw new UsageError(`--explain ${wanted}: no such offer in the catalog (an instance type, or provider/region/type)`);
           const all = suggest({ ...req, topK: Number.MAX_SAFE_INTEGER }, catalog, risks, config.advisor, serving, scaling).ranked;
           explanation = Object.fromEntries(
             matches.map((o) => {
@@ -41,7 +41,10 @@ export function recommendCommand(program: Command): void {
             }),
           );
         }
-        if (ranked.length === 0) console.error('no feasible instance: check the GPU count, the GPU memory per GPU (--sharded for a total), budget and regions, and that the catalog has reached ClickHouse');
+        if (ranked.length === 0) {
+          const why = explanation ? Object.entries(explanation).map(([key, e]) => `${key}: ${(e as { excluded?: string | null }).excluded ?? 'no reason found'}`) : [];
+          throw new CommandFailure(['no feasible instance: check the GPU count, the GPU memory per GPU (--sharded for a total), budget and regions, and that the catalog has reached ClickHouse', ...why].join('; '));
+        }
         if (opts.json) return console.log(JSON.stringify({ mode, model_version: modelVersion, mode_reason: reason, ranked, ...(explanation ? { explain: explanation } : {}) }, null, 2));
         console.log(`mode ${mode}${modelVersion ? `, model ${modelVersion}` : ''}${reason ? ` (${reason})` : ''}`);
         const f = (v: number | undefined, digits = 2) => (v === undefined ? '' : v.toFixed(digits));
@@ -80,7 +83,6 @@ export function recommendCommand(program: Command): void {
             }
           }
         }
-        if (ranked.length === 0) process.exitCode = EXIT_RUNTIME;
       });
     });
 }

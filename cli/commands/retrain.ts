@@ -13,7 +13,7 @@ import { offerKey } from '../../processors/cost/labelsByOffer.ts';
 import { trainerOptions } from '../../app/topology.ts';
 import type { AdvisorModel } from '../../schemas/generated/records.ts';
 import { formatTable } from '../table.ts';
-import { configOf, EXIT_RUNTIME, withClickHouse } from '../common.ts';
+import { CommandFailure, configOf, withClickHouse } from '../common.ts';
 
 export function retrainCommand(program: Command): void {
   program
@@ -28,9 +28,7 @@ export function retrainCommand(program: Command): void {
       await withClickHouse(program, async (client, db) => {
         const { docs, labels } = await trainingDocs(client, db, config.advisor.maxTrainingDocs);
         if (labels < config.advisor.minTrainingLabels) {
-          console.error(`only ${labels} relevance labels in ClickHouse; training needs advisor.minTrainingLabels = ${config.advisor.minTrainingLabels}`);
-          process.exitCode = EXIT_RUNTIME;
-          return;
+          throw new CommandFailure(`only ${labels} relevance labels in ClickHouse; training needs advisor.minTrainingLabels = ${config.advisor.minTrainingLabels}`);
         }
         const [catalog, risks, { promoted, highestSequence }] = await Promise.all([latestCatalog(client, db), latestSpotRisk(client, db), latestModel(client, db)]);
         const sequence = highestSequence + 1;
@@ -56,11 +54,7 @@ export function retrainCommand(program: Command): void {
         }
       });
       if (!opts.publish || !record) return;
-      if (!record.promoted) {
-        console.error('not published: the model is worse than the one in service');
-        process.exitCode = EXIT_RUNTIME;
-        return;
-      }
+      if (!record.promoted) throw new CommandFailure('not published: the model is worse than the one in service');
       const logger = createLogger(config.log.level);
       if (config.kafka.brokers.length === 0 || !config.registry.url) throw new ConfigError('--publish needs kafka.brokers and registry.url');
       const kafka = createKafka(config, logger, '-retrain');

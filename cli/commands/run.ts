@@ -6,15 +6,15 @@ import { createLogger } from '../../common/logger.ts';
 import { startService } from '../../app/service.ts';
 import { Publisher, runSimulation } from '../../simulate/publisher.ts';
 import { demoAccuracy, demoStudy, runTrials } from '../../simulate/hpoTrials.ts';
-import { configOf, EXIT_RUNTIME, onShutdown, withLocalStack } from '../common.ts';
+import { configOf, EXIT_RUNTIME, numberOption, onShutdown, withLocalStack } from '../common.ts';
 
 export function runCommand(program: Command): void {
   program
     .command('run')
     .description('run the service: stream topology + ClickHouse sink (starts local Kafka/registry when none is configured)')
     .option('--simulate', 'also publish generated platform traffic')
-    .addOption(new Option('--jobs-per-second <n>', 'simulated dispatches per second').default(20).argParser(Number))
-    .addOption(new Option('--summary-every <s>', 'seconds between status summaries').default(5).argParser(Number))
+    .addOption(new Option('--jobs-per-second <n>', 'simulated dispatches per second').default(20).argParser(numberOption({ above: 0 })))
+    .addOption(new Option('--summary-every <s>', 'seconds between status summaries').default(5).argParser(numberOption({ above: 0 })))
     .action(async (opts: { simulate?: boolean; jobsPerSecond: number; summaryEvery: number }) => {
       const base = configOf(program);
       const logger = createLogger(base.log.level);
@@ -58,6 +58,7 @@ export function runCommand(program: Command): void {
           `  Schema registry   ${config.registry.url}`,
           `  ClickHouse        ${config.clickhouse.url ?? `embedded, data in ${config.clickhouse.dataDir}`} (database ${db})`,
           `  Status page       ${service.httpUrl}  (also /metrics, /healthz, /readyz)`,
+          `  SQL endpoint      ${service.sqlUrl ? `${service.sqlUrl}  (ClickHouse HTTP interface, read-only; the CLI's sql uses it)` : config.clickhouse.url ? 'off: query the ClickHouse server' : 'off (sql.enabled)'}`,
           `  Decisions         topics ${config.topics['relevance-labels']}, ${config.topics['tiering-decisions']}, ${config.topics['spot-risk']}, ${config.topics['cost-anomalies']}, ${config.topics['instance-suggestions']}, ${config.topics['advisor-models']}, ${config.topics['hpo-suggestions']}; dead letters in ${config.topics.dlq}`,
           '  Stop with Ctrl-C (drains and commits what is in flight).',
           '',

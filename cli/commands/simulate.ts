@@ -6,16 +6,16 @@ import { createKafka } from '../../topology/kafka.ts';
 import { createRegistry, TopicSerde } from '../../topology/serde.ts';
 import { ensureTopics } from '../../topology/admin.ts';
 import { Publisher, runSimulation } from '../../simulate/publisher.ts';
-import { configOf } from '../common.ts';
+import { configOf, integerOption, numberOption } from '../common.ts';
 
 export function simulateCommand(program: Command): void {
   program
     .command('simulate')
     .description('publish generated platform traffic to the configured Kafka')
-    .addOption(new Option('--jobs-per-second <n>', 'dispatches per second').default(20).argParser(Number))
-    .addOption(new Option('--duration <s>', 'seconds to run, 0 for until Ctrl-C').default(0).argParser(Number))
-    .addOption(new Option('--seed <n>', 'random seed').default(42).argParser(Number))
-    .addOption(new Option('--bad-rate <p>', 'fraction of broken records').default(0).argParser(Number))
+    .addOption(new Option('--jobs-per-second <n>', 'dispatches per second').default(20).argParser(numberOption({ above: 0 })))
+    .addOption(new Option('--duration <s>', 'seconds to run, 0 for until Ctrl-C').default(0).argParser(numberOption({ min: 0 })))
+    .addOption(new Option('--seed <n>', 'random seed').default(42).argParser(integerOption()))
+    .addOption(new Option('--bad-rate <p>', 'fraction of broken records').default(0).argParser(numberOption({ min: 0, max: 1 })))
     .action(async (opts: { jobsPerSecond: number; duration: number; seed: number; badRate: number }) => {
       const config = configOf(program);
       const logger = createLogger(config.log.level);

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import type { StatusData } from '../../dashboard/statusData.ts';
 import { formatTable } from '../table.ts';
 import { savingsLines } from './cost.ts';
-import { configOf, EXIT_RUNTIME } from '../common.ts';
+import { CommandFailure, configOf } from '../common.ts';
 
 export function statusCommand(program: Command): void {
   program
@@ -16,13 +16,11 @@ export function statusCommand(program: Command): void {
       const url = opts.url ?? `http://${config.http.host}:${config.http.port}`;
       let status: StatusData;
       try {
-        const response = await fetch(`${url}/api/status`);
+        const response = await fetch(`${url}/api/status`, { signal: AbortSignal.timeout(10_000) });
         if (!response.ok) throw new Error(`HTTP ${response.status}`);
         status = (await response.json()) as StatusData;
       } catch (err) {
-        console.error(`no service answers at ${url}: ${(err as Error).message}`);
-        process.exitCode = EXIT_RUNTIME;
-        return;
+        throw new CommandFailure(`no service answers at ${url}: ${(err as Error).message}`, { cause: err });
       }
       if (opts.json) return console.log(JSON.stringify(status, null, 2));
       const o = status.optimizer;

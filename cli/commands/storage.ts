@@ -1,10 +1,9 @@
 /** `storage analyze`: tiering and format advice from the access history in ClickHouse. */
 import type { Command } from 'commander';
-import { createClickHouse } from '../../infra/clickhouse/client.ts';
-import { ConfigError } from '../../common/errors.ts';
+import { UsageError } from '../../common/errors.ts';
 import { analyze, analyzeAll } from '../../reporting/storage.ts';
 import { formatTable } from '../table.ts';
-import { configOf, EXIT_RUNTIME } from '../common.ts';
+import { CommandFailure, configOf, openClickHouse } from '../common.ts';
 
 export function storageCommand(program: Command): void {
   const storage = program.command('storage').description('storage optimizer: tiering and format advice from the access history in ClickHouse');
@@ -17,18 +16,14 @@ export function storageCommand(program: Command): void {
     .action(async (dataset: string | undefined, opts: { at?: string; json?: boolean }) => {
       const config = configOf(program);
       const at = opts.at === undefined ? undefined : Date.parse(opts.at);
-      if (at !== undefined && Number.isNaN(at)) throw new ConfigError(`--at: not a time: ${opts.at}`);
-      const client = createClickHouse(config.clickhouse);
+      if (at !== undefined && Number.isNaN(at)) throw new UsageError(`--at ${opts.at}: expected an ISO time, e.g. 2026-07-01T00:00:00Z`);
+      const { client } = await openClickHouse(config);
       try {
         const db = config.clickhouse.database;
         const decisions = dataset
           ? [await analyze(client, db, dataset, config.storage, at)].filter((d) => d !== null)
           : (await analyzeAll(client, db, config.storage, at)).decisions;
-        if (dataset && decisions.length === 0) {
-          console.error(`no accesses of dataset ${dataset} in ClickHouse`);
-          process.exitCode = EXIT_RUNTIME;
-          return;
-        }
+        if (dataset && decisions.length === 0) throw new CommandFailure(`no accesses of dataset ${dataset} in ClickHouse`);
         const rows = decisions.map((d) => ({
           dataset: d.dataset_id,
           tier: d.tier,

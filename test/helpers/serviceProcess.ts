@@ -10,6 +10,8 @@ export interface ServiceProcess {
   child: ChildProcess;
   /** Where its status page, /api/status and /metrics answer. */
   httpUrl: string;
+  /** Its SQL endpoint (ClickHouse HTTP interface), when it serves one. */
+  sqlUrl: string;
   exited: Promise<number | null>;
   kill(signal: NodeJS.Signals): Promise<number | null>;
 }
@@ -24,6 +26,7 @@ export async function startServiceProcess(config: Config, logFile: string, extra
   child.stderr?.pipe(log);
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   let httpUrl = '';
+  let sqlUrl = '';
   await new Promise<void>((resolve, reject) => {
     let seen = '';
     const timer = setTimeout(() => reject(new Error(`service did not start within ${startTimeoutMs} ms; see ${logFile}`)), startTimeoutMs);
@@ -31,6 +34,7 @@ export async function startServiceProcess(config: Config, logFile: string, extra
       log.write(chunk);
       seen = (seen + chunk.toString()).slice(-10_000);
       httpUrl ||= /"url":"(http:\/\/[^"]+)"[^\n]*status page/.exec(seen)?.[1] ?? '';
+      sqlUrl ||= /"url":"(http:\/\/[^"]+)"[^\n]*SQL endpoint/.exec(seen)?.[1] ?? '';
       if (seen.includes('"msg":"running"')) {
         clearTimeout(timer);
         resolve();
@@ -41,6 +45,7 @@ export async function startServiceProcess(config: Config, logFile: string, extra
   return {
     child,
     httpUrl,
+    sqlUrl,
     exited,
     kill: async (signal) => {
       child.kill(signal);

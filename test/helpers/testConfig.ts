@@ -35,6 +35,7 @@ export function testConfig(overrides: Record<string, unknown> = {}): Config {
       sink: { flushIntervalMs: 200 },
       // An ephemeral port: several services may run at once.
       http: { host: '127.0.0.1', port: 0 },
+      sql: { port: 0, ...(overrides.sql as object | undefined) },
       log: { level: 'warn' },
     },
   });
@@ -52,6 +53,7 @@ export function envOf(config: Config): Record<string, string> {
     ARTENIC_SINK_FLUSH_INTERVAL_MS: String(config.sink.flushIntervalMs),
     ARTENIC_LOG_LEVEL: 'info',
     ARTENIC_HTTP_PORT: String(config.http.port),
+    ARTENIC_SQL_PORT: String(config.sql.port),
   };
   for (const role of TOPIC_ROLES) env[`ARTENIC_TOPICS_${role.replace(/-/g, '_').toUpperCase()}`] = config.topics[role];
   if (config.kafka.ssl) env.ARTENIC_KAFKA_SSL = 'true';

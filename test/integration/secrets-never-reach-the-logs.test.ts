@@ -1,5 +1,6 @@
 /**
- * Secrets given to the service (registry basic auth, ClickHouse password, SASL password)
+ * Secrets given to the service (registry basic auth, ClickHouse password, SQL endpoint
+ * password, SASL password)
  * never appear in its logs, at debug level, through start, traffic, bad input and stop.
  */
 import { readFileSync } from 'node:fs';
@@ -18,7 +19,7 @@ import { randomName, readLabels, testConfig, testKafka } from '../helpers/testCo
 describe('secrets in logs', () => {
   it('logs none of the configured secrets', async () => {
     const config = testConfig();
-    const secrets = { registry: `reg-${randomName('s')}`, clickhouse: `ch-${randomName('s')}` };
+    const secrets = { registry: `reg-${randomName('s')}`, clickhouse: `ch-${randomName('s')}`, sql: `sql-${randomName('s')}` };
     const logFile = join(tmpdir(), `${randomName('secrets')}.log`);
     const logger = createLogger('warn');
     const serde = new TopicSerde(createRegistry({ url: config.registry.url as string, username: null, password: null }), config.topics);
@@ -30,6 +31,8 @@ describe('secrets in logs', () => {
       ARTENIC_REGISTRY_USERNAME: 'artenic',
       ARTENIC_REGISTRY_PASSWORD: secrets.registry,
       ARTENIC_CLICKHOUSE_PASSWORD: secrets.clickhouse,
+      ARTENIC_SQL_USERNAME: 'analyst',
+      ARTENIC_SQL_PASSWORD: secrets.sql,
     });
     const publisher = await Publisher.connect(createKafka(config, logger, '-publisher'), serde, config.topics);
     const g = new EventGenerator({ seed: 3, runId: 'secrets' });
@@ -45,5 +48,6 @@ describe('secrets in logs', () => {
     expect(log).toMatch(/"password":"\*\*\*"/);
     expect(log).not.toContain(secrets.registry);
     expect(log).not.toContain(secrets.clickhouse);
+    expect(log).not.toContain(secrets.sql);
   });
 });

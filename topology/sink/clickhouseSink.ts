@@ -19,6 +19,7 @@ import { INPUT_TOPICS, TOPIC_ROLES, type TopicRole } from '../../schemas/catalog
 import { DeadLetterError } from '../../common/errors.ts';
 import type { Logger } from '../../common/logger.ts';
 import type { TopicSerde } from '../serde.ts';
+import type { FetchPosition } from '../admin.ts';
 
 export interface SinkCounters {
   rowsInserted: Record<string, number>;
@@ -30,6 +31,15 @@ export interface SinkCounters {
 }
 
 type TopicPartitionOffset = { topic: string; partition: number; offset: string };
+
+/** Where the sink stands on a partition it owns: next fetch offset (past markers), after its last record, and its last commit. */
+interface OwnedPartition {
+  topic: string;
+  partition: number;
+  received: bigint;
+  lastRecord: bigint;
+  committed: bigint;
+}
 
 /** One table's rows waiting for an insert, the offsets they complete, and its retry state. */
 interface TableBuffer {
@@ -49,6 +59,7 @@ export class ClickHouseSink {
   private readonly roleByTopic: Map<string, TopicRole>;
   private stopped = false;
   private started = false;
+  private readonly owned = new Map<string, OwnedPartition>();
   /** Observer of each successful insert: rows and seconds. */
   onInsert?: (rows: number, seconds: number) => void;
 
@@ -112,6 +123,23 @@ export class ClickHouseSink {
       allowAutoTopicCreation: false,
       maxWaitTimeInMs: 200,
     });
+    // Fetch positions, for consumer lag: every fetch moves one, those of only commit markers too.
+    this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => {
+      const assigned = new Set(Object.entries(payload.memberAssignment).flatMap(([topic, ps]) => (ps as number[]).map((p) => `${topic}|${p}`)));
+      for (const key of this.owned.keys()) if (!assigned.has(key)) this.owned.delete(key);
+    });
+    this.consumer.on(this.consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+      const key = `${payload.topic}|${payload.partition}`;
+      const next = BigInt(payload.lastOffset) + 1n;
+      const o = this.owned.get(key);
+      if (o) {
+        if (next > o.received) o.received = next;
+      } else if (payload.batchSize === 0) {
+        // Only markers (or aborted data) since this partition came: nothing of it is pending.
+        const from = BigInt(payload.firstOffset ?? payload.lastOffset);
+        this.owned.set(key, { topic: payload.topic, partition: payload.partition, received: next, lastRecord: from, committed: from });
+      }
+    });
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: [...this.roleByTopic.keys()], fromBeginning: true });
     this.timer = setInterval(() => void this.flush(), this.config.sink.flushIntervalMs);
@@ -130,6 +158,13 @@ export class ClickHouseSink {
       ? { minEventTimeMs: this.config.validation.minEventTimeMs, maxEventTimeMs: Date.now() + this.config.validation.maxFutureSkewMs }
       : { minEventTimeMs: Number.NEGATIVE_INFINITY, maxEventTimeMs: Number.POSITIVE_INFINITY };
     const t = this.tableBuffer(table);
+    const key = `${batch.topic}|${batch.partition}`;
+    const first = batch.messages[0];
+    if (first && !this.owned.has(key)) {
+      const from = BigInt(first.offset);
+      this.owned.set(key, { topic: batch.topic, partition: batch.partition, received: from, lastRecord: from, committed: from });
+    }
+    const owned = this.owned.get(key);
     for (const m of batch.messages) {
       try {
         if (isInput && m.value && m.value.length > this.config.validation.maxRecordBytes) throw new DeadLetterError('RECORD_TOO_LARGE', 'too large');
@@ -139,8 +174,9 @@ export class ClickHouseSink {
         if (!(err instanceof DeadLetterError)) throw err;
         this.counters.skipped++;
       }
-      t.offsets.set(`${batch.topic}|${batch.partition}`, { topic: batch.topic, partition: batch.partition, offset: (BigInt(m.offset) + 1n).toString() });
+      t.offsets.set(key, { topic: batch.topic, partition: batch.partition, offset: (BigInt(m.offset) + 1n).toString() });
       resolveOffset(m.offset);
+      if (owned) owned.lastRecord = BigInt(m.offset) + 1n;
     }
     await heartbeat();
     if (t.rows.length >= this.config.sink.maxBufferedRows) this.setPaused(table, t, true);
@@ -189,11 +225,26 @@ export class ClickHouseSink {
     if (committable.length === 0) return;
     try {
       await this.consumer?.commitOffsets(committable);
+      for (const c of committable) {
+        const o = this.owned.get(`${c.topic}|${c.partition}`);
+        if (o && BigInt(c.offset) > o.committed) o.committed = BigInt(c.offset);
+      }
     } catch (err) {
       // A rebalance moved a partition: its new owner re-reads from the last commit, and
       // the table deduplicates the overlap.
       this.logger.warn({ err: (err as Error).message }, 'sink offset commit failed after insert; rows will be re-read and deduplicated');
     }
+  }
+
+  /** Per topic and owned partition: the fetch position and the records not yet committed (for consumer lag). */
+  fetchPositions(): Map<string, Map<number, FetchPosition>> {
+    const out = new Map<string, Map<number, FetchPosition>>();
+    for (const o of this.owned.values()) {
+      let byPartition = out.get(o.topic);
+      if (!byPartition) out.set(o.topic, (byPartition = new Map()));
+      byPartition.set(o.partition, { received: o.received > o.lastRecord ? o.received : o.lastRecord, pending: Math.max(0, Number(o.lastRecord - o.committed)) });
+    }
+    return out;
   }
 
   async stop(): Promise<void> {

@@ -6,15 +6,18 @@
  *
  * - rows are read as float32 (the caller rounds them once per ranking, as scoreRow does per row);
  * - thresholds are kept as float64, which holds exactly what the tree holds: float32 values for
- *   a model read back from ONNX (fromOnnx rounds them with Math.fround), and the unrounded
- *   bin edges of a model fresh from training, so the comparison is the very one `predictTree`
- *   makes in both cases;
- * - NaN goes left, as in training and ONNX (`missing_value_tracks_true`);
+ *   a model read back from ONNX (fromOnnx rounds them with Math.fround) and for a model fresh
+ *   from training (its cut points are float32 values), whatever a hand-made tree holds, so the
+ *   comparison is the very one `predictTree` makes;
+ * - NaN goes where the split learned to send it (`missingLeft`, absent: left), as in training
+ *   and ONNX (`nodes_missing_value_tracks_true`);
  * - leaf values are summed in tree order from 0, then scaled by the learning rate, as
  *   `predict` does.
  *
  * Nodes are laid out depth-first, tree after tree. A child reference c >= 0 is a split node;
- * c < 0 is the leaf ~c. A tree that is a single leaf has a negative root.
+ * c < 0 is the leaf ~c. A tree that is a single leaf has a negative root. Each split node has a
+ * third child, `missing`, the one a NaN goes to (its left or its right one), so the walk asks
+ * "NaN?" only on the way right: v <= threshold goes left, v > threshold right, NaN to `missing`.
  */
 import type { LambdaMartModel, Tree } from './lambdaMart.ts';
 
@@ -29,6 +32,8 @@ export interface FlatEnsemble {
   readonly threshold: Float64Array;
   readonly left: Int32Array;
   readonly right: Int32Array;
+  /** Where a missing (NaN) value goes: left[k] or right[k]. */
+  readonly missing: Int32Array;
   readonly leaf: Float64Array;
 }
 
@@ -37,6 +42,7 @@ export function flattenEnsemble(model: LambdaMartModel, width: number): FlatEnse
   const threshold: number[] = [];
   const left: number[] = [];
   const right: number[] = [];
+  const missing: number[] = [];
   const leaf: number[] = [];
   const roots = new Int32Array(model.trees.length);
   model.trees.forEach((t: Tree, ti) => {
@@ -61,12 +67,14 @@ export function flattenEnsemble(model: LambdaMartModel, width: number): FlatEnse
       threshold.push(t.threshold[node] as number);
       left.push(0);
       right.push(0);
+      missing.push(0);
       // A feature the row does not have reads undefined, which is neither NaN nor <= anything:
       // such a split always goes right.
       const l = inRow ? ref(t.left[node] as number) : 0;
       const r = ref(t.right[node] as number);
       left[k] = inRow ? l : r;
       right[k] = r;
+      missing[k] = inRow && (t.missingLeft?.[node] ?? true) ? l : r;
       return k;
     };
     roots[ti] = ref(0);
@@ -80,6 +88,7 @@ export function flattenEnsemble(model: LambdaMartModel, width: number): FlatEnse
     threshold: Float64Array.from(threshold),
     left: Int32Array.from(left),
     right: Int32Array.from(right),
+    missing: Int32Array.from(missing),
     leaf: Float64Array.from(leaf),
   };
 }
@@ -98,7 +107,7 @@ export function flatEnsemble(model: LambdaMartModel, width: number): FlatEnsembl
 
 /** Scores rows [0, rows) of x (row-major, `m.width` floats a row) into out[0, rows). */
 export function scoreRows(m: FlatEnsemble, x: Float32Array, rows: number, out: Float64Array): void {
-  const { roots, feature, threshold, left, right, leaf, width, learningRate } = m;
+  const { roots, feature, threshold, left, right, missing, leaf, width, learningRate } = m;
   const trees = roots.length;
   for (let r = 0, base = 0; r < rows; r++, base += width) {
     let s = 0;
@@ -106,7 +115,7 @@ export function scoreRows(m: FlatEnsemble, x: Float32Array, rows: number, out: F
       let node = roots[t] as number;
       while (node >= 0) {
         const v = x[base + (feature[node] as number)] as number;
-        node = v <= (threshold[node] as number) || v !== v ? (left[node] as number) : (right[node] as number);
+        node = v <= (threshold[node] as number) ? (left[node] as number) : v === v ? (right[node] as number) : (missing[node] as number);
       }
       s += leaf[~node] as number;
     }

@@ -1,8 +1,9 @@
 /**
  * Exports a LambdaMART model as ONNX: one ai.onnx.ml TreeEnsembleRegressor (opset 3),
  * input X float[N, F], output Y float[N, 1], with the version and training metadata in
- * the model's metadata_props. Missing values (NaN) take the true (left) branch, as in
- * training. Written with onnx-proto's generated protobuf messages.
+ * the model's metadata_props. Missing values (NaN) take the branch each split learned
+ * (`nodes_missing_value_tracks_true`: 1 for the true, i.e. left, branch). Written with
+ * onnx-proto's generated protobuf messages.
  */
 import onnxProto from 'onnx-proto';
 import type { LambdaMartModel } from './lambdaMart.ts';
@@ -36,12 +37,13 @@ export function toOnnx(model: LambdaMartModel, meta: ModelMetadata): Uint8Array 
       n.treeIds.push(treeId);
       n.nodeIds.push(node);
       n.featureIds.push(leaf ? 0 : f);
-      // NaN goes left in training; a -Infinity threshold (NaN-only split) becomes the lowest float.
+      // A -Infinity threshold (older models' NaN-only split) becomes the lowest float; +Infinity
+      // (every value left, NaN right) is a float as it is.
       n.values.push(leaf ? 0 : Math.max(tree.threshold[node] as number, -3.4e38));
       n.modes.push(leaf ? 'LEAF' : 'BRANCH_LEQ');
       n.trueIds.push(leaf ? 0 : (tree.left[node] as number));
       n.falseIds.push(leaf ? 0 : (tree.right[node] as number));
-      n.missingTrue.push(leaf ? 0 : 1);
+      n.missingTrue.push(leaf || !(tree.missingLeft?.[node] ?? true) ? 0 : 1);
       if (leaf) {
         t.treeIds.push(treeId);
         t.nodeIds.push(node);

@@ -1,8 +1,9 @@
 /**
  * Reads back what `toOnnx` wrote: the TreeEnsembleRegressor's node arrays become trees
  * again, so the stream scores a persisted model in process (synchronously, inside the
- * task) with exactly the thresholds ONNX holds, float32 as onnxruntime sees them. Leaf
- * weights already include the learning rate, so the rebuilt model's rate is 1.
+ * task) with exactly the thresholds ONNX holds, float32 as onnxruntime sees them, and each
+ * split's missing-value branch. Leaf weights already include the learning rate, so the
+ * rebuilt model's rate is 1.
  */
 import onnxProto from 'onnx-proto';
 import type { LambdaMartModel, Tree } from './lambdaMart.ts';
@@ -30,14 +31,17 @@ export function fromOnnx(bytes: Uint8Array): ImportedModel {
   const falseIds = ints('nodes_falsenodeids');
   const missingTrue = ints('nodes_missing_value_tracks_true');
   const trees: Tree[] = [];
-  const treeOf = (id: number): Tree => (trees[id] ??= { feature: [], threshold: [], left: [], right: [], value: [] });
+  const treeOf = (id: number): Tree => (trees[id] ??= { feature: [], threshold: [], left: [], right: [], value: [], missingLeft: [] });
   treeIds.forEach((treeId, i) => {
     const t = treeOf(treeId);
     const n = nodeIds[i] as number;
     const leaf = modes[i] === 'LEAF';
     if (!leaf && modes[i] !== 'BRANCH_LEQ') throw new Error(`unsupported node mode ${modes[i]}`);
-    if (!leaf && missingTrue[i] !== 1) throw new Error('only models that send missing values to the true branch are supported');
+    // Absent, the ONNX default holds: missing values take the false branch.
+    const missing = missingTrue[i] ?? 0;
+    if (!leaf && missing !== 0 && missing !== 1) throw new Error(`nodes_missing_value_tracks_true must be 0 or 1, got ${missing}`);
     t.feature[n] = leaf ? -1 : (featureIds[i] as number);
+    (t.missingLeft as boolean[])[n] = leaf || missing === 1;
     t.threshold[n] = leaf ? 0 : Math.fround(values[i] as number);
     t.left[n] = leaf ? -1 : (trueIds[i] as number);
     t.right[n] = leaf ? -1 : (falseIds[i] as number);

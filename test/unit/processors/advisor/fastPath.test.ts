@@ -21,6 +21,8 @@ import { ModelFrameworkValues, type InstanceOffer, type SpotRisk, type WorkloadP
 import { CATALOG } from '../../../../simulate/catalog.ts';
 import { toInstanceOffer } from '../../../../simulate/generator.ts';
 import { ltrQueries } from '../../../../simulate/rankingData.ts';
+import { marketplace } from '../../../../bench/ltr-data/marketplace.ts';
+import { trainingSet } from '../../../../bench/ltr-data/dataset.ts';
 import { Random } from '../../../../simulate/random.ts';
 
 // ---- The reference: the ranking as it was written before the hot path was flattened. ----
@@ -135,9 +137,11 @@ function train(queries: number, seed: number, trees: number, leaves: number): La
 
 const readBack = (m: LambdaMartModel) => fromOnnx(toOnnx(m, { version: 'v', trainedAt: '2026-01-01T00:00:00.000Z', samples: 1, queries: 1, featureNames: FEATURE_NAMES })).model;
 
-/** Trained in memory (float64 thresholds, -Infinity for NaN-only splits) and read back from ONNX (float32). */
+/** Trained in memory (float64 thresholds, +Infinity for "every value left, missing right") and read back from ONNX (float32). */
 const trained = train(60, 11, 40, 15);
-const models: LambdaMartModel[] = [trained, readBack(trained), readBack(train(40, 12, 100, 15)), train(30, 13, 1, 2)];
+/** On data with many missing values that mean different things: splits that send them right as well as left. */
+const withMissing = trainLambdaMart(trainingSet(marketplace.queries(80, 14)), { trees: 30, leaves: 15 });
+const models: LambdaMartModel[] = [trained, readBack(trained), readBack(train(40, 12, 100, 15)), train(30, 13, 1, 2), withMissing, readBack(withMissing)];
 
 /** Not what training writes, but what a tree can hold: the flat form must walk it the same. */
 const malformed: LambdaMartModel = {
@@ -150,6 +154,8 @@ const malformed: LambdaMartModel = {
     { feature: [5, -1], threshold: [0.5, 0], left: [1, -1], right: [7, -1], value: [0, 0.25] },
     // A feature index that is not an integer.
     { feature: [2.5, -1, -1], threshold: [1, 0, 0], left: [1, -1, -1], right: [2, -1, -1], value: [0, 1, 2] },
+    // Missing values sent right, and a split whose missing side is given for some nodes only.
+    { feature: [4, 6, -1, -1, -1], threshold: [0.5, Number.POSITIVE_INFINITY, 0, 0, 0], left: [1, 3, -1, -1, -1], right: [2, 4, -1, -1, -1], value: [0, 0, 1, 2, 4], missingLeft: [false, false] },
     // A single leaf; a node shared by two parents.
     { feature: [-1], threshold: [0], left: [-1], right: [-1], value: [0.125] },
     { feature: [0, 1, -1, -1], threshold: [0, 1, 0, 0], left: [1, 2, -1, -1], right: [3, 3, -1, -1], value: [0, 0, 4, 8] },

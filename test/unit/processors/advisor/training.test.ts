@@ -159,6 +159,10 @@ describe('the learned ranker in the stream', () => {
     const config = loadConfig({ env: {} });
     config.advisor.retrainEveryLabels = 300;
     config.advisor.retrainMinIntervalMs = 0;
+    // As on the broker (advisor-retrains-from-its-own-feedback): this data's labels value the
+    // headroom sweet spot over cost by construction, so the cost guard is relaxed here; it has
+    // its own test above.
+    config.advisor.maxCostRegretGap = 10;
     const queries = ltrQueries(60, 6, 0);
     const fresh = ltrQueries(30, 99, 0);
     const events: ReplayEvent[] = [
