@@ -267,7 +267,7 @@ function hpoSection(d: StatusData): string {
   const done = trials.filter((t) => t.value !== null);
   const best = [...done].sort((a, b) => (better(a.value as number, b.value as number) ? -1 : better(b.value as number, a.value as number) ? 1 : a.number - b.number)).slice(0, 5);
   const names = [...new Set(best.flatMap((t) => Object.keys(t.params)))];
-  const value = (v: number | string | null) => (typeof v === 'number' ? (Math.abs(v) >= 1000 || (v !== 0 && Math.abs(v) < 0.01) ? v.toPrecision(3) : +v.toFixed(4)).toString() : esc(v ?? '–'));
+  const value = (v: number | string | boolean | null) => (typeof v === 'number' ? (Math.abs(v) >= 1000 || (v !== 0 && Math.abs(v) < 0.01) ? v.toPrecision(3) : +v.toFixed(4)).toString() : esc(v === null ? '–' : String(v)));
   const bestTable = table('hpo-best-table', ['trial', objective.name, ...names], best.map((t) => [`#${t.number}`, value(t.value), ...names.map((n) => value(t.params[n] ?? null))]), { numeric: [0, 1, ...names.map((_, i) => i + 2)], empty: 'no finished trial yet' });
   const summary = `${study.strategy} · ${study.finished} of ${study.budget} trials finished${study.done ? ', done' : ''} · ${objective.direction.toLowerCase()} ${objective.name}${study.objectives > 1 ? ` (first of ${study.objectives} objectives)` : ''} · best ${study.best_value === null ? '–' : value(study.best_value)}`;
   return `<section id="hpo" class="card wide"><h2>HPO studies</h2>${form}<p class="note" id="hpo-summary">${esc(summary)}</p><div class="split"><div><h3>Optimisation history</h3>${hpoChart(trials, objective, better)}</div><div><h3>Best trials</h3>${bestTable}</div></div></section>`;

@@ -23,7 +23,7 @@ export interface HpoTrialRow {
   trial_id: string;
   number: number;
   strategy: string;
-  params: Record<string, number | string | null>;
+  params: Record<string, number | string | boolean | null>;
   status: string;
   /** The first objective's value; null for a failed trial (not SUCCEEDED, or the field missing). */
   value: number | null;
@@ -83,7 +83,7 @@ export async function hpoTrials(client: ClickHouseClient, db: string, studyId: s
   return rows.map((r) => {
     const raw = r[field];
     const params = Object.fromEntries(
-      (JSON.parse(r.params) as Array<{ name: string; number: number | null; category: string | null }>).map((p) => [p.name, p.category ?? p.number]),
+      (JSON.parse(r.params) as Array<{ name: string; number: number | null; category: string | null; flag?: boolean | null }>).map((p) => [p.name, p.category ?? p.number ?? p.flag ?? null]),
     );
     return {
       trial_id: r.trial_id,

@@ -12,7 +12,7 @@ import type { TopicSerde } from '../topology/serde.ts';
 import { EventGenerator } from './generator.ts';
 import { Publisher } from './publisher.ts';
 
-export type Objective = (params: Record<string, number | string>) => number;
+export type Objective = (params: Record<string, number | string | boolean>) => number;
 
 export interface TrialRunnerOptions {
   study: HpoStudy;
@@ -81,7 +81,7 @@ export async function runTrials(kafka: Kafka, serde: TopicSerde, config: Config,
               resolve();
               return;
             }
-            const params = Object.fromEntries(s.params.map((p) => [p.name, p.number ?? p.category ?? '']));
+            const params = Object.fromEntries(s.params.map((p) => [p.name, p.number ?? p.category ?? p.flag ?? '']));
             // The platform dispatches a trial after the previous one finished: event times only grow,
             // so no trial's label arrives behind its partition's stream time.
             const job = generator.job(options.clock ? Math.round(options.clock()) : clock);
@@ -123,9 +123,11 @@ export function demoStudy(studyId: string, at: number): HpoStudy {
     event_time: at,
     study_id: studyId,
     params: [
-      { name: 'learning_rate', kind: 'FLOAT', low: 1e-5, high: 1e-1, log: true, choices: [] },
-      { name: 'batch_size', kind: 'INT', low: 16, high: 512, log: true, choices: [] },
-      { name: 'optimizer', kind: 'CATEGORICAL', low: null, high: null, log: false, choices: ['sgd', 'adam', 'adamw'] },
+      { name: 'learning_rate', kind: 'FLOAT', low: 1e-5, high: 1e-1, log: true, choices: [], step: null },
+      // Choices given as numbers and booleans, as Optuna's suggest_categorical takes them: they come back typed.
+      { name: 'batch_size', kind: 'CATEGORICAL', low: null, high: null, log: false, choices: [16, 32, 64, 128, 256, 512], step: null },
+      { name: 'optimizer', kind: 'CATEGORICAL', low: null, high: null, log: false, choices: ['sgd', 'adam', 'adamw'], step: null },
+      { name: 'mixed_precision', kind: 'CATEGORICAL', low: null, high: null, log: false, choices: [true, false], step: null },
     ],
     objectives: [{ name: 'metric', direction: 'MAXIMIZE' }],
     budget: 60,
@@ -137,9 +139,10 @@ export function demoStudy(studyId: string, at: number): HpoStudy {
   };
 }
 
-/** A validation accuracy that peaks at learning rate 3e-3, batch 128, AdamW. */
+/** A validation accuracy that peaks at learning rate 3e-3, batch 128, AdamW, mixed precision on. */
 export const demoAccuracy: Objective = (p) =>
   0.95 -
   0.02 * Math.log10((p.learning_rate as number) / 3e-3) ** 2 -
   0.01 * Math.log2((p.batch_size as number) / 128) ** 2 -
-  (p.optimizer === 'adamw' ? 0 : p.optimizer === 'adam' ? 0.01 : 0.05);
+  (p.optimizer === 'adamw' ? 0 : p.optimizer === 'adam' ? 0.01 : 0.05) -
+  (p.mixed_precision === false ? 0.005 : 0);

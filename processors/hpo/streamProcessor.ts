@@ -17,8 +17,9 @@
  * - The same definition again (a compacted topic is read again) changes nothing; a different
  *   definition under a known id, or an invalid one, goes to the DLQ with the reason.
  */
-import type { HpoStudy, HpoSuggestion, RelevanceLabel } from '../../schemas/generated/records.ts';
+import type { HpoParamValue, HpoStudy, HpoSuggestion, RelevanceLabel } from '../../schemas/generated/records.ts';
 import type { InputRecord, Processor, ProcessorContext, Repartition } from '../../topology/processor.ts';
+import type { ParamValue } from './space.ts';
 import { STRATEGY_NAMES, createStudy, restoreStudy, type AuditRecord, type Study, type StudySnapshot, type StrategyName, type Trial } from './study.ts';
 
 export const HPO_STUDIES_STORE = 'hpo-studies';
@@ -71,6 +72,13 @@ export function objectiveValues(study: HpoStudy | { objectives: HpoStudy['object
   return values.every((v): v is number => typeof v === 'number' && Number.isFinite(v)) ? values : null;
 }
 
+/** A suggested value in the record's field for its type, so a consumer gets back what the study's choices held. */
+export function paramValue(name: string, v: ParamValue): HpoParamValue {
+  if (typeof v === 'number') return { name, number: v, category: null, flag: null };
+  if (typeof v === 'boolean') return { name, number: null, category: null, flag: v };
+  return { name, number: null, category: v, flag: null };
+}
+
 export function hpoStreamProcessor(options: HpoStreamOptions): Processor {
   const load = (stored: StoredStudy, audits: AuditRecord[]): Study => restoreStudy(stored.snapshot, { onAudit: (a) => audits.push(a) });
 
@@ -84,7 +92,7 @@ export function hpoStreamProcessor(options: HpoStreamOptions): Processor {
       trial_id: trial?.trialId ?? '',
       trial_number: trial?.number ?? study.asked(),
       strategy: trial?.strategy ?? 'done',
-      params: Object.entries(params).map(([name, v]) => (typeof v === 'number' ? { name, number: v, category: null } : { name, number: null, category: String(v) })),
+      params: Object.entries(params).map(([name, v]) => paramValue(name, v)),
       best_value: best?.value ?? null,
       done: trial === null,
       decisions: audits.splice(0).map((a) => JSON.stringify(a)),

@@ -31,13 +31,14 @@ describe('HPO study on the broker', () => {
     expect(trials).toHaveLength(study.budget);
     expect(new Set(trials.map((s) => s.trial_number))).toEqual(new Set(Array.from({ length: study.budget }, (_, i) => i)));
     for (const s of trials) {
-      const p = Object.fromEntries(s.params.map((x) => [x.name, x.number ?? x.category]));
+      const p = Object.fromEntries(s.params.map((x) => [x.name, x.number ?? x.category ?? x.flag]));
       expect(p.learning_rate as number).toBeGreaterThanOrEqual(1e-5);
       expect(p.learning_rate as number).toBeLessThanOrEqual(1e-1);
-      expect(Number.isInteger(p.batch_size)).toBe(true);
+      expect([16, 32, 64, 128, 256, 512]).toContain(p.batch_size); // numeric choices come back as numbers
       expect(['sgd', 'adam', 'adamw']).toContain(p.optimizer);
+      expect(typeof p.mixed_precision).toBe('boolean'); // boolean choices as booleans
     }
-    const best = Math.max(...trials.map((s) => accuracy(Object.fromEntries(s.params.map((x) => [x.name, (x.number ?? x.category) as number | string])))));
+    const best = Math.max(...trials.map((s) => accuracy(Object.fromEntries(s.params.map((x) => [x.name, (x.number ?? x.category ?? x.flag) as number | string | boolean])))));
     expect(result.done?.best_value).toBeCloseTo(best, 9);
     expect(result.done?.best_value).toBeGreaterThan(0.9);
 

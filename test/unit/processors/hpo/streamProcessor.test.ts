@@ -4,7 +4,9 @@
  * the budget ends it with the best configuration, a restored task continues with identical
  * suggestions, and trials that never report are failed after the timeout.
  */
+import avro from 'avsc';
 import { describe, expect, it } from 'vitest';
+import { topicSchema } from '../../../../schemas/catalog.ts';
 import { hpoStreamProcessor, TRIAL_LABELS_BY_STUDY } from '../../../../processors/hpo/streamProcessor.ts';
 import type { HpoStudy, HpoSuggestion, RelevanceLabel } from '../../../../schemas/generated/records.ts';
 import type { Emission, InputRecord } from '../../../../topology/processor.ts';
@@ -24,8 +26,8 @@ const study: HpoStudy = {
   event_time: T0,
   study_id: 'branin',
   params: [
-    { name: 'x', kind: 'FLOAT', low: -5, high: 10, log: false, choices: [] },
-    { name: 'y', kind: 'FLOAT', low: 0, high: 15, log: false, choices: [] },
+    { name: 'x', kind: 'FLOAT', low: -5, high: 10, log: false, choices: [], step: null },
+    { name: 'y', kind: 'FLOAT', low: 0, high: 15, log: false, choices: [], step: null },
   ],
   objectives: [{ name: 'metric', direction: 'MINIMIZE' }],
   budget: 40,
@@ -61,7 +63,7 @@ function labelFor(s: HpoSuggestion, at: number, metric: number | null, status: R
 }
 
 const suggestionsOf = (out: Emission[]) => out.flatMap((e) => (e.kind === 'record' && e.role === 'hpo-suggestions' ? [e.value as HpoSuggestion] : []));
-const paramsOf = (s: HpoSuggestion) => Object.fromEntries(s.params.map((p) => [p.name, p.number ?? p.category]));
+const paramsOf = (s: HpoSuggestion) => Object.fromEntries(s.params.map((p) => [p.name, p.number ?? p.category ?? p.flag]));
 
 /** Runs trials in the order they were suggested, one hour apart; `restartAfter` swaps in a restored task. */
 function runStudy(restartAfter: number | null = null): HpoSuggestion[] {
@@ -154,7 +156,7 @@ describe('HPO studies on the stream', () => {
     const task = newTask();
     const bad = task.process(studyRecord({ ...study, study_id: 'bad', objectives: [{ name: 'accuracy', direction: 'MAXIMIZE' }] }));
     expect(bad).toMatchObject([{ kind: 'dead-letter', code: 'INVALID_FIELD', reason: expect.stringContaining("objective 'accuracy' is not an outcome field") }]);
-    const inverted = task.process(studyRecord({ ...study, study_id: 'inv', params: [{ name: 'x', kind: 'FLOAT', low: 3, high: 1, log: false, choices: [] }] }));
+    const inverted = task.process(studyRecord({ ...study, study_id: 'inv', params: [{ name: 'x', kind: 'FLOAT', low: 3, high: 1, log: false, choices: [], step: null }] }));
     expect(inverted[0]).toMatchObject({ kind: 'dead-letter', code: 'INVALID_FIELD' });
     const ok = suggestionsOf(task.process(studyRecord(study)));
     expect(ok).toHaveLength(2);
@@ -162,5 +164,43 @@ describe('HPO studies on the stream', () => {
     expect(task.process(studyRecord({ ...study, budget: 99 }))).toMatchObject([{ kind: 'dead-letter', reason: expect.stringContaining('another definition') }]);
     const stray = task.process(labelFor({ ...(ok[0] as HpoSuggestion), trial_id: 'trial-999' }, T0 + HOUR, 1));
     expect(stray).toMatchObject([{ kind: 'dead-letter', reason: expect.stringContaining("no pending trial 'trial-999'") }]);
+  });
+});
+
+describe('parameters as Optuna defines them, on the stream', () => {
+  it('takes choices of numbers and booleans and a step through Avro, and suggests values with their own type', () => {
+    const typed: HpoStudy = {
+      ...study,
+      study_id: 'typed',
+      params: [
+        { name: 'lr', kind: 'FLOAT', low: 0.001, high: 0.1, log: false, choices: [], step: 0.001 },
+        { name: 'batch', kind: 'CATEGORICAL', low: null, high: null, log: false, choices: [16, 32, 64], step: null },
+        { name: 'amp', kind: 'CATEGORICAL', low: null, high: null, log: false, choices: [true, false], step: null },
+        { name: 'opt', kind: 'CATEGORICAL', low: null, high: null, log: false, choices: ['sgd', 'adam'], step: null },
+      ],
+      budget: 6,
+    };
+    // The record as a Python producer writes it: the union keeps each choice's type.
+    const studies = avro.Type.forSchema(topicSchema('hpo-studies') as avro.Schema);
+    const decoded = studies.fromBuffer(studies.toBuffer(typed)) as HpoStudy;
+    expect(decoded.params[1]?.choices).toEqual([16, 32, 64]);
+    expect(decoded.params[2]?.choices).toEqual([true, false]);
+
+    const suggestions = suggestionsOf(newTask().process(studyRecord(decoded)));
+    expect(suggestions).toHaveLength(2);
+    const out = avro.Type.forSchema(topicSchema('hpo-suggestions') as avro.Schema);
+    for (const s of suggestions) {
+      const p = paramsOf(out.fromBuffer(out.toBuffer(s)) as HpoSuggestion);
+      expect([16, 32, 64]).toContain(p.batch);
+      expect(typeof p.amp).toBe('boolean');
+      expect(['sgd', 'adam']).toContain(p.opt);
+      expect(Math.abs((p.lr as number) * 1000 - Math.round((p.lr as number) * 1000))).toBeLessThan(1e-9); // on the step's grid
+    }
+  });
+
+  it('dead-letters a stepped parameter that also asks for log, naming it', () => {
+    const bad: HpoStudy = { ...study, study_id: 'bad-step', params: [{ name: 'lr', kind: 'FLOAT', low: 0.001, high: 0.1, log: true, choices: [], step: 0.01 }] };
+    const [dead] = newTask().process(studyRecord(bad));
+    expect(dead).toMatchObject({ kind: 'dead-letter', code: 'INVALID_FIELD', reason: expect.stringContaining('lr') });
   });
 });
