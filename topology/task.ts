@@ -109,8 +109,8 @@ export class StreamTask {
   }
 
   /** Changes since the last call, per store. */
-  drainChangelogs(): Array<{ store: string; entries: ChangelogEntry[] }> {
-    return [...this.stores].map(([store, s]) => ({ store, entries: s.changelog.drainChanges() })).filter((c) => c.entries.length > 0);
+  takeChangelogs(): Array<{ store: string; entries: ChangelogEntry[] }> {
+    return [...this.stores].map(([store, s]) => ({ store, entries: s.changelog.takeChanges() })).filter((c) => c.entries.length > 0);
   }
 
   get totalEntries(): number {

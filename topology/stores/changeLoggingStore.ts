@@ -47,7 +47,7 @@ export class ChangeLoggingStore<V> implements KeyValueStore<V> {
   }
 
   /** Takes the changes made since the last call. */
-  drainChanges(): ChangelogEntry[] {
+  takeChanges(): ChangelogEntry[] {
     const out: ChangelogEntry[] = [];
     for (const [key, value] of this.dirty) {
       out.push({ key, value: value === null ? null : Buffer.from(JSON.stringify(value)) });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chunkRequests } from '../../../topology/streamsApp.ts';
+import { chunkRequests } from '../../../topology/recordCollector.ts';
 
 describe('chunkRequests', () => {
   it('keeps every message, in order, in requests under the limit', () => {

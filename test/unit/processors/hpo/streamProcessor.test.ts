@@ -84,7 +84,7 @@ function runStudy(restartAfter: number | null = null): HpoSuggestion[] {
     if (++told === restartAfter) {
       // A new instance restores the task from its changelog, as the runtime does.
       const restored = newTask();
-      for (const { store, entries } of task.drainChangelogs()) for (const e of entries) restored.stores.get(store)?.changelog.restore(e.key, e.value);
+      for (const { store, entries } of task.takeChangelogs()) for (const e of entries) restored.stores.get(store)?.changelog.restore(e.key, e.value);
       task = restored;
     }
   }

@@ -30,13 +30,13 @@ describe('change logging', () => {
     store.put('a', { n: 2 });
     store.put('b', { n: 3 });
     store.delete('b');
-    const changes = changelog.drainChanges();
+    const changes = changelog.takeChanges();
     expect(changes.map((c) => [c.key, c.value?.toString() ?? null])).toEqual([['a', '{"n":2}'], ['b', null]]);
-    expect(changelog.drainChanges()).toEqual([]);
+    expect(changelog.takeChanges()).toEqual([]);
     const restored = buildLoggedStore<{ n: number }>('s');
     for (const c of changes) restored.changelog.restore(c.key, c.value);
     expect([...restored.store.entries()]).toEqual([['a', { n: 2 }]]);
-    expect(restored.changelog.drainChanges()).toEqual([]);
+    expect(restored.changelog.takeChanges()).toEqual([]);
   });
 
   it('meters operations', () => {
