@@ -19,7 +19,7 @@ GENERATED := schemas/generated/records.ts
 SCHEMAS := $(wildcard schemas/*.avsc schemas/common/*.avsc) schemas/codegen.ts schemas/catalog.ts
 BIN := ./bin/artenic-optimizer.mjs
 
-.PHONY: run test lint typecheck unit golden-nodes integration soak bench bench-venv bench-kstreams kstreams-peer interop-venv interop-java interop-go infra deps clean browser compose-validator
+.PHONY: run test lint typecheck unit golden-nodes integration soak soak-paused bench bench-venv bench-kstreams kstreams-peer interop-venv interop-java interop-go infra deps clean browser compose-validator
 
 # `npm install`, not `npm ci`: chdb lists platform packages that were never published for
 # other platforms (404), which `npm ci` reports as a lock mismatch. The lock still pins versions.
@@ -109,6 +109,16 @@ test: lint typecheck unit golden-nodes integration
 ## 500,000 = 1M events), and SOAK_MINUTES of SOAK_RATE jobs/s with memory and lag sampled.
 soak: deps
 	npx vitest run --project soak
+
+## Fencing: the paused-instance test (two instances, one SIGSTOPped past its session four times)
+## SOAK_PAUSED_RUNS times in a row (default 10); stops at the first failure and says which run.
+SOAK_PAUSED_RUNS ?= 10
+soak-paused: deps
+	@for i in $$(seq 1 $(SOAK_PAUSED_RUNS)); do \
+	  echo "soak-paused: run $$i of $(SOAK_PAUSED_RUNS)"; \
+	  npx vitest run --project integration test/integration/paused-instance-commits-nothing-after-its-partitions-moved.test.ts \
+	    || { echo "soak-paused: run $$i of $(SOAK_PAUSED_RUNS) FAILED"; exit 1; }; \
+	done; echo "soak-paused: $(SOAK_PAUSED_RUNS)/$(SOAK_PAUSED_RUNS) passed"
 
 ## Benchmarks: the topology end to end against raw client baselines and Kafka's perf tools; the
 ## feedback slice against its Kafka Streams port; the advisor's hot paths, decision quality

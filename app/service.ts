@@ -81,7 +81,7 @@ export async function startService(config: Config, logger: Logger, hooks: Servic
   );
   logger.info({ url: http.url }, 'status page, /metrics, /healthz, /readyz');
   const sql = await startSql(config, logger);
-  logger.info({ transactionalId: streams.transactionalId, group: streams.groupId }, 'running');
+  logger.info({ transactionalIds: streams.transactionalIdPattern, group: streams.groupId }, 'running');
   let stopped = false;
   return {
     httpUrl: http.url,

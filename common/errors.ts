@@ -22,6 +22,7 @@ export const ERROR_CODES = [
   'USAGE',
   'CLICKHOUSE_LOCKED',
   'TASK_CORRUPTED',
+  'TASK_MIGRATED',
   'SINK_UNAVAILABLE',
   'RETRIES_EXCEEDED',
   'INFRA',
@@ -84,6 +85,18 @@ export class DeadLetterError extends ArtenicError {
 export class TaskCorruptedError extends ArtenicError {
   constructor(message: string, options: { cause?: unknown } = {}) {
     super('TASK_CORRUPTED', message, { retriable: true, ...options });
+  }
+}
+
+/**
+ * A task's producer was fenced: a newer owner of the task initialised the same transactional
+ * id (this instance paused, say, and its partitions moved). Nothing of the transaction
+ * committed; the task is dropped (not the instance), and made again, fencing in turn, only if
+ * the partition is still this instance's once it has rejoined its group.
+ */
+export class TaskMigratedError extends ArtenicError {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super('TASK_MIGRATED', message, { retriable: true, ...options });
   }
 }
 

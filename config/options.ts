@@ -40,8 +40,12 @@ export const DEFAULTS = {
     saslPassword: null as string | null,
     /** Session timeout of the consumer groups. */
     sessionTimeoutMs: 30_000,
-    /** Transaction timeout of the transactional producer. */
-    transactionTimeoutMs: 60_000,
+    /**
+     * Transaction timeout of the tasks' transactional producers (Kafka Streams' 10 s): how long
+     * a transaction left open by a crash can hold read_committed readers back before the broker
+     * aborts it (a new owner of the task aborts it at once).
+     */
+    transactionTimeoutMs: 10_000,
   },
   registry: {
     /** Confluent-compatible registry URL. Empty: the local Apicurio `make run` starts. */

@@ -3,7 +3,9 @@
  * nor tell where committed data ends under read_committed (transaction markers occupy the
  * last offsets), so the restorer first commits a barrier record to each changelog partition
  * it needs, then reads with a throwaway group until it has seen every barrier: everything
- * before a barrier is settled (committed or aborted), so the state is complete.
+ * before a barrier is settled (committed or aborted), so the state is complete. Each task's
+ * barrier goes through the task's own transactional producer, initialised before the restore
+ * (which has already settled what a previous owner left open).
  */
 import { randomUUID } from 'node:crypto';
 import type { Kafka, Producer } from 'kafkajs';
@@ -15,13 +17,14 @@ export const BARRIER_KEY = '\u0000restore-barrier';
 
 export async function restoreTasks(args: {
   kafka: Kafka;
-  producer: Producer;
+  /** Each task's initialised transactional producer, by partition. */
+  producers: ReadonlyMap<number, Producer>;
   applicationId: string;
   tasks: StreamTask[];
   logger: Logger;
   timeoutMs?: number;
 }): Promise<{ records: number; ms: number }> {
-  const { kafka, producer, applicationId, tasks, logger } = args;
+  const { kafka, producers, applicationId, tasks, logger } = args;
   const started = Date.now();
   if (tasks.length === 0) return { records: 0, ms: 0 };
   const storeNames = [...(tasks[0] as StreamTask).stores.keys()];
@@ -29,19 +32,20 @@ export async function restoreTasks(args: {
   const barrier = randomUUID();
   const topicToStore = new Map(storeNames.map((s) => [changelogTopic(applicationId, s), s]));
 
-  const txn = await producer.transaction();
-  try {
-    await txn.sendBatch({
-      topicMessages: [...topicToStore.keys()].map((topic) => ({
-        topic,
-        messages: tasks.map((t) => ({ key: BARRIER_KEY, value: barrier, partition: t.partition })),
-      })),
-    });
-    await txn.commit();
-  } catch (err) {
-    await txn.abort().catch(() => undefined);
-    throw err;
-  }
+  await Promise.all(
+    tasks.map(async (t) => {
+      const producer = producers.get(t.partition);
+      if (!producer) throw new Error(`no producer for task ${t.partition} to commit its restore barrier`);
+      const txn = await producer.transaction();
+      try {
+        await txn.sendBatch({ topicMessages: [...topicToStore.keys()].map((topic) => ({ topic, messages: [{ key: BARRIER_KEY, value: barrier, partition: t.partition }] })) });
+        await txn.commit();
+      } catch (err) {
+        await txn.abort().catch(() => undefined);
+        throw err;
+      }
+    }),
+  );
 
   const waiting = new Set<string>();
   for (const topic of topicToStore.keys()) for (const t of tasks) waiting.add(`${topic}/${t.partition}`);

@@ -14,7 +14,7 @@ import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Config } from '../config/options.ts';
 import type { TopicRole } from '../schemas/catalog.ts';
 import type { FetchPosition } from './admin.ts';
-import { TaskCorruptedError } from '../common/errors.ts';
+import { TaskCorruptedError, TaskMigratedError } from '../common/errors.ts';
 import type { Logger } from '../common/logger.ts';
 import { decodeRecords, type SourceMessage } from './operators/decodeRecords.ts';
 import type { BufferedRecord, TakenRecord } from './partitionGroup.ts';
@@ -22,7 +22,6 @@ import { processRecords } from './operators/processRecords.ts';
 import type { TopicSerde } from './serde.ts';
 import type { RecordCollector } from './recordCollector.ts';
 import type { TaskManager } from './taskManager.ts';
-import type { TransactionalSender } from './transactionalSender.ts';
 import { bump, type StreamsCounters } from './streamsCounters.ts';
 
 export interface StreamThreadOptions {
@@ -33,7 +32,6 @@ export interface StreamThreadOptions {
   sourceByTopic: ReadonlyMap<string, { role: TopicRole; source: string }>;
   tasks: TaskManager;
   collector: RecordCollector;
-  sender: TransactionalSender;
   counters: StreamsCounters;
   logger: Logger;
   /** The consumer stopped for good (kafkajs will not restart it). */
@@ -92,8 +90,10 @@ export class StreamThread {
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
       const partitions = new Set<number>();
       for (const parts of Object.values(payload.memberAssignment)) for (const p of parts as number[]) partitions.add(p);
-      tasks.assign(partitions);
+      const revoked = tasks.assign(partitions);
       this.clearScheduled();
+      // Closed once no commit of theirs is in flight (the new owners fence them anyway).
+      if (revoked.length > 0) void this.exclusive(async () => void (await Promise.all(revoked.map((s) => s.close()))));
       for (const key of this.fetched.keys()) if (!partitions.has(Number(key.slice(key.lastIndexOf('|') + 1)))) this.fetched.delete(key);
       this.generation++;
       this.joined = true;
@@ -140,27 +140,26 @@ export class StreamThread {
 
   /** The one entry point of fetched input: decodes a batch into its task's buffer, then lets the task work through what is ready. */
   private async ingest({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
-    const { tasks, sender, config } = this.o;
+    const { tasks, config } = this.o;
     const origin = this.o.sourceByTopic.get(batch.topic);
-    if (!origin) return;
+    if (!origin || tasks.isMigrated(batch.partition)) return;
     const { role, source } = origin;
-    let messages = batch.messages;
     let group;
     try {
-      const committed = await sender.resolveUncertain(batch.topic, batch.partition);
-      if (committed !== null) {
-        // Records the uncertain transaction did commit are not processed twice.
-        const done = messages.filter((m) => BigInt(m.offset) < committed);
-        if (done.length > 0) resolveOffset((done[done.length - 1] as (typeof messages)[number]).offset);
-        messages = messages.filter((m) => BigInt(m.offset) >= committed);
-      }
       await tasks.ensureTask(batch.partition);
       group = await tasks.ensureGroup(batch.partition);
     } catch (err) {
-      // A restore whose barrier transaction failed may leave the producer unusable too.
-      sender.markBroken();
       this.dropAll();
       throw new TaskCorruptedError(`restoring the tasks for ${batch.topic}/${batch.partition} failed: ${(err as Error).message}`, { cause: err });
+    }
+    let messages = batch.messages;
+    const committed = tasks.committedOffset(batch.topic, batch.partition);
+    if (committed !== undefined && messages.length > 0 && BigInt((messages[0] as (typeof messages)[number]).offset) < committed) {
+      // Records below the committed offset were processed (by a previous owner, a commit whose
+      // outcome was unknown when the task was made, or this task): not twice.
+      const done = messages.filter((m) => BigInt(m.offset) < committed);
+      if (done.length > 0) resolveOffset((done[done.length - 1] as (typeof messages)[number]).offset);
+      messages = messages.filter((m) => BigInt(m.offset) >= committed);
     }
     if (!isRunning() || isStale()) return;
     const last = messages[messages.length - 1];
@@ -187,6 +186,14 @@ export class StreamThread {
     try {
       await this.processAndCommit(batch.partition, heartbeat, isStale);
     } catch (err) {
+      if (err instanceof TaskMigratedError) return this.dropMigrated(batch.partition, err);
+      if (err instanceof HeartbeatFailed) {
+        // Everything taken so far committed: the tasks stay; the buffers go, and kafkajs
+        // rejoins the group or hands the batch again.
+        this.o.tasks.rewindBuffers();
+        this.clearScheduled();
+        throw err.cause;
+      }
       this.dropAll();
       this.o.logger.warn({ err, topic: batch.topic, partition: batch.partition }, 'batch failed; tasks dropped and will be restored');
       throw new TaskCorruptedError(`batch of ${batch.topic}/${batch.partition} failed: ${(err as Error).message}`, { cause: err });
@@ -199,13 +206,14 @@ export class StreamThread {
    * buffered (then a timer retries within the idle bound). Throws when a transaction fails.
    */
   private async processAndCommit(partition: number, heartbeat?: () => Promise<void>, isStale?: () => boolean): Promise<void> {
-    const { tasks, collector, sender, counters } = this.o;
+    const { tasks, collector, counters } = this.o;
     const generation = this.generation;
     const max = this.o.config.streams.maxBatchRecords;
     for (;;) {
       const task = tasks.task(partition);
       const group = tasks.group(partition);
-      if (!task || !group || !this.running || generation !== this.generation || isStale?.()) return;
+      const sender = tasks.sender(partition);
+      if (!task || !group || !sender || !this.running || generation !== this.generation || isStale?.()) return;
       const started = process.hrtime.bigint();
       const { records, waitMs } = group.take(max, Date.now(), this.fetchRound);
       if (waitMs !== undefined) this.waiting.add(partition);
@@ -217,20 +225,26 @@ export class StreamThread {
       const emissions = await lastValueFrom(from(records.map((r) => r.decoded)).pipe(processRecords(task), toArray()));
       emissions.push(...task.maybePunctuate());
       const requests = await collector.collect(task, emissions);
-      const committed = await sender.commit(requests, partition, nextOffsets(records), () => generation === this.generation);
+      const offsets = nextOffsets(records);
+      const committed = await sender.commit(requests, offsets, () => generation === this.generation);
       if (!committed) {
         // A rebalance began: the partition may move. Nothing of this batch committed.
         this.dropAll();
         return;
       }
       group.markCommitted();
+      for (const [topic, next] of offsets) tasks.markCommitted(topic, partition, next);
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       for (const [src, n] of this.countBySource(records)) {
         bump(counters.consumed, src, n);
         this.o.onBatchCommitted(src, n, seconds);
       }
       tasks.resumeProcessedInputs(partition);
-      await heartbeat?.();
+      try {
+        await heartbeat?.();
+      } catch (err) {
+        throw new HeartbeatFailed(err);
+      }
     }
   }
 
@@ -290,6 +304,16 @@ export class StreamThread {
     this.clearScheduled();
   }
 
+  /** The partition's task was fenced: it goes (not the instance) until the group says whose it is. */
+  private dropMigrated(partition: number, err: TaskMigratedError): void {
+    bump(this.o.counters.events, 'task_migrated');
+    this.o.logger.warn({ partition, err: err.message }, 'task migrated: a newer owner fenced its producer; the task is dropped and nothing of its transaction committed');
+    this.o.tasks.dropMigrated(partition);
+    this.waiting.delete(partition);
+    clearTimeout(this.processTimers.get(partition));
+    this.processTimers.delete(partition);
+  }
+
   private exclusive(fn: () => Promise<void>): Promise<void> {
     const run = this.serial.then(fn, fn);
     this.serial = run.then(
@@ -313,6 +337,7 @@ export class StreamThread {
         try {
           await this.processAndCommit(partition);
         } catch (err) {
+          if (err instanceof TaskMigratedError) return this.dropMigrated(partition, err);
           this.o.logger.warn({ err, partition }, 'processing failed; tasks dropped and input fetched again from the committed offsets');
           this.dropAll();
         }
@@ -330,6 +355,13 @@ export class StreamThread {
     this.clearScheduled();
     await this.serial;
     await this.consumer?.disconnect().catch((err) => this.o.logger.warn({ err }, 'consumer disconnect failed'));
+  }
+}
+
+/** A heartbeat after a commit failed (the group is rebalancing, say): what was taken had committed. */
+class HeartbeatFailed extends Error {
+  constructor(cause: unknown) {
+    super(`heartbeat failed: ${(cause as Error)?.message ?? String(cause)}`, { cause });
   }
 }
 

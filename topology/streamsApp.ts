@@ -11,8 +11,9 @@
  *   and what a corrupted task needs;
  * - `RecordCollector` (recordCollector.ts): emissions encoded, repartition copies, dead-letter
  *   envelopes, changelog records, cut into requests;
- * - `TransactionalSender` (transactionalSender.ts): the transactional producer, send and
- *   commit, retries, uncertain outcomes;
+ * - `TransactionalSender` (transactionalSender.ts): one per task, its transactional producer
+ *   (`<applicationId>-<partition>`, which fences the task's previous owner), send and commit,
+ *   retries, uncertain outcomes;
  * - the global tables (globalTable.ts), read whole on every instance.
  *
  * Lifecycle: `start()` once; `stop()` lets the batch in flight finish and commit, then leaves
@@ -31,7 +32,6 @@ import { StreamTask, type TaskOptions } from './task.ts';
 import { GlobalTable } from './globalTable.ts';
 import type { TopicRecords } from '../schemas/generated/records.ts';
 import { bump, newStreamsCounters, type StreamsCounters } from './streamsCounters.ts';
-import { TransactionalSender } from './transactionalSender.ts';
 import { RecordCollector } from './recordCollector.ts';
 import { TaskManager } from './taskManager.ts';
 import { StreamThread } from './streamThread.ts';
@@ -44,7 +44,6 @@ export class StreamsApp {
   private readonly repartitions: Repartition[];
   private readonly storeNames: string[];
   private readonly globals = new Map<string, GlobalTable<TopicRole>>();
-  private readonly sender: TransactionalSender;
   private readonly tasks: TaskManager;
   private readonly thread: StreamThread;
   /** Called when the consumer stopped for good (kafkajs will not restart it): the process should exit so a supervisor restarts it. */
@@ -67,8 +66,7 @@ export class StreamsApp {
     ]);
     this.storeNames = StreamTask.storeNames(processors);
     const counters = this.counters;
-    this.sender = new TransactionalSender(kafka, config, counters, logger);
-    this.tasks = new TaskManager({ kafka, config, processors, sourceByTopic: this.sourceByTopic, sender: this.sender, counters, logger, taskOptions: () => this.taskOptions() });
+    this.tasks = new TaskManager({ kafka, config, processors, sourceByTopic: this.sourceByTopic, counters, logger, taskOptions: () => this.taskOptions() });
     this.thread = new StreamThread({
       kafka,
       config,
@@ -76,7 +74,6 @@ export class StreamsApp {
       sourceByTopic: this.sourceByTopic,
       tasks: this.tasks,
       collector: new RecordCollector(config, serde, this.repartitions, counters),
-      sender: this.sender,
       counters,
       logger,
       onFatal: (err) => this.onFatal?.(err),
@@ -88,8 +85,9 @@ export class StreamsApp {
     return this.config.kafka.applicationId;
   }
 
-  get transactionalId(): string {
-    return this.sender.transactionalId;
+  /** The tasks' transactional ids, `<applicationId>-<partition>`: whichever instance owns a task uses its id, and fences the previous owner. */
+  get transactionalIdPattern(): string {
+    return `${this.config.kafka.applicationId}-<partition>`;
   }
 
   /** Running and a member of its group: what /readyz reports. */
@@ -138,10 +136,10 @@ export class StreamsApp {
   }
 
   async start(): Promise<void> {
-    // The producer first: its initialisation fences this instance's predecessor and aborts the
-    // transaction a crash left open, which would otherwise hold every read_committed reader
-    // of the topics it wrote (global tables included) until the transaction timeout.
-    await this.sender.start();
+    // Each task's producer is initialised when the task is made (taskManager.ts). A transaction
+    // a crash left open on a topic a global table reads holds the table's read_committed
+    // consumer until the new owner of that task aborts it, or until the transaction timeout
+    // (kafka.transactionTimeoutMs, 10 s by default).
     for (const role of new Set(this.processors.flatMap((p) => p.globalTables ?? []))) {
       const table = new GlobalTable(this.kafka, this.serde, role, this.config.topics[role], this.config.kafka.applicationId, this.logger);
       await table.start();
@@ -163,7 +161,7 @@ export class StreamsApp {
   async stop(): Promise<void> {
     if (!this.thread.isRunning) return;
     await this.thread.shutdown();
-    await this.sender.close();
+    await this.tasks.close();
     for (const t of this.globals.values()) await t.stop();
   }
 }

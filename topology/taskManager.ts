@@ -1,8 +1,17 @@
 /**
- * The task manager: which partitions this instance owns, their tasks (created and restored
- * from the changelogs on first use) and their input buffers (PartitionGroup), pausing an
- * input whose buffer is full, and what happens to all of them when a transaction fails
- * (the tasks are corrupted: dropped, restored again, their input fetched again).
+ * The task manager: which partitions this instance owns, their tasks and their input
+ * buffers (PartitionGroup), pausing an input whose buffer is full, and what happens to them
+ * when a transaction fails: a corrupted task is dropped, made again and restored, its input
+ * fetched again; a migrated one (fenced by a newer owner) is dropped until the group has
+ * settled who owns it.
+ *
+ * A task is made, on first use, in this order (Kafka Streams' EOS-alpha):
+ * 1. its transactional producer is initialised (`<applicationId>-<partition>`): the previous
+ *    owner is fenced and the transaction it left open completed or aborted;
+ * 2. its stores are restored from the changelogs, settled by step 1;
+ * 3. the group's committed offsets of its inputs are read, settled by step 1 too: records
+ *    below them were processed (by a previous owner, or by a commit whose outcome this
+ *    instance did not learn) and are skipped.
  */
 import type { Kafka } from 'kafkajs';
 import type { Config } from '../config/options.ts';
@@ -14,7 +23,7 @@ import type { Processor } from './processor.ts';
 import { restoreTasks } from './restore.ts';
 import { StreamTask, type TaskOptions } from './task.ts';
 import { bump, type StreamsCounters } from './streamsCounters.ts';
-import type { TransactionalSender } from './transactionalSender.ts';
+import { TransactionalSender } from './transactionalSender.ts';
 
 /** What the task manager asks of the consumer: pausing, resuming and rewinding one input partition. */
 export interface InputControl {
@@ -29,7 +38,6 @@ export interface TaskManagerOptions {
   processors: readonly Processor[];
   /** Every topic the tasks read, with the input role it carries. */
   sourceByTopic: ReadonlyMap<string, { role: TopicRole; source: string }>;
-  sender: TransactionalSender;
   counters: StreamsCounters;
   logger: Logger;
   /** Options of each new task (global tables, grace, punctuation). */
@@ -43,20 +51,64 @@ export class TaskManager {
   /** Input topic-partitions paused because their buffer is full, by partition. */
   private readonly pausedInputs = new Map<number, Set<string>>();
   private assigned = new Set<number>();
+  /** Each task's transactional sender: made and closed with the task. */
+  private readonly senders = new Map<number, TransactionalSender>();
+  /** Per `topic|partition` of a task: the group's committed offset read when the task was made, moved by its commits. */
+  private readonly floors = new Map<string, bigint>();
+  /** Partitions whose task was fenced, until this instance rejoins its group (or a session timeout passes). */
+  private readonly migrated = new Map<number, NodeJS.Timeout>();
   /** Set by the stream thread once its consumer exists. */
   input?: InputControl;
 
   constructor(private readonly o: TaskManagerOptions) {}
 
-  /** A rebalance ended: tasks of partitions that left this instance go, and so does every buffer. */
-  assign(partitions: Set<number>): void {
+  /**
+   * A rebalance ended: tasks of partitions that left this instance go, and so does every
+   * buffer. Returns the senders of the tasks that went, for the caller to close once no
+   * commit of theirs is in flight.
+   */
+  assign(partitions: Set<number>): TransactionalSender[] {
     // Tasks of partitions that left this instance are dropped; if they come back, they are
-    // restored from the changelog, which may have moved on meanwhile.
-    for (const p of this.tasks.keys()) if (!partitions.has(p)) this.tasks.delete(p);
+    // made again: fenced, restored and their offsets read, all of which may have moved on.
+    const revoked: TransactionalSender[] = [];
+    for (const p of [...this.tasks.keys()]) if (!partitions.has(p)) revoked.push(...this.forget(p));
+    for (const timer of this.migrated.values()) clearTimeout(timer);
+    this.migrated.clear();
     // After a rebalance the consumer fetches again from the committed offsets: what was
     // buffered and not committed comes again, so the buffers go.
     this.dropBuffers();
     this.assigned = partitions;
+    return revoked;
+  }
+
+  /** Forgets a task, its sender and its offsets; returns its sender. */
+  private forget(partition: number): TransactionalSender[] {
+    this.tasks.delete(partition);
+    for (const key of [...this.floors.keys()]) if (key.endsWith(`|${partition}`)) this.floors.delete(key);
+    const sender = this.senders.get(partition);
+    this.senders.delete(partition);
+    return sender ? [sender] : [];
+  }
+
+  /** The task's transactional sender (it exists with the task). */
+  sender(partition: number): TransactionalSender | undefined {
+    return this.senders.get(partition);
+  }
+
+  /** The group's committed offset of `topic` on `partition` when its task was made: what is below was processed. */
+  committedOffset(topic: string, partition: number): bigint | undefined {
+    return this.floors.get(`${topic}|${partition}`);
+  }
+
+  /** The task committed its input up to `offset` (exclusive): records below it are not taken again. */
+  markCommitted(topic: string, partition: number, offset: bigint): void {
+    const key = `${topic}|${partition}`;
+    if ((this.floors.get(key) ?? -1n) < offset) this.floors.set(key, offset);
+  }
+
+  /** Whether the partition's task was fenced and the group has not said since whether it is still this instance's. */
+  isMigrated(partition: number): boolean {
+    return this.migrated.has(partition);
   }
 
   task(partition: number): StreamTask | undefined {
@@ -67,25 +119,57 @@ export class TaskManager {
     return this.groups.get(partition);
   }
 
-  /** The partition's task, created with those of every other assigned partition that has none and restored from the changelogs. */
+  /** The partition's task, made with those of every other assigned partition that has none (see the order above). */
   async ensureTask(partition: number): Promise<StreamTask> {
     const existing = this.tasks.get(partition);
     if (existing) return existing;
-    const wanted = new Set([...this.assigned, partition]);
-    const fresh = [...wanted].filter((p) => !this.tasks.has(p)).map((p) => new StreamTask(p, this.o.processors, this.o.taskOptions()));
-    await restoreTasks({
-      kafka: this.o.kafka,
-      producer: await this.o.sender.transactionalProducer(),
-      applicationId: this.o.config.kafka.applicationId,
-      tasks: fresh,
-      logger: this.o.logger,
-    });
-    this.o.counters.restores++;
+    const { kafka, config, processors, counters, logger } = this.o;
+    const wanted = [...new Set([...this.assigned, partition])].filter((p) => !this.tasks.has(p) && !this.migrated.has(p));
+    if (!wanted.includes(partition)) wanted.push(partition);
+    const senders = new Map(wanted.map((p) => [p, new TransactionalSender(kafka, config, p, counters, logger)]));
+    const fresh = wanted.map((p) => new StreamTask(p, processors, this.o.taskOptions()));
+    let floors: Map<string, bigint>;
+    try {
+      await Promise.all([...senders.values()].map((s) => s.init()));
+      await restoreTasks({
+        kafka,
+        producers: new Map([...senders].map(([p, s]) => [p, s.transactional])),
+        applicationId: config.kafka.applicationId,
+        tasks: fresh,
+        logger,
+      });
+      floors = await this.readCommitted(wanted);
+    } catch (err) {
+      await Promise.all([...senders.values()].map((s) => s.close()));
+      throw err;
+    }
+    counters.restores++;
     for (const t of fresh) {
       t.init();
       this.tasks.set(t.partition, t);
+      const previous = this.senders.get(t.partition);
+      if (previous) void previous.close();
+      this.senders.set(t.partition, senders.get(t.partition) as TransactionalSender);
     }
+    for (const [key, offset] of floors) this.floors.set(key, offset);
     return this.tasks.get(partition) as StreamTask;
+  }
+
+  /** The group's committed offsets of every input of `partitions`, by `topic|partition` (absent where it never committed). */
+  private async readCommitted(partitions: readonly number[]): Promise<Map<string, bigint>> {
+    const admin = this.o.kafka.admin();
+    await admin.connect();
+    try {
+      const wanted = new Set(partitions);
+      const out = new Map<string, bigint>();
+      const byTopic = await admin.fetchOffsets({ groupId: this.o.config.kafka.applicationId, topics: [...this.o.sourceByTopic.keys()] });
+      for (const { topic, partitions: parts } of byTopic) {
+        for (const { partition, offset } of parts) if (wanted.has(partition) && BigInt(offset) >= 0n) out.set(`${topic}|${partition}`, BigInt(offset));
+      }
+      return out;
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
   }
 
   /**
@@ -142,23 +226,65 @@ export class TaskManager {
   dropBuffers(): void {
     this.groups.clear();
     for (const [partition, topics] of this.pausedInputs) {
+      // A migrated task's inputs stay paused until the group has spoken.
+      if (this.migrated.has(partition)) continue;
       for (const topic of topics) this.input?.resume(topic, partition);
+      this.pausedInputs.delete(partition);
     }
-    this.pausedInputs.clear();
   }
 
   /**
-   * The tasks are corrupted (state may hold changes that did not commit): they are dropped,
-   * to be restored from their changelogs, and every buffered input is fetched again from its
-   * committed offset. The consumer has moved its fetch position past what it buffered, and
-   * after a failed batch kafkajs retries without rejoining the group, so it is sent back
+   * The tasks are corrupted (state may hold changes that did not commit): they are dropped
+   * with their producers, to be made again, and every buffered input is fetched again from
+   * its committed offset. The consumer has moved its fetch position past what it buffered,
+   * and after a failed batch kafkajs retries without rejoining the group, so it is sent back
    * explicitly.
    */
   dropAll(): void {
+    for (const p of [...this.tasks.keys()]) for (const s of this.forget(p)) void s.close();
+    for (const s of this.senders.values()) void s.close();
+    this.senders.clear();
+    this.rewindBuffers();
+  }
+
+  /**
+   * Forgets every buffered record and sends the consumer back to the committed offsets, the
+   * tasks staying as they are: for a failure after the tasks' last commit (a heartbeat that
+   * says the group is rebalancing), when their state is exactly what committed.
+   */
+  rewindBuffers(): void {
     const rewind = [...this.groups].flatMap(([partition, g]) => [...g.committedPositions()].map(([topic, next]) => ({ topic, partition, offset: next.toString() })));
-    this.tasks.clear();
     this.dropBuffers();
-    for (const seek of rewind) {
+    this.rewind(rewind);
+  }
+
+  /**
+   * The task was fenced (TASK_MIGRATED): a newer owner took it, so this instance missed a
+   * rebalance. The task, its producer and its buffers go, and its inputs are paused and sent
+   * back to their committed offsets until the group says whether the partition is still this
+   * instance's (`assign`), or a session timeout passes without a rebalance: then the task is
+   * made again (fencing in turn) from what is committed.
+   */
+  dropMigrated(partition: number): void {
+    const group = this.groups.get(partition);
+    const rewind = group ? [...group.committedPositions()].map(([topic, next]) => ({ topic, partition, offset: next.toString() })) : [];
+    for (const s of this.forget(partition)) void s.close();
+    this.groups.delete(partition);
+    for (const topic of this.o.sourceByTopic.keys()) this.pauseInput(topic, partition);
+    this.rewind(rewind);
+    clearTimeout(this.migrated.get(partition));
+    const timer = setTimeout(() => {
+      this.migrated.delete(partition);
+      const paused = this.pausedInputs.get(partition);
+      this.pausedInputs.delete(partition);
+      for (const topic of paused ?? []) this.input?.resume(topic, partition);
+    }, this.o.config.kafka.sessionTimeoutMs);
+    timer.unref();
+    this.migrated.set(partition, timer);
+  }
+
+  private rewind(seeks: ReadonlyArray<{ topic: string; partition: number; offset: string }>): void {
+    for (const seek of seeks) {
       try {
         this.input?.seek(seek.topic, seek.partition, seek.offset);
       } catch (err) {
@@ -166,6 +292,13 @@ export class TaskManager {
         this.o.logger.debug({ err, ...seek }, 'no rewind for an input that is not assigned');
       }
     }
+  }
+
+  /** Closes every task's producer (at shutdown). */
+  async close(): Promise<void> {
+    const senders = [...this.senders.values()];
+    this.senders.clear();
+    await Promise.all(senders.map((s) => s.close()));
   }
 
   /** Entries per store, over all tasks of this instance. */

@@ -1,59 +1,81 @@
 /**
- * The transactional sender (Kafka Streams' StreamsProducer): the transactional producer's
- * lifecycle, one transaction per commit holding a task's requests and its input offsets,
- * the retries of a transaction the coordinator was not ready for, and what happens when an
- * outcome is unknown.
+ * The transactional sender of one task (Kafka Streams' StreamsProducer under EOS-alpha): the
+ * task's own transactional producer, with the id `<applicationId>-<partition>`, one
+ * transaction per commit holding the task's requests and its input offsets, the retries of a
+ * transaction the coordinator was not ready for, and what an unknown outcome or a fence means.
  *
- * Lifecycle: `start()` once (initialises the transactional id: fences a predecessor with the
- * same id and aborts the transaction it left open), then `commit()` any number of times,
- * one at a time; `close()` last.
+ * Why one producer per task: kafkajs sends TxnOffsetCommit without the group's generation and
+ * member id (no KIP-447), so a consumer that missed a rebalance could still commit. With the
+ * task's id, the new owner of a task initialises the same transactional id: the broker bumps
+ * the epoch, aborts whatever the old owner left open, and refuses the old owner's next send
+ * or commit (INVALID_PRODUCER_EPOCH / PRODUCER_FENCED), which `commit` turns into a
+ * TaskMigratedError.
+ *
+ * Lifecycle: `init()` once, before the task's stores are restored and its committed offsets
+ * read; then `commit()` any number of times, one at a time; `close()` when the task goes.
+ * After a commit whose abort failed (`broken`), the outcome is unknown: the task is dropped
+ * and made again, and a new sender's `init()` makes the coordinator settle it first.
  */
 import { Partitioners, type Kafka, type Message, type Producer } from 'kafkajs';
 import type { Config } from '../config/options.ts';
+import { TaskMigratedError } from '../common/errors.ts';
 import type { Logger } from '../common/logger.ts';
 import { bump, type StreamsCounters } from './streamsCounters.ts';
 
 /** One request of a transaction: records per topic, at most one broker request's worth. */
 export type TopicMessages = Array<{ topic: string; messages: Message[] }>;
 
+/** `<applicationId>-<partition>`: the task's transactional id, the same on whichever instance owns it. */
+export function taskTransactionalId(applicationId: string, partition: number): string {
+  return `${applicationId}-${partition}`;
+}
+
+const FENCED_TYPES = new Set(['INVALID_PRODUCER_EPOCH', 'PRODUCER_FENCED']);
+
+/** True when `err` (or one of its causes) says a newer producer with the same transactional id exists. */
+export function isFenced(err: unknown, depth = 0): boolean {
+  const e = err as { type?: unknown; message?: unknown; cause?: unknown; originalError?: unknown; errors?: unknown } | null | undefined;
+  if (!e || typeof e !== 'object' || depth > 8) return false;
+  if (typeof e.type === 'string' && FENCED_TYPES.has(e.type)) return true;
+  // kafkajs 2.2 does not know PRODUCER_FENCED (90) and calls it an unknown error code.
+  if (typeof e.message === 'string' && /\bUnknown error code 90\b|\bfenced\b/i.test(e.message)) return true;
+  if (Array.isArray(e.errors) && e.errors.some((inner) => isFenced(inner, depth + 1))) return true;
+  return isFenced(e.cause ?? e.originalError, depth + 1);
+}
+
 export class TransactionalSender {
   private producer?: Producer;
-  /** The producer's transaction state is unknown (an abort failed): replace it before the next transaction. */
-  private broken = false;
-  /** Input topic-partitions ("topic:partition") whose last transaction may or may not have committed. */
-  private readonly uncertain = new Set<string>();
+  /** The transaction state is unknown (an abort failed) or fenced: the task must go. */
+  private brokenBy: 'uncertain' | 'fenced' | null = null;
 
   constructor(
     private readonly kafka: Kafka,
     private readonly config: Config,
+    readonly partition: number,
     private readonly counters: StreamsCounters,
     private readonly logger: Logger,
   ) {}
+
+  get transactionalId(): string {
+    return taskTransactionalId(this.config.kafka.applicationId, this.partition);
+  }
 
   get groupId(): string {
     return this.config.kafka.applicationId;
   }
 
-  get transactionalId(): string {
-    return `${this.config.kafka.applicationId}-${this.config.kafka.instanceId}`;
+  /** Whether this sender can commit no more (see the lifecycle above). */
+  get broken(): boolean {
+    return this.brokenBy !== null;
   }
 
   /**
-   * Connects and initialises the transactional id. This comes first: it fences this
-   * instance's predecessor and aborts the transaction a crash left open, which would
-   * otherwise hold every read_committed reader of the topics it wrote (global tables
-   * included) until the transaction timeout.
+   * Connects and initialises the transactional id: fences the task's previous owner (a
+   * paused or crashed instance, or this one before a failure) and makes the coordinator
+   * complete or abort the transaction it left open, before anything of the task is read.
    */
-  async start(): Promise<void> {
-    this.producer = this.newProducer();
-    await this.producer.connect();
-    // kafkajs initialises the transactional id on the first transaction, not on connect.
-    await (await this.producer.transaction()).abort();
-  }
-
-  /** One transactional id per instance: a restarted instance fences its predecessor and aborts whatever transaction the predecessor left open. */
-  private newProducer(): Producer {
-    return this.kafka.producer({
+  async init(): Promise<void> {
+    this.producer = this.kafka.producer({
       createPartitioner: Partitioners.DefaultPartitioner,
       transactionalId: this.transactionalId,
       idempotent: true,
@@ -64,67 +86,36 @@ export class TransactionalSender {
       // transaction's markers (milliseconds); retry soon, as the Java client does.
       retry: { retries: 10, initialRetryTime: 20, maxRetryTime: 1_000 },
     });
-  }
-
-  /** The state of the transaction in flight is unknown (a restore's barrier failed, say): replace the producer before the next one. */
-  markBroken(): void {
-    this.broken = true;
-  }
-
-  /**
-   * The transactional producer. After an abort that failed (the broker went away in the
-   * middle of a transaction) kafkajs' producer is stuck in ABORTING and refuses every new
-   * transaction, so it is replaced: a new producer with the same transactional id is
-   * initialised once the broker answers, and the coordinator first completes or aborts the
-   * transaction left open, whose outcome `resolveUncertain` then reads from the committed offsets.
-   */
-  async transactionalProducer(): Promise<Producer> {
-    if (this.producer && !this.broken) return this.producer;
-    await this.producer?.disconnect().catch(() => undefined);
-    this.producer = this.newProducer();
     await this.producer.connect();
-    this.broken = false;
-    bump(this.counters.events, 'producer_resets');
-    this.logger.warn('transactional producer replaced after a transaction whose abort failed');
+    // kafkajs initialises the transactional id on the first transaction, not on connect.
+    await (await this.producer.transaction()).abort();
+  }
+
+  /** The initialised producer (the restorer commits its barrier through it). */
+  get transactional(): Producer {
+    if (!this.producer) throw new Error(`the producer of task ${this.partition} is used before init()`);
     return this.producer;
   }
 
-  /** The committed offset of an input partition whose last transaction has an unknown outcome, once; null when none is. */
-  async resolveUncertain(topic: string, partition: number): Promise<bigint | null> {
-    const key = `${topic}:${partition}`;
-    if (!this.uncertain.has(key)) return null;
-    await this.transactionalProducer();
-    const admin = this.kafka.admin();
-    await admin.connect();
-    try {
-      const [offsets] = await admin.fetchOffsets({ groupId: this.groupId, topics: [topic] });
-      const committed = offsets?.partitions.find((p) => p.partition === partition)?.offset ?? '-1';
-      this.uncertain.delete(key);
-      this.logger.warn({ topic, partition, committed }, 'a transaction with an unknown outcome: records below the committed offset are skipped, the rest processed again');
-      return BigInt(committed);
-    } finally {
-      await admin.disconnect().catch(() => undefined);
-    }
-  }
-
   /**
-   * Sends `requests` and commits the input `offsets` of `partition` in one transaction.
-   * False (aborted) when `stillCurrent()` says a rebalance began meanwhile. Throws when the
-   * transaction fails for good; when even its abort failed, the outcome is unknown and the
-   * partition's offsets are read again before it is processed (`resolveUncertain`).
+   * Sends `requests` and commits the task's input `offsets` in one transaction. False
+   * (aborted) when `stillCurrent()` says a rebalance began meanwhile. Throws a
+   * TaskMigratedError when fenced; throws the failure when the transaction failed for good
+   * (after `broken` is set when even its abort failed: the outcome is unknown).
    */
-  async commit(requests: readonly TopicMessages[], partition: number, offsets: ReadonlyMap<string, bigint>, stillCurrent: () => boolean): Promise<boolean> {
+  async commit(requests: readonly TopicMessages[], offsets: ReadonlyMap<string, bigint>, stillCurrent: () => boolean): Promise<boolean> {
+    const producer = this.transactional;
+    if (this.brokenBy) throw new Error(`the producer of task ${this.partition} is ${this.brokenBy}; the task must be made again`);
     // The coordinator may still be finishing the previous transaction
     // (CONCURRENT_TRANSACTIONS); the same content is sent again in a fresh transaction.
     // An aborted attempt is invisible to read_committed readers.
     for (let attempt = 0; ; attempt++) {
-      const producer = await this.transactionalProducer();
       const txn = await producer.transaction();
       try {
         for (const topicMessages of requests) await txn.sendBatch({ topicMessages, acks: -1 });
         await txn.sendOffsets({
           consumerGroupId: this.groupId,
-          topics: [...offsets].map(([topic, next]) => ({ topic, partitions: [{ partition, offset: next.toString() }] })),
+          topics: [...offsets].map(([topic, next]) => ({ topic, partitions: [{ partition: this.partition, offset: next.toString() }] })),
         });
         if (!stillCurrent()) {
           await txn.abort();
@@ -134,16 +125,20 @@ export class TransactionalSender {
         this.counters.transactions++;
         return true;
       } catch (err) {
+        if (isFenced(err)) {
+          // The new owner's initialisation aborted this transaction: nothing of it commits.
+          this.brokenBy = 'fenced';
+          throw new TaskMigratedError(`task ${this.partition} was fenced by a newer owner of ${this.transactionalId}: ${(err as Error).message}`, { cause: err });
+        }
         let aborted = true;
         await txn.abort().catch(() => {
           aborted = false;
         });
         if (!aborted) {
           // The commit may or may not have happened: never send the same content again
-          // blindly. The batch fails; before the partition is processed again, the committed
-          // offset tells which (resolveUncertain).
-          this.broken = true;
-          for (const topic of offsets.keys()) this.uncertain.add(`${topic}:${partition}`);
+          // blindly. The task is made again; its new producer's init settles the outcome and
+          // the committed offsets it then reads say which.
+          this.brokenBy = 'uncertain';
           throw err;
         }
         if (!(err as { retriable?: boolean }).retriable || attempt >= 10) throw err;
@@ -154,6 +149,6 @@ export class TransactionalSender {
   }
 
   async close(): Promise<void> {
-    await this.producer?.disconnect().catch((err) => this.logger.warn({ err }, 'producer disconnect failed'));
+    await this.producer?.disconnect().catch((err) => this.logger.warn({ err, partition: this.partition }, 'producer disconnect failed'));
   }
 }

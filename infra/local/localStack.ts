@@ -205,6 +205,9 @@ export async function startKafka(options: KafkaOptions = {}): Promise<RunningSer
     'group.initial.rebalance.delay.ms': '0',
     'auto.create.topics.enable': 'false',
     'log.cleaner.backoff.ms': '5000',
+    // A transaction a crashed writer left open is aborted within its timeout plus this interval
+    // (10 s by default); a restarted service's global tables wait for it.
+    'transaction.abort.timed.out.transaction.cleanup.interval.ms': '1000',
     ...options.extraProperties,
   };
   const propsFile = join(dir, 'server.properties');
