@@ -13,6 +13,8 @@ export const ERROR_CODES = [
   'INVALID_FIELD',
   'EVENT_TIME_OUT_OF_RANGE',
   'LATE_EVENT',
+  // A processor threw on the record (streams.processingErrors=dlq): Kafka Streams' processing-exception handler.
+  'PROCESSING_ERROR',
   // Records that leave a store without their partner.
   'OUTCOME_TIMEOUT',
   'PENDING_CAPACITY',

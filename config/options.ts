@@ -81,6 +81,13 @@ export const DEFAULTS = {
     maxTaskIdleMs: 5_000,
     /** Decoded records a task buffers per input partition before that partition's fetches pause. */
     maxBufferedRecords: 5_000,
+    /**
+     * A processor that throws on a record (Kafka Streams' processing-exception handler,
+     * KIP-1033): `dlq` sends the record to the DLQ as PROCESSING_ERROR with the message and
+     * its original bytes, and the stream goes on; `fail` fails the batch (tasks restored, the
+     * record processed again: one bad record stops the instance until it is fixed).
+     */
+    processingErrors: 'dlq' as 'dlq' | 'fail',
   },
   validation: {
     /** Event times before this (epoch ms) are rejected to the DLQ. Default 2015-01-01. */
@@ -343,7 +350,7 @@ export const ConfigSchema = z
         z.ZodString
       >,
     ),
-    streams: z.object({ graceMs: nonNegative, punctuateIntervalMs: positive, maxBatchRecords: z.number().int().min(1), maxBytesPerPartition: z.number().int().min(1024), maxTaskIdleMs: nonNegative, maxBufferedRecords: z.number().int().min(1) }),
+    streams: z.object({ graceMs: nonNegative, punctuateIntervalMs: positive, maxBatchRecords: z.number().int().min(1), maxBytesPerPartition: z.number().int().min(1024), maxTaskIdleMs: nonNegative, maxBufferedRecords: z.number().int().min(1), processingErrors: z.enum(['dlq', 'fail']) }),
     validation: z.object({ minEventTimeMs: nonNegative, maxFutureSkewMs: nonNegative, maxRecordBytes: z.number().int().min(64) }),
     feedback: z.object({
       pendingTtlMs: positive,

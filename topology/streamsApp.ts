@@ -154,6 +154,9 @@ export class StreamsApp {
       graceMs: this.config.streams.graceMs,
       punctuateIntervalMs: this.config.streams.punctuateIntervalMs,
       onCount: (what: string, n: number) => bump(this.counters.events, what, n),
+      processingErrors: this.config.streams.processingErrors,
+      onProcessingError: (processor, record, err) =>
+        this.logger.warn({ processor, topic: record.topic, partition: record.partition, offset: record.offset, err }, 'a processor threw on a record: sent to the DLQ as PROCESSING_ERROR (streams.processingErrors=dlq)'),
     };
   }
 

@@ -4,6 +4,7 @@
  * changelogs, and thrown away (never patched) when a transaction fails.
  */
 import type { Emission, InputRecord, Processor, ProcessorContext } from './processor.ts';
+import { DeadLetterError } from '../common/errors.ts';
 import type { TopicRole } from '../schemas/catalog.ts';
 import type { TopicRecords } from '../schemas/generated/records.ts';
 import { buildLoggedStore, type ChangelogEntry, type KeyValueStore, type LoggedStore } from './stores/index.ts';
@@ -19,7 +20,20 @@ export interface TaskOptions {
   /** Punctuate when stream time has advanced this much since the last punctuation. */
   punctuateIntervalMs: number;
   onCount?: (what: string, n: number) => void;
+  /**
+   * What a processor that throws on a record does to the stream (Kafka Streams' processing
+   * exception handler, KIP-1033): `dlq` (default) sends that record to the DLQ as
+   * PROCESSING_ERROR and goes on; `fail` lets the error fail the batch (the tasks are dropped
+   * and restored, and the record comes again). A DeadLetterError is the record's fault and
+   * dead-letters it with its own code under either policy.
+   */
+  processingErrors?: 'dlq' | 'fail';
+  /** Told of each record a processor threw on and that went to the DLQ. */
+  onProcessingError?: (processor: string, record: InputRecord, err: unknown) => void;
 }
+
+/** A record's original bytes, for a dead letter. */
+export type RawRecord = NonNullable<Extract<Emission, { kind: 'dead-letter' }>['raw']>;
 
 export class StreamTask {
   readonly stores = new Map<string, LoggedStore<unknown>>();
@@ -83,12 +97,36 @@ export class StreamTask {
     for (const p of this.processors) p.init?.(this.ctx.get(p.name) as ProcessorContext);
   }
 
-  /** Processes one record through every processor that reads its topic; returns what they emitted. */
-  process(record: InputRecord): Emission[] {
+  /**
+   * Processes one record through every processor that reads its topic; returns what they
+   * emitted. A processor that throws loses what it emitted for this record (the others keep
+   * theirs; store changes made before the throw stay, as in Kafka Streams) and, unless
+   * `processingErrors` is `fail`, the record goes to the DLQ with `raw`, its original bytes
+   * (re-encoded from the decoded value where they are not known).
+   */
+  process(record: InputRecord, raw?: RawRecord): Emission[] {
     this.advance(record.eventTime);
     for (const p of this.processors) {
       const reads = record.source === record.role ? (p.inputs as readonly string[]).includes(record.role) : (p.repartitions ?? []).some((r) => r.name === record.source);
-      if (reads) p.process(record, this.ctx.get(p.name) as ProcessorContext);
+      if (!reads) continue;
+      const mark = this.pending.length;
+      try {
+        p.process(record, this.ctx.get(p.name) as ProcessorContext);
+      } catch (err) {
+        const deadLetter = err instanceof DeadLetterError;
+        if (!deadLetter && this.options.processingErrors === 'fail') throw err;
+        this.pending.length = mark;
+        this.pending.push({
+          kind: 'dead-letter',
+          code: deadLetter ? err.code : 'PROCESSING_ERROR',
+          reason: `processor ${p.name} threw: ${err instanceof Error ? err.message : String(err)}`,
+          processor: p.name,
+          key: record.key,
+          ...(raw ? { raw } : { record: { role: record.role, value: record.value, eventTime: record.eventTime } }),
+          source: { topic: record.topic, partition: record.partition, offset: record.offset },
+        });
+        if (!deadLetter) this.options.onProcessingError?.(p.name, record, err);
+      }
     }
     return this.takeEmissions();
   }

@@ -5,6 +5,7 @@ import type { EventTimeBounds } from '../../schemas/validate.ts';
 import { DeadLetterError } from '../../common/errors.ts';
 import type { Emission, InputRecord } from '../processor.ts';
 import type { TopicSerde } from '../serde.ts';
+import type { RawRecord } from '../task.ts';
 
 export interface SourceMessage {
   role: TopicRole;
@@ -15,7 +16,8 @@ export interface SourceMessage {
   message: KafkaMessage;
 }
 
-export type Decoded = { ok: true; record: InputRecord } | { ok: false; deadLetter: Extract<Emission, { kind: 'dead-letter' }> };
+/** A decoded record with its original bytes (for a dead letter, should a processor throw on it), or the dead letter it became. */
+export type Decoded = { ok: true; record: InputRecord; raw: RawRecord } | { ok: false; deadLetter: Extract<Emission, { kind: 'dead-letter' }> };
 
 export interface DecodeOptions {
   serde: TopicSerde;
@@ -36,6 +38,7 @@ export function decodeRecords(options: DecodeOptions): OperatorFunction<SourceMe
   return concatMap(async ({ role, source, topic, partition, message }): Promise<Decoded> => {
     const value = message.value;
     const schemaId = value && value.length >= 5 && value[0] === 0 ? value.readInt32BE(1) : null;
+    const raw: RawRecord = { key: message.key ?? null, value: value ?? null, timestamp: Number(message.timestamp), schemaId };
     const deadLetter = (err: DeadLetterError): Decoded => ({
       ok: false,
       deadLetter: {
@@ -44,7 +47,7 @@ export function decodeRecords(options: DecodeOptions): OperatorFunction<SourceMe
         reason: err.message,
         processor: 'decode',
         key: message.key ? message.key.toString('utf8') : null,
-        raw: { key: message.key ?? null, value: value ?? null, timestamp: Number(message.timestamp), schemaId },
+        raw,
         source: { topic, partition, offset: message.offset },
       },
     });
@@ -65,6 +68,7 @@ export function decodeRecords(options: DecodeOptions): OperatorFunction<SourceMe
           partition,
           offset: message.offset,
         },
+        raw,
       };
     } catch (err) {
       if (err instanceof DeadLetterError) return deadLetter(err);
