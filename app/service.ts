@@ -16,6 +16,7 @@ import type { Logger } from '../common/logger.ts';
 import { createRegistry, TopicSerde } from '../topology/serde.ts';
 import { ClickHouseSink } from '../topology/sink/clickhouseSink.ts';
 import { StreamsApp } from '../topology/streamsApp.ts';
+import { Vitals } from '../topology/vitals.ts';
 import { buildProcessors } from './topology.ts';
 import { createMetrics } from '../topology/metrics.ts';
 import { registerAdvisorMetrics } from './advisorMetrics.ts';
@@ -37,14 +38,16 @@ export interface RunningServiceHandle {
 }
 
 export interface ServiceHooks {
-  /** The stream consumer stopped for good; by default only logged (the instance reports not ready). */
+  /** A vital component (stream consumer, global table, sink) stopped for good; by default only logged (the instance reports not ready). */
   onFatal?: (err: Error) => void;
 }
 
 export async function startService(config: Config, logger: Logger, hooks: ServiceHooks = {}): Promise<RunningServiceHandle> {
   logger.info({ config: redactConfig(config) }, 'starting');
   if (!config.registry.url) throw new Error('registry.url is not set: configure ARTENIC_REGISTRY_URL or use `make run`');
-  const kafka = createKafka(config, logger);
+  // The instance id in the clients' id: group listings tell instances apart, and a second
+  // member with the same id is noticed (StreamsApp.checkInstanceId).
+  const kafka = createKafka(config, logger, `-${config.kafka.instanceId}`);
   const serde = new TopicSerde(createRegistry({ url: config.registry.url, username: config.registry.username, password: config.registry.password }), config.topics);
   await withRetries('register schemas', () => serde.registerAll(), {
     retries: 10,
@@ -57,9 +60,16 @@ export async function startService(config: Config, logger: Logger, hooks: Servic
   const applied = await migrate(clickhouse, config.clickhouse.database);
   if (applied.length > 0) logger.info({ applied }, 'ClickHouse migrations applied');
 
-  const streams = new StreamsApp(kafka, config, serde, processors, logger.child({ component: 'streams' }));
-  streams.onFatal = hooks.onFatal;
+  // A vital component (the stream consumer, a global table's consumer, the sink's consumer)
+  // that stops for good makes /readyz fail and, through hooks.onFatal, `run` exit 1.
+  const vitals = new Vitals();
+  vitals.onFailure((component, err) => {
+    logger.error({ component, err: err.message }, 'a vital component stopped for good: this instance is not ready');
+    hooks.onFatal?.(err);
+  });
+  const streams = new StreamsApp(kafka, config, serde, processors, logger.child({ component: 'streams' }), vitals);
   const sink = new ClickHouseSink(kafka, config, serde, clickhouse, logger.child({ component: 'clickhouse-sink' }));
+  sink.onFatal = (err) => vitals.fail('clickhouse sink', err);
   await streams.start();
   await sink.start();
   const metrics = createMetrics({ streams, sink, kafka });
@@ -72,7 +82,7 @@ export async function startService(config: Config, logger: Logger, hooks: Servic
     config.http.port,
     {
       registry: metrics.registry,
-      ready: () => streams.ready && sink.ready,
+      ready: () => vitals.healthy && streams.ready && sink.ready,
       status: (params) => pageData(params),
       page: async (params, fragment) => (fragment ? renderBody : renderPage)(await pageData(params)),
       unavailable: renderUnavailable,
@@ -81,7 +91,7 @@ export async function startService(config: Config, logger: Logger, hooks: Servic
   );
   logger.info({ url: http.url }, 'status page, /metrics, /healthz, /readyz');
   const sql = await startSql(config, logger);
-  logger.info({ transactionalIds: streams.transactionalIdPattern, group: streams.groupId }, 'running');
+  logger.info({ instanceId: config.kafka.instanceId, transactionalIds: streams.transactionalIdPattern, group: streams.groupId }, 'running');
   let stopped = false;
   return {
     httpUrl: http.url,

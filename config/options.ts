@@ -7,12 +7,23 @@
  * A bad setting fails at start with its path and its variable in the message.
  */
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { z } from 'zod';
 import { TOPIC_ROLES, type TopicRole } from '../schemas/catalog.ts';
 import { ConfigError } from '../common/errors.ts';
 import { ModelFrameworkValues, type ModelFramework } from '../schemas/generated/records.ts';
 
 const DAY_MS = 86_400_000;
+
+/**
+ * The default `kafka.instanceId`: the host name (characters other than letters, digits, `.`,
+ * `_` and `-` become `-`) and the process id, so that two default instances differ whether they
+ * run on two hosts (or containers, whose pid is often 1 but whose host names differ) or on one.
+ */
+export function defaultInstanceId(host: string = hostname(), pid: number = process.pid): string {
+  const name = host.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 100) || 'instance';
+  return `${name}-${pid}`;
+}
 
 const topicNames = Object.fromEntries(TOPIC_ROLES.map((role) => [role, role])) as Record<TopicRole, string>;
 
@@ -25,8 +36,13 @@ export const DEFAULTS = {
     clientId: 'artenic-optimizer',
     /** Kafka Streams' application.id: consumer group, changelog prefix, transactional id prefix. */
     applicationId: 'artenic-optimizer',
-    /** Stable per instance: the transactional id is `<applicationId>-<instanceId>`, so a restart fences its zombie. */
-    instanceId: 'instance-0',
+    /**
+     * This instance's name in its consumer groups (the clients' id is `<clientId>-<instanceId>`)
+     * and its logs; a warning at start says when another live member of the group uses the
+     * same one. Transactional ids are per task (`<applicationId>-<partition>`), so it need not be
+     * stable across restarts. Default: `<hostname>-<pid>` (defaultInstanceId).
+     */
+    instanceId: defaultInstanceId(),
     /** Partitions of every topic created by the service (inputs must be co-partitioned). */
     partitions: 4,
     replicationFactor: 1,

@@ -17,6 +17,8 @@ export class GlobalTable<R extends TopicRole> {
   readonly rows = new Map<string, TopicRecords[R]>();
   private consumer?: Consumer;
   private readonly groupId: string;
+  /** Called when the table's consumer stopped for good (kafkajs will not restart it): the table no longer follows its topic. */
+  onFatal?: (err: Error) => void;
 
   constructor(
     private readonly kafka: Kafka,
@@ -60,6 +62,11 @@ export class GlobalTable<R extends TopicRole> {
     // A fetch of only control records and aborted data (the tail a crashed writer leaves)
     // never reaches eachBatch, yet it is progress.
     this.consumer.on(this.consumer.events.END_BATCH_PROCESS, ({ payload }) => progressed(payload.partition, Number(payload.lastOffset)));
+    this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
+      if (payload.restart) return;
+      this.logger.error({ err: payload.error, topic: this.topic }, 'global table consumer crashed and will not restart: the table no longer follows its topic');
+      this.onFatal?.(payload.error);
+    });
     void this.consumer.run({
       eachBatch: async ({ batch }) => {
         for (const m of batch.messages) {

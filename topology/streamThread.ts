@@ -38,6 +38,8 @@ export interface StreamThreadOptions {
   onFatal: (err: Error) => void;
   /** Each committed transaction, per source: records, seconds from taking them out of the buffers to the commit. */
   onBatchCommitted: (source: string, records: number, seconds: number) => void;
+  /** Each time the consumer joined its group, with its member id. */
+  onJoined?: (memberId: string) => void;
 }
 
 export class StreamThread {
@@ -98,6 +100,7 @@ export class StreamThread {
       this.generation++;
       this.joined = true;
       logger.info({ partitions: [...partitions].sort((a, b) => a - b) }, 'partitions assigned');
+      this.o.onJoined?.(payload.memberId);
     });
     consumer.on(consumer.events.REBALANCING, () => {
       this.generation++;

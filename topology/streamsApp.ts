@@ -35,6 +35,7 @@ import { bump, newStreamsCounters, type StreamsCounters } from './streamsCounter
 import { RecordCollector } from './recordCollector.ts';
 import { TaskManager } from './taskManager.ts';
 import { StreamThread } from './streamThread.ts';
+import { membersWithSameClientId, Vitals } from './vitals.ts';
 
 export type { StreamsCounters } from './streamsCounters.ts';
 
@@ -46,8 +47,15 @@ export class StreamsApp {
   private readonly globals = new Map<string, GlobalTable<TopicRole>>();
   private readonly tasks: TaskManager;
   private readonly thread: StreamThread;
-  /** Called when the consumer stopped for good (kafkajs will not restart it): the process should exit so a supervisor restarts it. */
+  /**
+   * Called when a consumer of the runtime (the stream consumer, a global table's) stopped for
+   * good (kafkajs will not restart it): the process should exit so a supervisor restarts it.
+   * The failure is also reported to `vitals`.
+   */
   onFatal?: (err: Error) => void;
+  /** The runtime's components that failed for good (a subset of what `vitals` holds). */
+  private readonly failed = new Set<string>();
+  private instanceIdChecked = false;
   /** Observer of each committed transaction, per source: records, seconds from taking them out of the buffers to the commit. */
   onBatchCommitted?: (source: string, records: number, seconds: number) => void;
 
@@ -57,6 +65,8 @@ export class StreamsApp {
     private readonly serde: TopicSerde,
     private readonly processors: readonly Processor[],
     private readonly logger: Logger,
+    /** Where the runtime's vital components report a failure for good (the service shares it with the sink). */
+    readonly vitals: Vitals = new Vitals(),
   ) {
     const byName = new Map(processors.flatMap((p) => p.repartitions ?? []).map((r) => [r.name, r]));
     this.repartitions = [...byName.values()];
@@ -76,9 +86,47 @@ export class StreamsApp {
       collector: new RecordCollector(config, serde, this.repartitions, counters),
       counters,
       logger,
-      onFatal: (err) => this.onFatal?.(err),
+      onFatal: (err) => this.fatal('stream consumer', err),
       onBatchCommitted: (source, records, seconds) => this.onBatchCommitted?.(source, records, seconds),
+      onJoined: (memberId) => void this.checkInstanceId(memberId),
     });
+  }
+
+  private fatal(component: string, err: Error): void {
+    this.failed.add(component);
+    this.vitals.fail(component, err);
+    this.onFatal?.(err);
+  }
+
+  /** The client id of this instance's consumers when the Kafka client was made for it (`createKafka(config, logger, '-' + instanceId)`). */
+  get instanceClientId(): string {
+    return `${this.config.kafka.clientId}-${this.config.kafka.instanceId}`;
+  }
+
+  /**
+   * At the first join: warns when another live member of the group carries this instance's
+   * client id, i.e. the same `kafka.instanceId` (two deployments given the same id). Nothing
+   * breaks (transactional ids are per task), but logs and group listings no longer tell them apart.
+   */
+  private async checkInstanceId(memberId: string): Promise<void> {
+    if (this.instanceIdChecked) return;
+    this.instanceIdChecked = true;
+    const admin = this.kafka.admin();
+    try {
+      await admin.connect();
+      const { groups } = await admin.describeGroups([this.groupId]);
+      const same = membersWithSameClientId(groups[0]?.members ?? [], { memberId, clientId: this.instanceClientId });
+      if (same.length > 0) {
+        this.logger.warn(
+          { instanceId: this.config.kafka.instanceId, group: this.groupId, others: same },
+          'another live member of the group uses the same kafka.instanceId: give each instance its own (the default, <hostname>-<pid>, differs per process)',
+        );
+      }
+    } catch (err) {
+      this.logger.debug({ err }, 'could not check whether another member uses the same instance id');
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
   }
 
   get groupId(): string {
@@ -90,9 +138,9 @@ export class StreamsApp {
     return `${this.config.kafka.applicationId}-<partition>`;
   }
 
-  /** Running and a member of its group: what /readyz reports. */
+  /** Running, a member of its group, and no consumer of the runtime (the stream's, a global table's) stopped for good: what /readyz reports. */
   get ready(): boolean {
-    return this.thread.ready;
+    return this.thread.ready && this.failed.size === 0;
   }
 
   /** Entries per store, over all tasks of this instance. */
@@ -142,6 +190,7 @@ export class StreamsApp {
     // (kafka.transactionTimeoutMs, 10 s by default).
     for (const role of new Set(this.processors.flatMap((p) => p.globalTables ?? []))) {
       const table = new GlobalTable(this.kafka, this.serde, role, this.config.topics[role], this.config.kafka.applicationId, this.logger);
+      table.onFatal = (err) => this.fatal(`global table ${role}`, err);
       await table.start();
       this.globals.set(role, table);
     }

@@ -62,6 +62,8 @@ export class ClickHouseSink {
   private readonly owned = new Map<string, OwnedPartition>();
   /** Observer of each successful insert: rows and seconds. */
   onInsert?: (rows: number, seconds: number) => void;
+  /** Called when the sink's consumer stopped for good (kafkajs will not restart it). */
+  onFatal?: (err: Error) => void;
 
   constructor(
     private readonly kafka: Kafka,
@@ -122,6 +124,11 @@ export class ClickHouseSink {
       sessionTimeout: this.config.kafka.sessionTimeoutMs,
       allowAutoTopicCreation: false,
       maxWaitTimeInMs: 200,
+    });
+    this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
+      if (payload.restart) return;
+      this.logger.error({ err: payload.error }, 'ClickHouse sink consumer crashed and will not restart: nothing is written any more');
+      this.onFatal?.(payload.error);
     });
     // Fetch positions, for consumer lag: every fetch moves one, those of only commit markers too.
     this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => {

@@ -42,3 +42,16 @@ describe('configuration', () => {
     expect(text).not.toContain('"pw"');
   });
 });
+
+describe('default instance id', () => {
+  it('is the host name and the process id, cleaned to what an instance id may hold', async () => {
+    const { defaultInstanceId, loadConfig } = await import('../../../config/options.ts');
+    expect(defaultInstanceId('worker-7.eu', 42)).toBe('worker-7.eu-42');
+    expect(defaultInstanceId('my host:weird/name', 1)).toBe('my-host-weird-name-1');
+    expect(defaultInstanceId('', 3)).toBe('instance-3');
+    // Two processes on one host differ.
+    expect(defaultInstanceId('h', 1)).not.toBe(defaultInstanceId('h', 2));
+    expect(loadConfig({ env: {} }).kafka.instanceId).toBe(defaultInstanceId());
+    expect(loadConfig({ env: {} }).kafka.instanceId).toMatch(/^[A-Za-z0-9._-]+-\d+$/);
+  });
+});
