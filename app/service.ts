@@ -45,7 +45,7 @@ export async function startService(config: Config, logger: Logger, hooks: Servic
   logger.info({ config: redactConfig(config) }, 'starting');
   if (!config.registry.url) throw new Error('registry.url is not set: configure ARTENIC_REGISTRY_URL or use `make run`');
   const kafka = createKafka(config, logger);
-  const serde = new TopicSerde(createRegistry({ url: config.registry.url, username: config.registry.username, password: config.registry.password }), config.topics);
+  const serde = new TopicSerde(createRegistry({ url: config.registry.url, username: config.registry.username, password: config.registry.password }), config.topics, { maxStringLength: config.validation.maxStringLength });
   await withRetries('register schemas', () => serde.registerAll(), {
     retries: 10,
     retryAll: true,

@@ -13,6 +13,11 @@ export const ERROR_CODES = [
   'INVALID_FIELD',
   'EVENT_TIME_OUT_OF_RANGE',
   'LATE_EVENT',
+  'STRING_TOO_LONG',
+  'MISSING_KEY',
+  'KEY_MISMATCH',
+  'BAD_KEY',
+  'CONFLICTING_DUPLICATE',
   // Records that leave a store without their partner.
   'OUTCOME_TIMEOUT',
   'PENDING_CAPACITY',

@@ -85,6 +85,8 @@ export const DEFAULTS = {
     maxFutureSkewMs: DAY_MS,
     /** Records larger than this are rejected to the DLQ without decoding. */
     maxRecordBytes: 1_048_576,
+    /** Strings (and map keys) longer than this, in characters, are rejected to the DLQ as STRING_TOO_LONG. */
+    maxStringLength: 65_536,
   },
   feedback: {
     /** A dispatch waits this long (event time) for its outcome, then leaves the store for the DLQ. */
@@ -340,7 +342,7 @@ export const ConfigSchema = z
       >,
     ),
     streams: z.object({ graceMs: nonNegative, punctuateIntervalMs: positive, maxBatchRecords: z.number().int().min(1), maxBytesPerPartition: z.number().int().min(1024), maxTaskIdleMs: nonNegative, maxBufferedRecords: z.number().int().min(1) }),
-    validation: z.object({ minEventTimeMs: nonNegative, maxFutureSkewMs: nonNegative, maxRecordBytes: z.number().int().min(64) }),
+    validation: z.object({ minEventTimeMs: nonNegative, maxFutureSkewMs: nonNegative, maxRecordBytes: z.number().int().min(64), maxStringLength: z.number().int().min(1) }),
     feedback: z.object({
       pendingTtlMs: positive,
       maxPendingPerPartition: z.number().int().min(1),

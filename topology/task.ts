@@ -78,6 +78,11 @@ export class StreamTask {
     };
   }
 
+  /** Counts something outside any processor (tombstones skipped at decoding). */
+  count(what: string, n = 1): void {
+    this.options.onCount?.(what, n);
+  }
+
   /** Initialises processors once the stores are restored. */
   init(): void {
     for (const p of this.processors) p.init?.(this.ctx.get(p.name) as ProcessorContext);

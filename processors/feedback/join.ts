@@ -3,7 +3,14 @@
  * may arrive first; the other completes the pair. A completed job leaves a small marker
  * behind for `completedTtlMs` so duplicates of either side are recognised and dropped.
  * Everything is on event time: nothing here reads a clock.
+ *
+ * A duplicate is a second dispatch (or outcome) of a job. One with the same event id and
+ * the same content is a redelivery: dropped and counted. One with the same event id and
+ * other content is a conflict (the publisher changed a record it had already sent): the
+ * first one stands, and the second goes to the DLQ as CONFLICTING_DUPLICATE. The marker a
+ * completed job leaves keeps each side's event id and a digest of its content for that.
  */
+import { createHash } from 'node:crypto';
 import type { JobDispatch, JobOutcome, RelevanceLabel } from '../../schemas/generated/records.ts';
 import { relevanceLabel, type LabelRules } from './relevance.ts';
 import { workloadHash } from './workloadHash.ts';
@@ -15,6 +22,11 @@ export interface PendingJob {
   completedAt?: number;
   /** Event time after which (plus grace) the entry leaves the store. */
   expiresAt: number;
+  /** On the marker: each side's event id and content digest, to tell a redelivery from a conflict. */
+  dispatchId?: string;
+  dispatchDigest?: string;
+  outcomeId?: string;
+  outcomeDigest?: string;
 }
 
 export interface JoinRules extends LabelRules {
@@ -25,7 +37,24 @@ export interface JoinRules extends LabelRules {
 export type JoinStep =
   | { kind: 'pending'; next: PendingJob }
   | { kind: 'joined'; next: PendingJob; label: RelevanceLabel | null }
-  | { kind: 'duplicate'; next: PendingJob };
+  | { kind: 'duplicate'; next: PendingJob }
+  /** Same event id as the side already seen, other content: the first one stands. */
+  | { kind: 'conflict'; next: PendingJob; firstEventId: string };
+
+/** A short digest of a record's content (its JSON), stable for equal content. */
+export function contentDigest(value: JobDispatch | JobOutcome): string {
+  return createHash('sha1').update(JSON.stringify(value)).digest('base64').slice(0, 16);
+}
+
+/** A second dispatch or outcome of a job: a redelivery (same id, same content) or a conflict. */
+function repeated(prev: PendingJob, seen: JobDispatch | JobOutcome | undefined, id: string | undefined, digest: string | undefined, again: JobDispatch | JobOutcome): JoinStep {
+  if (seen) {
+    if (seen.event_id === again.event_id && contentDigest(seen) !== contentDigest(again)) return { kind: 'conflict', next: prev, firstEventId: seen.event_id };
+  } else if (id === again.event_id && digest !== undefined && digest !== contentDigest(again)) {
+    return { kind: 'conflict', next: prev, firstEventId: id };
+  }
+  return { kind: 'duplicate', next: prev };
+}
 
 export function buildLabel(d: JobDispatch, o: JobOutcome, rules: LabelRules): RelevanceLabel | null {
   const result = relevanceLabel(d, o, rules);
@@ -58,17 +87,21 @@ export function buildLabel(d: JobDispatch, o: JobOutcome, rules: LabelRules): Re
 
 function complete(d: JobDispatch, o: JobOutcome, rules: JoinRules): JoinStep {
   const completedAt = Math.max(d.event_time, o.event_time);
-  return { kind: 'joined', next: { completedAt, expiresAt: completedAt + rules.completedTtlMs }, label: buildLabel(d, o, rules) };
+  return {
+    kind: 'joined',
+    next: { completedAt, expiresAt: completedAt + rules.completedTtlMs, dispatchId: d.event_id, dispatchDigest: contentDigest(d), outcomeId: o.event_id, outcomeDigest: contentDigest(o) },
+    label: buildLabel(d, o, rules),
+  };
 }
 
 export function onDispatch(prev: PendingJob | undefined, d: JobDispatch, rules: JoinRules): JoinStep {
-  if (prev && (prev.completedAt !== undefined || prev.dispatch)) return { kind: 'duplicate', next: prev };
+  if (prev && (prev.completedAt !== undefined || prev.dispatch)) return repeated(prev, prev.dispatch, prev.dispatchId, prev.dispatchDigest, d);
   if (prev?.outcome) return complete(d, prev.outcome, rules);
   return { kind: 'pending', next: { dispatch: d, expiresAt: d.event_time + rules.pendingTtlMs } };
 }
 
 export function onOutcome(prev: PendingJob | undefined, o: JobOutcome, rules: JoinRules): JoinStep {
-  if (prev && (prev.completedAt !== undefined || prev.outcome)) return { kind: 'duplicate', next: prev };
+  if (prev && (prev.completedAt !== undefined || prev.outcome)) return repeated(prev, prev.outcome, prev.outcomeId, prev.outcomeDigest, o);
   if (prev?.dispatch) return complete(prev.dispatch, o, rules);
   return { kind: 'pending', next: { outcome: o, expiresAt: o.event_time + rules.pendingTtlMs } };
 }

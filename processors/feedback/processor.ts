@@ -8,7 +8,9 @@
  * nothing disappears silently. An outcome without a dispatch leaves the same way with
  * ORPHAN_OUTCOME. Past `maxPendingPerPartition` entries, those that would expire first
  * leave early with PENDING_CAPACITY. A record that is already past its TTL + grace when it
- * arrives goes to the DLQ as LATE_EVENT.
+ * arrives goes to the DLQ as LATE_EVENT. A second dispatch or outcome with the same event id
+ * and other content goes to the DLQ as CONFLICTING_DUPLICATE (an exact one is dropped and
+ * counted as `feedback_duplicates`).
  */
 import type { JobDispatch, JobOutcome } from '../../schemas/generated/records.ts';
 import type { InputRecord, Processor, ProcessorContext } from '../../topology/processor.ts';
@@ -66,6 +68,16 @@ export function feedbackProcessor(options: FeedbackOptions): Processor {
       const step: JoinStep = isDispatch ? onDispatch(prev, value as JobDispatch, options) : onOutcome(prev, value as JobOutcome, options);
       if (step.kind === 'duplicate') {
         ctx.count('feedback_duplicates');
+        return;
+      }
+      if (step.kind === 'conflict') {
+        ctx.deadLetter({
+          code: 'CONFLICTING_DUPLICATE',
+          reason: `${isDispatch ? 'dispatch' : 'outcome'} ${value.event_id} of job ${jobId} was already received with other content; the first one stands`,
+          key: jobId,
+          record: { role: record.role, value, eventTime: record.eventTime },
+          source: { topic: record.topic, partition: record.partition, offset: record.offset },
+        });
         return;
       }
       store.put(jobId, step.next);
