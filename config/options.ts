@@ -144,6 +144,8 @@ export const DEFAULTS = {
     maxVersionsKept: 12,
   },
   advisor: {
+    /** Training runs kept in advisor-models (the newest by sequence, and always the serving one); older ones are tombstoned. */
+    keepModels: 5,
     /** Heuristic ranker weights (normalised by their sum): cheaper, faster, more GPU memory headroom, fewer preemptions. */
     weightCost: 0.4,
     weightGpu: 0.3,
@@ -222,6 +224,8 @@ export const DEFAULTS = {
     trialTimeoutMs: 7 * DAY_MS,
     /** Completed trials each study's models keep (best and most recent); bounds the stored state. */
     maxHistory: 500,
+    /** A finished study (its budget used) leaves the store this much stream time after it finished (a changelog tombstone). */
+    keepFinishedMs: 7 * DAY_MS,
   },
   spot: {
     /** Beta prior of the per-run preemption rate: mean priorA / (priorA + priorB), worth priorA + priorB runs. */
@@ -377,6 +381,7 @@ export const ConfigSchema = z
       maxVersionsKept: z.number().int().min(1),
     }),
     advisor: z.object({
+      keepModels: z.number().int().min(1),
       weightCost: nonNegative,
       weightGpu: nonNegative,
       weightMemory: nonNegative,
@@ -413,6 +418,7 @@ export const ConfigSchema = z
     hpo: z.object({
       trialTimeoutMs: z.number().int().min(1000),
       maxHistory: z.number().int().min(10).max(100_000),
+      keepFinishedMs: nonNegative,
     }),
     spot: z.object({
       priorA: positive,
