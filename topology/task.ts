@@ -4,7 +4,7 @@
  * changelogs, and thrown away (never patched) when a transaction fails.
  */
 import type { Emission, InputRecord, Processor, ProcessorContext } from './processor.ts';
-import type { TopicRole } from '../schemas/catalog.ts';
+import { COMPACTED_TOPICS, type TopicRole } from '../schemas/catalog.ts';
 import type { TopicRecords } from '../schemas/generated/records.ts';
 import { buildLoggedStore, type ChangelogEntry, type KeyValueStore, type LoggedStore } from './stores/index.ts';
 
@@ -60,6 +60,10 @@ export class StreamTask {
       graceMs: this.options.graceMs,
       forward: (role, key, value) => {
         this.pending.push({ kind: 'record', role, key, value });
+      },
+      tombstone: (role, key) => {
+        if (!COMPACTED_TOPICS.has(role)) throw new Error(`processor ${processor.name} tombstoned a key of ${role}, which is not compacted`);
+        this.pending.push({ kind: 'tombstone', role, key });
       },
       deadLetter: (letter) => {
         this.pending.push({ kind: 'dead-letter', processor: processor.name, ...letter });
