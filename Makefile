@@ -131,6 +131,7 @@ bench: deps bench-venv kstreams-peer
 	npx tsx bench/ltr-quality.ts
 	npx tsx bench/hpo-latency.ts
 	npx tsx bench/hpo-quality.ts
+	npx tsx bench/serde-hot-path.ts
 
 ## Only the feedback slice against Kafka Streams (BENCH_REPS, BENCH_JOBS, BENCH_LATENCY_SECONDS, BENCH_LATENCY_RATES).
 bench-kstreams: deps kstreams-peer

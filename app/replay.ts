@@ -21,6 +21,8 @@ export interface ReplayEvent {
 
 export type ReplayOutput =
   | { topic: TopicRole; key: string; value: TopicRecords[TopicRole] }
+  /** A tombstone: the key is deleted from a compacted topic. */
+  | { topic: TopicRole; key: string; value: null }
   | { topic: 'dlq'; line: number; code: string; reason: string; key: string | null };
 
 export function replayEvents(events: Iterable<ReplayEvent>, config: Config): ReplayOutput[] {
@@ -44,6 +46,11 @@ export function replayEvents(events: Iterable<ReplayEvent>, config: Config): Rep
       const e = queue.shift() as Emission;
       if (e.kind === 'dead-letter') {
         out.push({ topic: 'dlq', line, code: e.code, reason: e.reason, key: e.key });
+        continue;
+      }
+      if (e.kind === 'tombstone') {
+        out.push({ topic: e.role, key: e.key, value: null });
+        globals.get(e.role)?.delete(e.key);
         continue;
       }
       out.push({ topic: e.role, key: e.key, value: e.value });

@@ -48,7 +48,7 @@ export async function startService(config: Config, logger: Logger, hooks: Servic
   // The instance id in the clients' id: group listings tell instances apart, and a second
   // member with the same id is noticed (StreamsApp.checkInstanceId).
   const kafka = createKafka(config, logger, `-${config.kafka.instanceId}`);
-  const serde = new TopicSerde(createRegistry({ url: config.registry.url, username: config.registry.username, password: config.registry.password }), config.topics);
+  const serde = new TopicSerde(createRegistry({ url: config.registry.url, username: config.registry.username, password: config.registry.password }), config.topics, { maxStringLength: config.validation.maxStringLength });
   await withRetries('register schemas', () => serde.registerAll(), {
     retries: 10,
     retryAll: true,

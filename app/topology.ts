@@ -16,6 +16,7 @@ export function trainerOptions(a: Config['advisor']): TrainerOptions {
     retrainEveryLabels: a.retrainEveryLabels,
     retrainMinIntervalMs: a.retrainMinIntervalMs,
     maxTrainingDocs: a.maxTrainingDocs,
+    keepModels: a.keepModels,
     heldOutFraction: a.heldOutFraction,
     lambdaMart: { trees: a.trees, leaves: a.leaves, learningRate: a.learningRate, minDataInLeaf: a.minDataInLeaf },
     weights: { cost: a.weightCost, gpu: a.weightGpu, memory: a.weightMemory, reliability: a.weightReliability },

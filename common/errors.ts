@@ -15,6 +15,11 @@ export const ERROR_CODES = [
   'LATE_EVENT',
   // A processor threw on the record (streams.processingErrors=dlq): Kafka Streams' processing-exception handler.
   'PROCESSING_ERROR',
+  'STRING_TOO_LONG',
+  'MISSING_KEY',
+  'KEY_MISMATCH',
+  'BAD_KEY',
+  'CONFLICTING_DUPLICATE',
   // Records that leave a store without their partner.
   'OUTCOME_TIMEOUT',
   'PENDING_CAPACITY',

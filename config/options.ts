@@ -112,6 +112,8 @@ export const DEFAULTS = {
     maxFutureSkewMs: DAY_MS,
     /** Records larger than this are rejected to the DLQ without decoding. */
     maxRecordBytes: 1_048_576,
+    /** Strings (and map keys) longer than this, in characters, are rejected to the DLQ as STRING_TOO_LONG. */
+    maxStringLength: 65_536,
   },
   feedback: {
     /** A dispatch waits this long (event time) for its outcome, then leaves the store for the DLQ. */
@@ -169,6 +171,8 @@ export const DEFAULTS = {
     maxVersionsKept: 12,
   },
   advisor: {
+    /** Training runs kept in advisor-models (the newest by sequence, and always the serving one); older ones are tombstoned. */
+    keepModels: 5,
     /** Heuristic ranker weights (normalised by their sum): cheaper, faster, more GPU memory headroom, fewer preemptions. */
     weightCost: 0.4,
     weightGpu: 0.3,
@@ -247,6 +251,8 @@ export const DEFAULTS = {
     trialTimeoutMs: 7 * DAY_MS,
     /** Completed trials each study's models keep (best and most recent); bounds the stored state. */
     maxHistory: 500,
+    /** A finished study (its budget used) leaves the store this much stream time after it finished (a changelog tombstone). */
+    keepFinishedMs: 7 * DAY_MS,
   },
   spot: {
     /** Beta prior of the per-run preemption rate: mean priorA / (priorA + priorB), worth priorA + priorB runs. */
@@ -367,7 +373,7 @@ export const ConfigSchema = z
       >,
     ),
     streams: z.object({ graceMs: nonNegative, punctuateIntervalMs: positive, maxBatchRecords: z.number().int().min(1), maxBytesPerPartition: z.number().int().min(1024), maxTaskIdleMs: nonNegative, maxBufferedRecords: z.number().int().min(1), processingErrors: z.enum(['dlq', 'fail']) }),
-    validation: z.object({ minEventTimeMs: nonNegative, maxFutureSkewMs: nonNegative, maxRecordBytes: z.number().int().min(64) }),
+    validation: z.object({ minEventTimeMs: nonNegative, maxFutureSkewMs: nonNegative, maxRecordBytes: z.number().int().min(64), maxStringLength: z.number().int().min(1) }),
     feedback: z.object({
       pendingTtlMs: positive,
       maxPendingPerPartition: z.number().int().min(1),
@@ -402,6 +408,7 @@ export const ConfigSchema = z
       maxVersionsKept: z.number().int().min(1),
     }),
     advisor: z.object({
+      keepModels: z.number().int().min(1),
       weightCost: nonNegative,
       weightGpu: nonNegative,
       weightMemory: nonNegative,
@@ -438,6 +445,7 @@ export const ConfigSchema = z
     hpo: z.object({
       trialTimeoutMs: z.number().int().min(1000),
       maxHistory: z.number().int().min(10).max(100_000),
+      keepFinishedMs: nonNegative,
     }),
     spot: z.object({
       priorA: positive,

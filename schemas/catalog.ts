@@ -39,6 +39,21 @@ export const TOPIC_ROLES: readonly TopicRole[] = [...INPUT_TOPICS, ...OUTPUT_TOP
 /** Topics whose latest record per key is all that matters: created compacted. */
 export const COMPACTED_TOPICS: ReadonlySet<TopicRole> = new Set(['instance-catalog', 'spot-risk', 'hpo-studies', 'advisor-models', 'workload-scaling']);
 
+/**
+ * Inputs whose key is a field of the value and decides where the record is processed: the
+ * two sides of the feedback join, a dataset's accesses, a study and its trials. A record of
+ * these topics without a key, with a key that is not UTF-8, or with a key that is not that
+ * field lands on a partition where its partner or its state is not, so it goes to the DLQ
+ * (MISSING_KEY, BAD_KEY, KEY_MISMATCH) instead of waiting forever. The catalog and
+ * recommendation requests are looked up by value (publishers may key them their own way).
+ */
+export const INPUT_KEY_FIELDS: Readonly<Partial<Record<InputTopic, string>>> = {
+  'job-dispatch': 'job_id',
+  'job-outcome': 'job_id',
+  'dataset-access': 'dataset_id',
+  'hpo-studies': 'study_id',
+};
+
 export type AvroJson = null | boolean | number | string | AvroJson[] | { [key: string]: AvroJson };
 
 const NAMESPACE = 'artenic';

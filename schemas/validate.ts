@@ -13,8 +13,15 @@ export interface EventTimeBounds {
   maxEventTimeMs: number;
 }
 
+/** Limits that are configuration rather than schema: `validation.maxStringLength`. */
+export interface ValidationLimits {
+  maxStringLength: number;
+}
+
+export const DEFAULT_LIMITS: ValidationLimits = { maxStringLength: 65_536 };
+
 export interface Violation {
-  code: 'INVALID_FIELD' | 'EVENT_TIME_OUT_OF_RANGE';
+  code: 'INVALID_FIELD' | 'EVENT_TIME_OUT_OF_RANGE' | 'STRING_TOO_LONG';
   message: string;
 }
 
@@ -28,7 +35,20 @@ function checkNumber(path: string, value: number, field: Obj): string | null {
   return null;
 }
 
-function compileType(type: AvroJson, named: Map<string, Obj>): ((v: unknown, path: string, field: Obj, b: EventTimeBounds) => Violation | null) | null {
+/** A hint for the commonest unit mistake: seconds (or microseconds) where milliseconds are expected. */
+function unitHint(v: number, b: EventTimeBounds): string {
+  if (v < b.minEventTimeMs && v * 1000 >= b.minEventTimeMs && v * 1000 <= b.maxEventTimeMs) return ' (it looks like seconds; event times are epoch milliseconds)';
+  if (v > b.maxEventTimeMs && v / 1000 >= b.minEventTimeMs && v / 1000 <= b.maxEventTimeMs) return ' (it looks like microseconds; event times are epoch milliseconds)';
+  return '';
+}
+
+function isoOrRaw(v: number): string {
+  const d = new Date(v);
+  return Number.isNaN(d.getTime()) ? String(v) : d.toISOString();
+}
+
+function compileType(type: AvroJson, named: Map<string, Obj>, limits: ValidationLimits): ((v: unknown, path: string, field: Obj, b: EventTimeBounds) => Violation | null) | null {
+  const max = limits.maxStringLength;
   if (typeof type === 'string') {
     if (type === 'double' || type === 'float' || type === 'int' || type === 'long') {
       return (v, path, field) => {
@@ -37,16 +57,17 @@ function compileType(type: AvroJson, named: Map<string, Obj>): ((v: unknown, pat
       };
     }
     if (type === 'string') {
-      return (v, path, field) =>
-        typeof field.minLength === 'number' && typeof v === 'string' && v.trim().length < field.minLength
-          ? { code: 'INVALID_FIELD', message: `${path} must not be empty` }
-          : null;
+      return (v, path, field) => {
+        if (typeof v !== 'string') return null;
+        if (v.length > max) return { code: 'STRING_TOO_LONG', message: `${path} has ${v.length} characters, over validation.maxStringLength (${max})` };
+        return typeof field.minLength === 'number' && v.trim().length < field.minLength ? { code: 'INVALID_FIELD', message: `${path} must not be empty` } : null;
+      };
     }
     const ref = named.get(type) ?? named.get(type.split('.').pop() ?? type);
-    return ref ? compileType(ref, named) : null;
+    return ref ? compileType(ref, named, limits) : null;
   }
   if (Array.isArray(type)) {
-    const branches = type.map((t) => compileType(t, named)).filter((c) => c !== null);
+    const branches = type.map((t) => compileType(t, named, limits)).filter((c) => c !== null);
     if (branches.length === 0) return null;
     return (v, path, field, b) => {
       if (v === null) return null;
@@ -61,17 +82,17 @@ function compileType(type: AvroJson, named: Map<string, Obj>): ((v: unknown, pat
   const obj = type as Obj;
   if (obj.type === 'record') {
     named.set(String(obj.name), obj);
-    const fields = (obj.fields as Obj[]).map((f) => ({ f, check: compileType(f.type as AvroJson, named) }));
+    const fields = (obj.fields as Obj[]).map((f) => ({ f, check: compileType(f.type as AvroJson, named, limits) }));
     return (v, path, _field, b) => {
       const rec = v as Record<string, unknown>;
       for (const { f, check } of fields) {
         const name = String(f.name);
         const fv = rec[name];
         const fpath = path ? `${path}.${name}` : name;
-        if (f.eventTime === true && typeof fv === 'number' && (fv < b.minEventTimeMs || fv > b.maxEventTimeMs)) {
+        if (f.eventTime === true && typeof fv === 'number' && !(fv >= b.minEventTimeMs && fv <= b.maxEventTimeMs)) {
           return {
             code: 'EVENT_TIME_OUT_OF_RANGE',
-            message: `${fpath} ${new Date(fv).toISOString?.() ?? fv} is outside [${new Date(b.minEventTimeMs).toISOString()}, ${new Date(b.maxEventTimeMs).toISOString()}]`,
+            message: `${fpath} ${isoOrRaw(fv)} (${fv}) is outside [${isoOrRaw(b.minEventTimeMs)}, ${isoOrRaw(b.maxEventTimeMs)}]${unitHint(fv, b)}`,
           };
         }
         if (check) {
@@ -83,7 +104,7 @@ function compileType(type: AvroJson, named: Map<string, Obj>): ((v: unknown, pat
     };
   }
   if (obj.type === 'array') {
-    const item = compileType(obj.items as AvroJson, named);
+    const item = compileType(obj.items as AvroJson, named, limits);
     if (!item) return null;
     return (v, path, field, b) => {
       const arr = v as unknown[];
@@ -95,11 +116,12 @@ function compileType(type: AvroJson, named: Map<string, Obj>): ((v: unknown, pat
     };
   }
   if (obj.type === 'map') {
-    const value = compileType(obj.values as AvroJson, named);
-    if (!value) return null;
+    // Map keys are strings too: their length is bounded whatever the values are.
+    const value = compileType(obj.values as AvroJson, named, limits);
     return (v, path, field, b) => {
       for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
-        const r = value(x, `${path}.${k}`, field, b);
+        if (k.length > max) return { code: 'STRING_TOO_LONG', message: `${path} has a key of ${k.length} characters, over validation.maxStringLength (${max})` };
+        const r = value ? value(x, `${path}.${k}`, field, b) : null;
         if (r) return r;
       }
       return null;
@@ -109,11 +131,11 @@ function compileType(type: AvroJson, named: Map<string, Obj>): ((v: unknown, pat
     named.set(String(obj.name), obj);
     return null;
   }
-  return compileType(obj.type as AvroJson, named);
+  return compileType(obj.type as AvroJson, named, limits);
 }
 
 /** Compiles the constraints of one self-contained record schema into a checker. */
-export function compileValidator(schema: Obj): Validator {
-  const check = compileType(schema, new Map());
+export function compileValidator(schema: Obj, limits: ValidationLimits = DEFAULT_LIMITS): Validator {
+  const check = compileType(schema, new Map(), limits);
   return (value, bounds) => (check ? check(value, '', {}, bounds) : null);
 }

@@ -8,6 +8,7 @@ import type { Kafka } from 'kafkajs';
 import type { ClickHouseSink } from './sink/clickhouseSink.ts';
 import type { StreamsApp } from './streamsApp.ts';
 import { groupPositions, partitionLag, StableOffsetReader } from './admin.ts';
+import { TOPIC_ROLES } from '../schemas/catalog.ts';
 
 export interface ServiceMetrics {
   registry: Registry;
@@ -66,12 +67,16 @@ export function createMetrics(args: { streams: StreamsApp; sink: ClickHouseSink;
   });
   new Gauge({
     name: 'artenic_state_store_entries',
-    help: 'Entries per state store on this instance.',
+    help: 'Entries per state store on this instance, over its tasks; global tables as store="global-<topic role>".',
     labelNames: ['store'],
     registers: [registry],
     collect() {
       this.reset();
       for (const [store, n] of Object.entries(streams.storeSizes)) this.set({ store }, n);
+      for (const role of TOPIC_ROLES) {
+        const rows = streams.globalRows(role);
+        if (rows) this.set({ store: `global-${role}` }, rows.size);
+      }
     },
   });
   new Gauge({

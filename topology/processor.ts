@@ -26,6 +26,8 @@ export interface InputRecord<R extends TopicRole = TopicRole> {
 /** What a processor emits; the runtime encodes and produces it inside the task's transaction. */
 export type Emission =
   | { kind: 'record'; role: OutputTopic; key: string; value: TopicRecords[OutputTopic] }
+  /** A null value for a key of a compacted output topic: compaction deletes the key. */
+  | { kind: 'tombstone'; role: OutputTopic; key: string }
   | {
       kind: 'dead-letter';
       code: ErrorCode;
@@ -46,6 +48,8 @@ export interface ProcessorContext {
   readonly streamTime: number;
   readonly graceMs: number;
   forward<R extends OutputTopic>(role: R, key: string, value: TopicRecords[R]): void;
+  /** Deletes a key of a compacted output topic (Kafka Streams' forward with a null value). Throws for a topic that is not compacted. */
+  tombstone(role: OutputTopic, key: string): void;
   deadLetter(letter: Omit<Extract<Emission, { kind: 'dead-letter' }>, 'kind' | 'processor'>): void;
   getStateStore<V>(name: string): KeyValueStore<V>;
   /** A global table (the whole of a topic, on every instance), by topic role. */

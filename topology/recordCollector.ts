@@ -1,7 +1,8 @@
 /**
  * The record collector: turns what a task emitted into the records of its transaction.
- * Outputs are encoded and copied to the repartition topics that read them, dead letters
- * are wrapped in their envelope, the task's store changes go to their changelogs, and the
+ * Outputs are encoded (synchronously, with the service's own schemas) and copied to the
+ * repartition topics that read them, tombstones (a processor's deleted key of a compacted
+ * topic) become null values, dead letters are wrapped in their envelope, the task's store changes go to their changelogs, and the
  * whole is cut into requests a broker accepts.
  */
 import type { Message } from 'kafkajs';
@@ -59,7 +60,7 @@ export class RecordCollector {
 
   /** A task's transaction: its emissions and the store changes since its last commit, as broker requests. Takes the task's changes. */
   async collect(task: StreamTask, emissions: readonly Emission[]): Promise<TopicMessages[]> {
-    const byTopic = await this.encodeEmissions(emissions);
+    const byTopic = this.encodeEmissions(emissions);
     for (const { store, entries } of task.takeChangelogs()) {
       byTopic.set(
         changelogTopic(this.config.kafka.applicationId, store),
@@ -69,7 +70,8 @@ export class RecordCollector {
     return chunkRequests(byTopic, MAX_REQUEST_BYTES);
   }
 
-  private async encodeEmissions(emissions: readonly Emission[]): Promise<Map<string, Message[]>> {
+  /** Synchronous: every schema it encodes with is this service's own, registered at start ([corpus] issue 15 item 4). */
+  private encodeEmissions(emissions: readonly Emission[]): Map<string, Message[]> {
     const out = new Map<string, Message[]>();
     const push = (topic: string, m: Message) => {
       const list = out.get(topic);
@@ -77,8 +79,14 @@ export class RecordCollector {
       else out.set(topic, [m]);
     };
     for (const e of emissions) {
+      if (e.kind === 'tombstone') {
+        // [corpus] A deleted key of a compacted topic: a null value, and no repartition copy.
+        push(this.config.topics[e.role], { key: e.key, value: null });
+        bump(this.counters.events, 'tombstones_emitted');
+        continue;
+      }
       if (e.kind === 'record') {
-        const value = await this.serde.encode(e.role as OutputTopic, e.value);
+        const value = this.serde.encodeSync(e.role as OutputTopic, e.value);
         push(this.config.topics[e.role], { key: e.key, value });
         bump(this.counters.produced, e.role);
         for (const r of this.repartitions) {
@@ -86,15 +94,15 @@ export class RecordCollector {
         }
         continue;
       }
-      push(this.config.topics.dlq, { key: e.key, value: await this.serde.encode('dlq', await this.deadLetter(e)) });
+      push(this.config.topics.dlq, { key: e.key, value: this.serde.encodeSync('dlq', this.deadLetter(e)) });
       bump(this.counters.deadLetters, e.code);
     }
     return out;
   }
 
   /** The dead-letter envelope: the reason, the original bytes (or the record re-encoded), and where it came from. */
-  private async deadLetter(e: Extract<Emission, { kind: 'dead-letter' }>): Promise<DeadLetter> {
-    let value = e.record ? await this.serde.encode(e.record.role, e.record.value) : (e.raw?.value ?? null);
+  private deadLetter(e: Extract<Emission, { kind: 'dead-letter' }>): DeadLetter {
+    let value = e.record ? this.serde.encodeSync(e.record.role, e.record.value) : (e.raw?.value ?? null);
     let reason = e.reason;
     if (value && value.length > MAX_DEAD_LETTER_VALUE_BYTES) {
       // The dead letter must itself fit in a broker request; the original stays readable at its offset.

@@ -4,13 +4,19 @@
  * into this service's reader schema, so older producers keep working after a BACKWARD
  * change. Decoding errors are classified into DLQ codes; a registry that cannot be reached
  * is a retriable error instead, because the record is not at fault.
+ *
+ * The hot path is synchronous: once a writer schema is cached (`hasWriterSchema`),
+ * `decodeSync` decodes and validates without a promise, and `encodeSync` encodes with this
+ * service's own registered schema (no registry call, no promise). `decode` and `encode`
+ * are the async forms that fetch what is not cached yet.
  */
 import avro from 'avsc';
+import './avroGuards.ts';
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import TimeoutMiddleware from 'mappersmith/middleware/timeout';
 import { COMPACTED_TOPICS, TOPIC_ROLES, topicSchema, type TopicRole } from '../schemas/catalog.ts';
 import type { TopicRecords } from '../schemas/generated/records.ts';
-import { compileValidator, type EventTimeBounds, type Validator } from '../schemas/validate.ts';
+import { compileValidator, DEFAULT_LIMITS, type EventTimeBounds, type ValidationLimits, type Validator } from '../schemas/validate.ts';
 import { ArtenicError, DeadLetterError } from '../common/errors.ts';
 
 export { COMPACTED_TOPICS };
@@ -47,22 +53,32 @@ function isNotFound(err: unknown): boolean {
   return e?.status === 404 || /\b404\b|not found/i.test(e?.message ?? '');
 }
 
+export interface DecodeOptions {
+  /**
+   * False for records this service wrote itself (its repartition topics): they were valid
+   * when encoded from a validated record, so the walk over their fields is skipped.
+   */
+  validate?: boolean;
+}
+
 export class TopicSerde {
   private readonly ids = new Map<TopicRole, number>();
   private readonly readers = new Map<TopicRole, avro.Type>();
   private readonly validators = new Map<TopicRole, Validator>();
-  /** Resolvers from a writer schema id into a role's reader schema. */
+  /** Resolvers from a writer schema id into a role's reader schema (null: the same schema). */
   private readonly resolvers = new Map<string, avro.Resolver | null>();
   private readonly writerTypes = new Map<number, avro.Type>();
+  private scratch = Buffer.allocUnsafe(64 * 1024);
 
   constructor(
     readonly registry: SchemaRegistry,
     private readonly topicNames: Record<TopicRole, string>,
+    limits: ValidationLimits = DEFAULT_LIMITS,
   ) {
     for (const role of TOPIC_ROLES) {
       const schema = topicSchema(role);
       this.readers.set(role, avro.Type.forSchema(schema as avro.Schema));
-      this.validators.set(role, compileValidator(schema));
+      this.validators.set(role, compileValidator(schema, limits));
     }
   }
 
@@ -74,6 +90,8 @@ export class TopicSerde {
         { subject: `${this.topicNames[role]}-value` },
       );
       this.ids.set(role, id);
+      // This service's own schema is its writer schema too: no registry round trip to read it.
+      if (!this.writerTypes.has(id)) this.writerTypes.set(id, this.readers.get(role) as avro.Type);
     }
     return this.ids;
   }
@@ -84,42 +102,85 @@ export class TopicSerde {
     return id;
   }
 
-  /** Encodes a record of a role in the wire format. Throws on a value that does not fit its schema (a bug). */
-  async encode<R extends TopicRole>(role: R, value: TopicRecords[R]): Promise<Buffer> {
-    return this.registry.encode(this.schemaId(role), value);
+  /**
+   * Encodes a record of a role in the wire format with this service's registered schema,
+   * synchronously. Throws on a value that does not fit its schema (a bug), naming the paths.
+   */
+  encodeSync<R extends TopicRole>(role: R, value: TopicRecords[R]): Buffer {
+    const id = this.schemaId(role);
+    const type = this.readers.get(role) as avro.Type;
+    for (;;) {
+      const end = type.encode(value, this.scratch, 5);
+      if (end >= 0) {
+        const out = Buffer.allocUnsafe(end);
+        this.scratch.copy(out, 0, 0, end);
+        out[0] = 0;
+        out.writeInt32BE(id, 1);
+        return out;
+      }
+      // A negative end is the size missing: grow and encode again.
+      this.scratch = Buffer.allocUnsafe(Math.max(this.scratch.length * 2, this.scratch.length - end + 5));
+    }
   }
 
-  private async writerType(id: number): Promise<avro.Type> {
-    let type = this.writerTypes.get(id);
-    if (type) return type;
+  /** Encodes a record of a role in the wire format. Throws on a value that does not fit its schema (a bug). */
+  async encode<R extends TopicRole>(role: R, value: TopicRecords[R]): Promise<Buffer> {
+    try {
+      return this.encodeSync(role, value);
+    } catch (err) {
+      const paths: string[] = [];
+      (this.readers.get(role) as avro.Type).isValid(value, { errorHook: (path) => paths.push(path.join('.')) });
+      throw new Error(`a ${role} record does not fit its schema${paths.length > 0 ? ` at ${paths.join(', ')}` : ''}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  /** The writer schema id of a value in the wire format, or null when it is not in it. */
+  static schemaIdOf(buffer: Buffer | null): number | null {
+    return buffer && buffer.length >= 5 && buffer[0] === 0 ? buffer.readInt32BE(1) : null;
+  }
+
+  /** Whether `decodeSync` can decode this value without asking the registry. */
+  hasWriterSchema(buffer: Buffer | null): boolean {
+    const id = TopicSerde.schemaIdOf(buffer);
+    return id === null || this.writerTypes.has(id);
+  }
+
+  /**
+   * Fetches (once) the writer schema of a value, so that `decodeSync` can decode it. Throws
+   * DeadLetterError (UNKNOWN_SCHEMA) when the registry does not know the id (not cached: a
+   * later registration may add it), RegistryUnavailableError when it cannot be reached.
+   */
+  async loadWriterSchema(buffer: Buffer | null): Promise<void> {
+    const id = TopicSerde.schemaIdOf(buffer);
+    if (id === null || this.writerTypes.has(id)) return;
     try {
       const schema = await this.registry.getSchema(id);
-      type = avro.Type.forSchema(schema as unknown as avro.Schema);
+      this.writerTypes.set(id, avro.Type.forSchema(schema as unknown as avro.Schema));
     } catch (err) {
       if (isNotFound(err)) throw new DeadLetterError('UNKNOWN_SCHEMA', `schema id ${id} is not in the registry`, { cause: err });
       throw new RegistryUnavailableError(`registry unavailable while fetching schema ${id}: ${(err as Error).message}`, err);
     }
-    this.writerTypes.set(id, type);
-    return type;
   }
 
   /**
-   * Decodes and validates one value. Throws DeadLetterError (the record's fault) or
-   * RegistryUnavailableError (retriable).
+   * Decodes and validates one value whose writer schema is cached (`hasWriterSchema`).
+   * Throws DeadLetterError (the record's fault); throws a plain Error if the schema is not
+   * cached (a bug: call `loadWriterSchema` first).
    */
-  async decode<R extends TopicRole>(role: R, buffer: Buffer | null, bounds: EventTimeBounds): Promise<TopicRecords[R]> {
+  decodeSync<R extends TopicRole>(role: R, buffer: Buffer | null, bounds: EventTimeBounds, options: DecodeOptions = {}): TopicRecords[R] {
     if (!buffer || buffer.length === 0) throw new DeadLetterError('EMPTY_VALUE', 'record has no value');
     if (buffer.length < 5 || buffer[0] !== 0) {
       throw new DeadLetterError('BAD_MAGIC_BYTE', `not in the Confluent wire format (first byte ${buffer[0] ?? 'none'}, length ${buffer.length})`);
     }
     const id = buffer.readInt32BE(1);
-    const writer = await this.writerType(id);
+    const writer = this.writerTypes.get(id);
+    if (!writer) throw new Error(`writer schema ${id} is not cached: call loadWriterSchema() first`);
     const reader = this.readers.get(role) as avro.Type;
     const cacheKey = `${role}/${id}`;
     let resolver = this.resolvers.get(cacheKey);
     if (resolver === undefined) {
       try {
-        resolver = writer.equals(reader) ? null : reader.createResolver(writer);
+        resolver = writer === reader || writer.equals(reader) ? null : reader.createResolver(writer);
       } catch (err) {
         throw new DeadLetterError('SCHEMA_MISMATCH', `schema ${id} cannot be read as ${role}: ${(err as Error).message}`, { cause: err });
       }
@@ -127,12 +188,23 @@ export class TopicSerde {
     }
     let value: TopicRecords[R];
     try {
-      value = (resolver ? reader.fromBuffer(buffer.subarray(5), resolver) : reader.fromBuffer(buffer.subarray(5))) as TopicRecords[R];
+      const body = buffer.subarray(5);
+      value = (resolver ? reader.fromBuffer(body, resolver) : reader.fromBuffer(body)) as TopicRecords[R];
     } catch (err) {
       throw new DeadLetterError('UNDECODABLE', `Avro body does not decode with schema ${id}: ${(err as Error).message}`, { cause: err });
     }
+    if (options.validate === false) return value;
     const violation = (this.validators.get(role) as Validator)(value, bounds);
     if (violation) throw new DeadLetterError(violation.code, violation.message);
     return value;
+  }
+
+  /**
+   * Decodes and validates one value, fetching its writer schema first if needed. Throws
+   * DeadLetterError (the record's fault) or RegistryUnavailableError (retriable).
+   */
+  async decode<R extends TopicRole>(role: R, buffer: Buffer | null, bounds: EventTimeBounds, options: DecodeOptions = {}): Promise<TopicRecords[R]> {
+    if (!this.hasWriterSchema(buffer)) await this.loadWriterSchema(buffer);
+    return this.decodeSync(role, buffer, bounds, options);
   }
 }

@@ -5,7 +5,7 @@
  */
 import type { Emission, InputRecord, Processor, ProcessorContext } from './processor.ts';
 import { DeadLetterError } from '../common/errors.ts';
-import type { TopicRole } from '../schemas/catalog.ts';
+import { COMPACTED_TOPICS, type TopicRole } from '../schemas/catalog.ts';
 import type { TopicRecords } from '../schemas/generated/records.ts';
 import { buildLoggedStore, type ChangelogEntry, type KeyValueStore, type LoggedStore } from './stores/index.ts';
 
@@ -75,6 +75,10 @@ export class StreamTask {
       forward: (role, key, value) => {
         this.pending.push({ kind: 'record', role, key, value });
       },
+      tombstone: (role, key) => {
+        if (!COMPACTED_TOPICS.has(role)) throw new Error(`processor ${processor.name} tombstoned a key of ${role}, which is not compacted`);
+        this.pending.push({ kind: 'tombstone', role, key });
+      },
       deadLetter: (letter) => {
         this.pending.push({ kind: 'dead-letter', processor: processor.name, ...letter });
       },
@@ -90,6 +94,11 @@ export class StreamTask {
         return table as ReadonlyMap<string, TopicRecords[R]>;
       },
     };
+  }
+
+  /** Counts something outside any processor (tombstones skipped at decoding). */
+  count(what: string, n = 1): void {
+    this.options.onCount?.(what, n);
   }
 
   /** Initialises processors once the stores are restored. */

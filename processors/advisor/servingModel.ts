@@ -75,3 +75,24 @@ export function servingState(table: ReadonlyMap<string, AdvisorModel>): ServingS
 export function servingModel(table: ReadonlyMap<string, AdvisorModel>): ServingModelRecord | null {
   return servingState(table).model;
 }
+
+/**
+ * The advisor-models keys to tombstone once `added` is published: every record but the
+ * `keep` newest by sequence (`added` included) and the latest promoted one (the model that
+ * serves, however old). Rejected runs and superseded promoted ones beyond `keep` go, so the
+ * compacted topic, and the global table every instance scans per dispatch, stay small.
+ */
+export function modelsToTombstone(table: ReadonlyMap<string, AdvisorModel>, added: AdvisorModel, keep: number): string[] {
+  const records = new Map(table);
+  records.set(added.model_version, added);
+  const kept = new Set(
+    [...records]
+      .sort((a, b) => b[1].sequence - a[1].sequence || (a[0] < b[0] ? -1 : 1))
+      .slice(0, keep)
+      .map(([k]) => k),
+  );
+  const promoted = latestPromoted(records);
+  const out: string[] = [];
+  for (const [key, m] of records) if (!kept.has(key) && m !== promoted) out.push(key);
+  return out.sort();
+}

@@ -9,7 +9,8 @@
  * is evaluated on held-out documents and emitted to the compacted advisor-models topic
  * (promoted or not, with the reason, and whether the heuristic serves because no model
  * beats it); the advisor on every instance reads that topic as a global table and serves
- * accordingly (servingModel.ts).
+ * accordingly (servingModel.ts). Runs beyond the newest `keepModels` (the serving model
+ * always kept) are tombstoned in the same transaction, so the topic does not grow forever.
  *
  * Training runs inside the task, synchronously: LambdaMART here is deterministic, so a
  * replay after a crash retrains the same model from the same restored documents. Its cost
@@ -19,7 +20,7 @@ import type { AdvisorModel, InstanceOffer, RelevanceLabel } from '../../schemas/
 import type { InputRecord, Processor, ProcessorContext, Repartition } from '../../topology/processor.ts';
 import { offerKey } from '../cost/labelsByOffer.ts';
 import { costCounts, trainAndEvaluate, type TrainingDoc, type TrainingOptions } from './ltr/training.ts';
-import { highestSequence, servingModel } from './servingModel.ts';
+import { highestSequence, modelsToTombstone, servingModel } from './servingModel.ts';
 
 export const TRAINING_DOCS_STORE = 'advisor-training-docs';
 export const TRAINING_META_STORE = 'advisor-training-meta';
@@ -37,6 +38,8 @@ export interface TrainerOptions extends TrainingOptions {
   /** Event time (of the labels) between two training runs at least: at high label rates, retraining follows time, not every label batch. */
   retrainMinIntervalMs: number;
   maxTrainingDocs: number;
+  /** Training runs kept in advisor-models (the newest, and the serving one); older ones are tombstoned. */
+  keepModels: number;
 }
 
 interface StoredDoc extends TrainingDoc {
@@ -84,7 +87,12 @@ export function trainerProcessor(options: TrainerOptions): Processor {
         next.labelsSeen >= options.minTrainingLabels &&
         (next.trainingRuns === 0 || (next.labelsSinceTraining >= options.retrainEveryLabels && now - (next.lastTrainedAt ?? Number.NEGATIVE_INFINITY) >= options.retrainMinIntervalMs));
       if (due) {
-        ctx.forward('advisor-models', ...train(ctx, [...docs.entries()].map(([, d]) => d), next, options));
+        const [version, model] = train(ctx, [...docs.entries()].map(([, d]) => d), next, options);
+        ctx.forward('advisor-models', version, model);
+        // Rejected runs and superseded promoted ones beyond keepModels leave the compacted topic.
+        const gone = modelsToTombstone(ctx.getGlobalTable('advisor-models'), model, options.keepModels);
+        for (const key of gone) ctx.tombstone('advisor-models', key);
+        if (gone.length > 0) ctx.count('models-tombstoned', gone.length);
         next.labelsSinceTraining = 0;
         next.trainingRuns++;
         next.lastTrainedAt = now;

@@ -7,12 +7,18 @@
  * to the DLQ with code OUTCOME_TIMEOUT, re-encoded, so it can be inspected or replayed;
  * nothing disappears silently. An outcome without a dispatch leaves the same way with
  * ORPHAN_OUTCOME. Past `maxPendingPerPartition` entries, those that would expire first
- * leave early with PENDING_CAPACITY. A record that is already past its TTL + grace when it
- * arrives goes to the DLQ as LATE_EVENT.
+ * leave early with PENDING_CAPACITY; they are found through a time index (ExpiryIndex, a
+ * heap), not by sorting the store. A record that is already past its TTL + grace when it
+ * arrives goes to the DLQ as LATE_EVENT. A second dispatch or outcome with the same event id
+ * and other content goes to the DLQ as CONFLICTING_DUPLICATE (an exact one is dropped and
+ * counted as `feedback_duplicates`).
  */
 import type { JobDispatch, JobOutcome } from '../../schemas/generated/records.ts';
 import type { InputRecord, Processor, ProcessorContext } from '../../topology/processor.ts';
-import { isExpired, onDispatch, onOutcome, overCapacity, type JoinRules, type JoinStep, type PendingJob } from './join.ts';
+import { isExpired, onDispatch, onOutcome, type JoinRules, type JoinStep, type PendingJob } from './join.ts';
+import { ExpiryIndex } from './expiryIndex.ts';
+
+const expiresAt = (p: PendingJob) => p.expiresAt;
 
 export const PENDING_STORE = 'feedback-pending';
 
@@ -68,10 +74,24 @@ export function feedbackProcessor(options: FeedbackOptions): Processor {
         ctx.count('feedback_duplicates');
         return;
       }
+      if (step.kind === 'conflict') {
+        ctx.deadLetter({
+          code: 'CONFLICTING_DUPLICATE',
+          reason: `${isDispatch ? 'dispatch' : 'outcome'} ${value.event_id} of job ${jobId} was already received with other content; the first one stands`,
+          key: jobId,
+          record: { role: record.role, value, eventTime: record.eventTime },
+          source: { topic: record.topic, partition: record.partition, offset: record.offset },
+        });
+        return;
+      }
       store.put(jobId, step.next);
+      const index = ExpiryIndex.of(store, expiresAt);
+      index.add(jobId, step.next.expiresAt);
       if (step.kind === 'joined' && step.label) ctx.forward('relevance-labels', jobId, step.label);
       if (step.kind === 'pending' && store.size > options.maxPendingPerPartition) {
-        for (const key of overCapacity(store.entries(), store.size, options.maxPendingPerPartition)) {
+        // The entries that would expire first leave, plus 1% headroom so eviction is not paid on every record.
+        const excess = store.size - options.maxPendingPerPartition + Math.ceil(options.maxPendingPerPartition / 100);
+        for (const key of index.oldest(excess)) {
           const p = store.get(key) as PendingJob;
           store.delete(key);
           leave(ctx, key, p, true);

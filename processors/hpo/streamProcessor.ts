@@ -16,6 +16,9 @@
  *   instance continues with identical asks. Its audit records travel in `decisions`.
  * - The same definition again (a compacted topic is read again) changes nothing; a different
  *   definition under a known id, or an invalid one, goes to the DLQ with the reason.
+ * - A finished study leaves the store `hpo.keepFinishedMs` of stream time after its `done`
+ *   (a tombstone in the changelog), so finished studies do not pile up; its definition
+ *   published again after that starts it anew.
  */
 import type { HpoParamValue, HpoStudy, HpoSuggestion, RelevanceLabel } from '../../schemas/generated/records.ts';
 import type { InputRecord, Processor, ProcessorContext, Repartition } from '../../topology/processor.ts';
@@ -40,6 +43,8 @@ export interface HpoStreamOptions {
   trialTimeoutMs: number;
   /** Completed trials each study's models keep. */
   maxHistory: number;
+  /** A finished study leaves the store this much stream time after it finished. */
+  keepFinishedMs: number;
 }
 
 interface StoredStudy {
@@ -48,6 +53,8 @@ interface StoredStudy {
   /** Stream time at which each pending trial was suggested. */
   askedAt: Record<string, number>;
   done: boolean;
+  /** Stream time at which the study said done (absent on studies stored before it was kept). */
+  finishedAt?: number;
 }
 
 function definitionOf(s: HpoStudy): string {
@@ -108,6 +115,7 @@ export function hpoStreamProcessor(options: HpoStreamOptions): Processor {
     }
     if (study.isDone() && !stored.done) {
       stored.done = true;
+      stored.finishedAt = at;
       ctx.forward('hpo-suggestions', studyId, suggestion(studyId, study, null, at, audits));
     }
     stored.snapshot = study.snapshot();
@@ -178,6 +186,17 @@ export function hpoStreamProcessor(options: HpoStreamOptions): Processor {
     },
     punctuate(streamTime: number, ctx: ProcessorContext): void {
       const store = ctx.getStateStore<StoredStudy>(HPO_STUDIES_STORE);
+      const finished: string[] = [];
+      const unstamped: Array<[string, StoredStudy]> = [];
+      for (const [studyId, stored] of store.entries()) {
+        if (!stored.done) continue;
+        if (stored.finishedAt === undefined) unstamped.push([studyId, stored]);
+        else if (stored.finishedAt + options.keepFinishedMs <= streamTime) finished.push(studyId);
+      }
+      for (const studyId of finished) store.delete(studyId);
+      if (finished.length > 0) ctx.count('hpo-studies-deleted', finished.length);
+      // Studies finished before the time was kept count from now.
+      for (const [studyId, stored] of unstamped) store.put(studyId, { ...stored, finishedAt: streamTime });
       for (const [studyId, stored] of store.entries()) {
         const expired = Object.entries(stored.askedAt).filter(([, at]) => at + options.trialTimeoutMs <= streamTime);
         if (expired.length === 0) continue;

@@ -1,10 +1,10 @@
 import { concatMap, type OperatorFunction } from 'rxjs';
 import type { KafkaMessage } from 'kafkajs';
-import type { TopicRole } from '../../schemas/catalog.ts';
+import { INPUT_KEY_FIELDS, type InputTopic, type TopicRole } from '../../schemas/catalog.ts';
 import type { EventTimeBounds } from '../../schemas/validate.ts';
 import { DeadLetterError } from '../../common/errors.ts';
 import type { Emission, InputRecord } from '../processor.ts';
-import type { TopicSerde } from '../serde.ts';
+import { TopicSerde } from '../serde.ts';
 import type { RawRecord } from '../task.ts';
 
 export interface SourceMessage {
@@ -16,8 +16,15 @@ export interface SourceMessage {
   message: KafkaMessage;
 }
 
-/** A decoded record with its original bytes (for a dead letter, should a processor throw on it), or the dead letter it became. */
-export type Decoded = { ok: true; record: InputRecord; raw: RawRecord } | { ok: false; deadLetter: Extract<Emission, { kind: 'dead-letter' }> };
+/**
+ * What became of one message: a record for the processors with its original bytes (for a
+ * dead letter, should a processor throw on it), a dead letter, or skipped (a tombstone on an
+ * input: counted as `what`, neither processed nor dead-lettered).
+ */
+export type Decoded =
+  | { ok: true; record: InputRecord; raw: RawRecord }
+  | { ok: false; deadLetter: Extract<Emission, { kind: 'dead-letter' }> }
+  | { ok: false; skipped: string; deadLetter?: undefined };
 
 export interface DecodeOptions {
   serde: TopicSerde;
@@ -26,53 +33,103 @@ export interface DecodeOptions {
   maxRecordBytes: number;
 }
 
+/** The metric event a skipped tombstone counts under. */
+export const TOMBSTONES_SKIPPED = 'tombstones_skipped';
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The key as a string, or a DeadLetterError when its bytes are not UTF-8. */
+function keyOf(key: Buffer | null | undefined): string | null | DeadLetterError {
+  if (!key) return null;
+  try {
+    return utf8.decode(key);
+  } catch {
+    return new DeadLetterError('BAD_KEY', `key of ${key.length} bytes is not UTF-8 (keys are the UTF-8 strings of the Topics table)`);
+  }
+}
+
+/** Checks a decoded input's key against the field it must equal (INPUT_KEY_FIELDS). */
+function keyViolation(role: TopicRole, key: string | null, value: unknown): DeadLetterError | null {
+  const field = INPUT_KEY_FIELDS[role as InputTopic];
+  if (!field) return null;
+  const expected = (value as Record<string, unknown>)[field];
+  if (key === null) return new DeadLetterError('MISSING_KEY', `${role} records are keyed by ${field} (${String(expected)}); this one has no key, so it may sit on another partition than its partner`);
+  if (key !== expected) return new DeadLetterError('KEY_MISMATCH', `${role} records are keyed by ${field}: key ${JSON.stringify(key.slice(0, 200))} is not ${field} ${JSON.stringify(String(expected).slice(0, 200))}`);
+  return null;
+}
+
 /**
- * Decodes and validates each message, in order. A record at fault becomes a dead letter
- * carrying its original bytes; an infrastructure failure (registry unreachable) errors
- * the stream, so the batch is retried rather than dead-lettered.
+ * Decodes and validates one message whose writer schema is cached, synchronously. A
+ * record at fault becomes a dead letter carrying its original bytes. Records read from
+ * this service's own repartition topics (`source` differs from `role`) were validated
+ * before they were written: they are only decoded.
+ */
+export function decodeMessage({ role, source, topic, partition, message }: SourceMessage, options: DecodeOptions): Decoded {
+  const value = message.value;
+  const own = source !== role;
+  const key = own ? (message.key ? message.key.toString('utf8') : null) : keyOf(message.key);
+  const deadLetter = (err: DeadLetterError): Decoded => deadLetterOf({ topic, partition, message }, err);
+  // A tombstone deletes a key of a compacted topic; on an input it carries nothing to process.
+  if (value === null || value === undefined) return { ok: false, skipped: TOMBSTONES_SKIPPED };
+  if (key instanceof DeadLetterError) return deadLetter(key);
+  if (value.length > options.maxRecordBytes) {
+    return deadLetter(new DeadLetterError('RECORD_TOO_LARGE', `value of ${value.length} bytes exceeds validation.maxRecordBytes (${options.maxRecordBytes})`));
+  }
+  try {
+    const decoded = options.serde.decodeSync(role, value, options.bounds, { validate: !own });
+    if (!own) {
+      const bad = keyViolation(role, key, decoded);
+      if (bad) return deadLetter(bad);
+    }
+    return {
+      ok: true,
+      record: { role, source, key, value: decoded, eventTime: decoded.event_time, topic, partition, offset: message.offset },
+      raw: { key: message.key ?? null, value, timestamp: Number(message.timestamp), schemaId: TopicSerde.schemaIdOf(value) },
+    };
+  } catch (err) {
+    if (err instanceof DeadLetterError) return deadLetter(err);
+    throw err;
+  }
+}
+
+/**
+ * Decodes and validates each message, in order. Synchronous per record once its writer
+ * schema is cached (no promise per record); a message whose schema is not cached waits for
+ * the registry first. A record at fault becomes a dead letter carrying its original bytes;
+ * an infrastructure failure (registry unreachable) errors the stream, so the batch is
+ * retried rather than dead-lettered.
  *
  * @example from(messages).pipe(decodeRecords(options), processRecords(task))
  * @see processRecords
  */
 export function decodeRecords(options: DecodeOptions): OperatorFunction<SourceMessage, Decoded> {
-  return concatMap(async ({ role, source, topic, partition, message }): Promise<Decoded> => {
-    const value = message.value;
-    const schemaId = value && value.length >= 5 && value[0] === 0 ? value.readInt32BE(1) : null;
-    const raw: RawRecord = { key: message.key ?? null, value: value ?? null, timestamp: Number(message.timestamp), schemaId };
-    const deadLetter = (err: DeadLetterError): Decoded => ({
-      ok: false,
-      deadLetter: {
-        kind: 'dead-letter',
-        code: err.code,
-        reason: err.message,
-        processor: 'decode',
-        key: message.key ? message.key.toString('utf8') : null,
-        raw,
-        source: { topic, partition, offset: message.offset },
+  // An array is an ObservableInput that emits synchronously: no promise for a cached schema.
+  return concatMap((m: SourceMessage): Decoded[] | Promise<Decoded> => {
+    const value = m.message.value;
+    // Too large: dead-lettered without looking at it, registry or not.
+    if (!value || value.length > options.maxRecordBytes || options.serde.hasWriterSchema(value)) return [decodeMessage(m, options)];
+    return options.serde.loadWriterSchema(value).then(
+      () => decodeMessage(m, options),
+      (err: unknown) => {
+        if (err instanceof DeadLetterError) return deadLetterOf(m, err);
+        throw err;
       },
-    });
-    if (value && value.length > options.maxRecordBytes) {
-      return deadLetter(new DeadLetterError('RECORD_TOO_LARGE', `value of ${value.length} bytes exceeds validation.maxRecordBytes (${options.maxRecordBytes})`));
-    }
-    try {
-      const decoded = await options.serde.decode(role, value, options.bounds);
-      return {
-        ok: true,
-        record: {
-          role,
-          source,
-          key: message.key ? message.key.toString('utf8') : null,
-          value: decoded,
-          eventTime: decoded.event_time,
-          topic,
-          partition,
-          offset: message.offset,
-        },
-        raw,
-      };
-    } catch (err) {
-      if (err instanceof DeadLetterError) return deadLetter(err);
-      throw err;
-    }
+    );
   });
+}
+
+function deadLetterOf({ topic, partition, message }: Pick<SourceMessage, 'topic' | 'partition' | 'message'>, err: DeadLetterError): Decoded {
+  const key = keyOf(message.key);
+  return {
+    ok: false,
+    deadLetter: {
+      kind: 'dead-letter',
+      code: err.code,
+      reason: err.message,
+      processor: 'decode',
+      key: typeof key === 'string' ? key : null,
+      raw: { key: message.key ?? null, value: message.value ?? null, timestamp: Number(message.timestamp), schemaId: TopicSerde.schemaIdOf(message.value) },
+      source: { topic, partition, offset: message.offset },
+    },
+  };
 }

@@ -160,7 +160,7 @@ describe('the three workloads of issue 13', () => {
     ];
     const out = replayEvents(events, cfg);
     const suggestions = out.filter((o) => o.topic === 'instance-suggestions').map((o) => (o as { value: InstanceSuggestion }).value);
-    const promoted = out.filter((o) => o.topic === 'advisor-models' && (o as { value: { promoted: boolean } }).value.promoted);
+    const promoted = out.filter((o) => o.topic === 'advisor-models' && (o as { value: { promoted: boolean } | null }).value?.promoted);
     expect(promoted.length).toBeGreaterThan(0);
     for (const tag of ['before', 'after']) {
       workloads.forEach((w, i) => {

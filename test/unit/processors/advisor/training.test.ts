@@ -147,7 +147,7 @@ describe('the learned ranker in the stream', () => {
         { topic: 'job-outcome', key: j.outcome.job_id, value: j.outcome },
       ]),
     ];
-    const models = replayEvents(events, config).filter((o) => o.topic === 'advisor-models').map((o) => (o as { value: AdvisorModel }).value);
+    const models = replayEvents(events, config).filter((o) => o.topic === 'advisor-models' && 'value' in o && o.value !== null).map((o) => (o as { value: AdvisorModel }).value);
     const times = models.map((m) => m.event_time);
     expect(models.length).toBeGreaterThan(2);
     for (let i = 1; i < times.length; i++) expect((times[i] as number) - (times[i - 1] as number)).toBeGreaterThanOrEqual(6 * 3_600_000);
@@ -175,7 +175,7 @@ describe('the learned ranker in the stream', () => {
     ];
     const out = replayEvents(events, config);
     const labels = out.filter((o) => o.topic === 'relevance-labels').length;
-    const models = out.filter((o) => o.topic === 'advisor-models').map((o) => (o as { value: AdvisorModel }).value);
+    const models = out.filter((o) => o.topic === 'advisor-models' && 'value' in o && o.value !== null).map((o) => (o as { value: AdvisorModel }).value);
     // At 50 labels, then every 300 more.
     expect(models.map((m) => m.labels_seen)).toEqual(Array.from({ length: Math.floor((labels - 50) / 300) + 1 }, (_, i) => 50 + 300 * i));
     expect(models.map((m) => m.model_version)).toEqual(models.map((_, i) => `ltr-${i + 1}`));

@@ -39,7 +39,7 @@ const study: HpoStudy = {
 };
 
 function newTask() {
-  const task = new StreamTask(0, [hpoStreamProcessor({ trialTimeoutMs: 48 * HOUR, maxHistory: 500 })], { graceMs: 0, punctuateIntervalMs: HOUR });
+  const task = new StreamTask(0, [hpoStreamProcessor({ trialTimeoutMs: 48 * HOUR, maxHistory: 500, keepFinishedMs: 7 * 24 * HOUR })], { graceMs: 0, punctuateIntervalMs: HOUR });
   task.init();
   return task;
 }
@@ -127,6 +127,24 @@ describe('HPO studies on the stream', () => {
     expect(lost[0]?.decisions.some((d) => d.includes('no result within hpo.trialTimeoutMs'))).toBe(true);
     // One audit record per failure, with the timeout as its reason.
     expect(lost[0]?.decisions.filter((d) => JSON.parse(d).kind === 'trial-failed')).toHaveLength(1);
+  });
+
+  it('deletes a finished study from its store hpo.keepFinishedMs of stream time after it finished, with a changelog tombstone', () => {
+    const task = newTask();
+    let s = suggestionsOf(task.process(studyRecord({ ...study, study_id: 'short', budget: 2, parallelism: 1 })))[0] as HpoSuggestion;
+    s = suggestionsOf(task.process(labelFor(s, T0 + HOUR, 1)))[0] as HpoSuggestion;
+    const done = suggestionsOf(task.process(labelFor(s, T0 + 2 * HOUR, 2)));
+    expect(done.map((x) => x.done)).toEqual([true]);
+    task.takeChangelogs();
+    // Six days later it is still there; past seven days after its done it leaves.
+    task.process(studyRecord({ ...study, study_id: 'later', event_time: T0 + 2 * HOUR + 6 * 24 * HOUR }));
+    task.maybePunctuate();
+    expect(task.stores.get('hpo-studies')?.store.get('short')).toBeDefined();
+    task.process(studyRecord({ ...study, study_id: 'much-later', event_time: T0 + 2 * HOUR + 7 * 24 * HOUR + 1 }));
+    task.maybePunctuate();
+    expect(task.stores.get('hpo-studies')?.store.get('short')).toBeUndefined();
+    const changes = task.takeChangelogs().find((c) => c.store === 'hpo-studies')?.entries ?? [];
+    expect(changes.filter((e) => e.key === 'short').map((e) => e.value)).toEqual([null]);
   });
 
   it("applies the study's guardrails: no step larger than max_step from the best, and their decisions are recorded", () => {

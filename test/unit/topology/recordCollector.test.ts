@@ -1,0 +1,73 @@
+/**
+ * The record collector's encode path without Kafka: records are encoded synchronously with
+ * the service's own schemas (the same bytes the registry library wrote), a processor's
+ * tombstone becomes a null value on its compacted topic with no repartition copy, and a
+ * processor cannot tombstone a topic that is not compacted.
+ */
+import { describe, expect, it } from 'vitest';
+import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import avro from 'avsc';
+import { loadConfig } from '../../../config/options.ts';
+import { TOPIC_ROLES, topicSchema, type TopicRole } from '../../../schemas/catalog.ts';
+import type { AdvisorModel } from '../../../schemas/generated/records.ts';
+import type { Emission, Processor, Repartition } from '../../../topology/processor.ts';
+import { RecordCollector } from '../../../topology/recordCollector.ts';
+import { TopicSerde } from '../../../topology/serde.ts';
+import { newStreamsCounters } from '../../../topology/streamsCounters.ts';
+import { StreamTask } from '../../../topology/task.ts';
+
+function memoryRegistry(): SchemaRegistry {
+  const ids = new Map<string, number>();
+  return {
+    register: async ({ schema }: { schema: string }) => ({ id: ids.get(schema) ?? (ids.set(schema, ids.size + 1), ids.size) }),
+    getSchema: async () => {
+      throw Object.assign(new Error('not found'), { status: 404 });
+    },
+  } as unknown as SchemaRegistry;
+}
+
+const model = { model_version: 'ltr-1', sequence: 1, promoted: false, onnx: null } as unknown as AdvisorModel;
+const modelType = avro.Type.forSchema(topicSchema('advisor-models') as avro.Schema);
+const fullModel = modelType.random() as unknown as AdvisorModel;
+
+describe('RecordCollector', () => {
+  it('writes a tombstone as a null value on its compacted topic, with no repartition copy, and encodes records as the registry library did', async () => {
+    const config = loadConfig({ env: {} });
+    const serde = new TopicSerde(memoryRegistry(), Object.fromEntries(TOPIC_ROLES.map((r) => [r, r])) as Record<TopicRole, string>);
+    await serde.registerAll();
+    const copies: Repartition<'advisor-models'> = { name: 'models-copy', from: 'advisor-models', key: (m) => m.model_version };
+    const counters = newStreamsCounters();
+    const collector = new RecordCollector(config, serde, [copies as Repartition], counters);
+    const task = new StreamTask(0, [], { graceMs: 0, punctuateIntervalMs: 1 });
+    const emissions: Emission[] = [
+      { kind: 'record', role: 'advisor-models', key: fullModel.model_version, value: fullModel },
+      { kind: 'tombstone', role: 'advisor-models', key: 'ltr-0' },
+    ];
+    const requests = await collector.collect(task, emissions);
+    const byTopic = new Map<string, Array<{ key: unknown; value: unknown }>>();
+    for (const request of requests) for (const { topic, messages } of request) byTopic.set(topic, [...(byTopic.get(topic) ?? []), ...(messages as Array<{ key: unknown; value: unknown }>)]);
+    const models = byTopic.get(config.topics['advisor-models']) ?? [];
+    expect(models.map((m) => m.key)).toEqual([fullModel.model_version, 'ltr-0']);
+    expect(models[1]?.value).toBeNull();
+    // The wire format the registry library writes: magic byte, schema id, Avro body.
+    const expected = Buffer.concat([Buffer.from([0]), Buffer.from([0, 0, 0, serde.schemaId('advisor-models')]), modelType.toBuffer(fullModel)]);
+    expect((models[0]?.value as Buffer).equals(expected)).toBe(true);
+    // Only the record is copied to the repartition.
+    expect((byTopic.get(`${config.kafka.applicationId}-models-copy-repartition`) ?? []).map((m) => m.key)).toEqual([fullModel.model_version]);
+    expect(counters.events.tombstones_emitted).toBe(1);
+    expect(counters.produced['advisor-models']).toBe(1);
+  });
+
+  it('refuses a tombstone on a topic that is not compacted (a processor bug)', () => {
+    const bad: Processor = {
+      name: 'bad',
+      inputs: ['job-outcome'],
+      stores: [],
+      process: (_record, ctx) => ctx.tombstone('relevance-labels', 'x'),
+    };
+    const good: Processor = { ...bad, name: 'good', process: (_record, ctx) => ctx.tombstone('advisor-models', model.model_version) };
+    const record = { role: 'job-outcome' as const, source: 'job-outcome', key: 'j', value: {} as never, eventTime: 1, topic: 't', partition: 0, offset: '0' };
+    expect(() => new StreamTask(0, [bad], { graceMs: 0, punctuateIntervalMs: 1 }).process(record)).toThrow(/not compacted/);
+    expect(new StreamTask(0, [good], { graceMs: 0, punctuateIntervalMs: 1 }).process(record)).toEqual([{ kind: 'tombstone', role: 'advisor-models', key: 'ltr-1' }]);
+  });
+});
