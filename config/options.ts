@@ -77,6 +77,17 @@ export const DEFAULTS = {
     maxTaskIdleMs: 5_000,
     /** Decoded records a task buffers per input partition before that partition's fetches pause. */
     maxBufferedRecords: 5_000,
+    /**
+     * Directory of the task snapshots (Kafka Streams' state.dir); empty: `<os.tmpdir()>/artenic-streams/<applicationId>`.
+     * Give each instance on one host its own, on a disk that outlives the process.
+     */
+    stateDir: null as string | null,
+    /** Snapshot each task's committed state to `stateDir`, so a restart reads only the changelog tail; false: every restore reads whole changelogs. */
+    snapshotsEnabled: true,
+    /** At most one snapshot per task per this interval (written after a commit). */
+    snapshotIntervalMs: 30_000,
+    /** A task is snapshotted only once this many changelog records were written (or restored) since its last snapshot. */
+    snapshotMinRecords: 10_000,
   },
   validation: {
     /** Event times before this (epoch ms) are rejected to the DLQ. Default 2015-01-01. */
@@ -339,7 +350,7 @@ export const ConfigSchema = z
         z.ZodString
       >,
     ),
-    streams: z.object({ graceMs: nonNegative, punctuateIntervalMs: positive, maxBatchRecords: z.number().int().min(1), maxBytesPerPartition: z.number().int().min(1024), maxTaskIdleMs: nonNegative, maxBufferedRecords: z.number().int().min(1) }),
+    streams: z.object({ graceMs: nonNegative, punctuateIntervalMs: positive, maxBatchRecords: z.number().int().min(1), maxBytesPerPartition: z.number().int().min(1024), maxTaskIdleMs: nonNegative, maxBufferedRecords: z.number().int().min(1), stateDir: z.string().min(1).nullable(), snapshotsEnabled: z.boolean(), snapshotIntervalMs: nonNegative, snapshotMinRecords: z.number().int().min(1) }),
     validation: z.object({ minEventTimeMs: nonNegative, maxFutureSkewMs: nonNegative, maxRecordBytes: z.number().int().min(64) }),
     feedback: z.object({
       pendingTtlMs: positive,
