@@ -4,14 +4,36 @@
  * last offsets), so the restorer first commits a barrier record to each changelog partition
  * it needs, then reads with a throwaway group until it has seen every barrier: everything
  * before a barrier is settled (committed or aborted), so the state is complete.
+ *
+ * With task snapshots (`topology/state/`), a task whose snapshot is valid against the
+ * changelogs' bounds is first filled from it, and its changelog partitions are read from the
+ * snapshot's offsets only: the tail. The others are read from the beginning; changelog
+ * partitions of no task being restored are skipped (sought to their end). Reading more than
+ * the tail is always safe (a compacted changelog replayed over the snapshot ends in the same
+ * state), so a restore consumer that kafkajs restarts from the beginning stays correct.
+ *
+ * A restore runs inside the main consumer's batch: `heartbeat` is called every
+ * `heartbeatIntervalMs` meanwhile, so a long restore does not get the instance evicted
+ * from its group.
  */
 import { randomUUID } from 'node:crypto';
 import type { Kafka, Producer } from 'kafkajs';
 import type { Logger } from '../common/logger.ts';
+import type { ChangelogBounds, TaskSnapshots } from './state/index.ts';
 import { changelogTopic } from './stores/index.ts';
 import type { StreamTask } from './task.ts';
 
 export const BARRIER_KEY = '\u0000restore-barrier';
+
+export interface RestoreResult {
+  /** Changelog records read and applied (barriers not counted). */
+  records: number;
+  /** Entries loaded from snapshots. */
+  snapshotEntries: number;
+  /** Tasks that started from a snapshot. */
+  fromSnapshot: number;
+  ms: number;
+}
 
 export async function restoreTasks(args: {
   kafka: Kafka;
@@ -20,54 +42,103 @@ export async function restoreTasks(args: {
   tasks: StreamTask[];
   logger: Logger;
   timeoutMs?: number;
-}): Promise<{ records: number; ms: number }> {
-  const { kafka, producer, applicationId, tasks, logger } = args;
+  snapshots?: TaskSnapshots;
+  heartbeat?: () => Promise<void>;
+  heartbeatIntervalMs?: number;
+}): Promise<RestoreResult> {
+  const { kafka, producer, applicationId, tasks, logger, snapshots } = args;
   const started = Date.now();
-  if (tasks.length === 0) return { records: 0, ms: 0 };
+  if (tasks.length === 0) return { records: 0, snapshotEntries: 0, fromSnapshot: 0, ms: 0 };
   const storeNames = [...(tasks[0] as StreamTask).stores.keys()];
   const byPartition = new Map(tasks.map((t) => [t.partition, t]));
   const barrier = randomUUID();
   const topicToStore = new Map(storeNames.map((s) => [changelogTopic(applicationId, s), s]));
+  const topics = [...topicToStore.keys()];
 
-  const txn = await producer.transaction();
-  try {
-    await txn.sendBatch({
-      topicMessages: [...topicToStore.keys()].map((topic) => ({
-        topic,
-        messages: tasks.map((t) => ({ key: BARRIER_KEY, value: barrier, partition: t.partition })),
-      })),
-    });
-    await txn.commit();
-  } catch (err) {
-    await txn.abort().catch(() => undefined);
-    throw err;
-  }
+  // Heartbeats of the main consumer for as long as the restore lasts (its batch is blocked on us).
+  const beat = args.heartbeat
+    ? setInterval(() => {
+        args.heartbeat?.().catch((err: unknown) => logger.debug({ err }, 'heartbeat during a restore failed (a rebalance began?)'));
+      }, args.heartbeatIntervalMs ?? 3_000)
+    : undefined;
+  beat?.unref();
 
-  const waiting = new Set<string>();
-  for (const topic of topicToStore.keys()) for (const t of tasks) waiting.add(`${topic}/${t.partition}`);
   const groupId = `${applicationId}-restore-${barrier}`;
   const consumer = kafka.consumer({ groupId, readUncommitted: false, allowAutoTopicCreation: false, maxWaitTimeInMs: 100 });
   let records = 0;
+  let snapshotEntries = 0;
+  const fromSnapshot = new Set<number>();
+  const recordsByPartition = new Map<number, number>();
+  /** Per `topic/partition`: the offset after the barrier, once seen. */
+  const barrierNext = new Map<string, bigint>();
   try {
+    const txn = await producer.transaction();
+    try {
+      await txn.sendBatch({
+        topicMessages: topics.map((topic) => ({
+          topic,
+          messages: tasks.map((t) => ({ key: BARRIER_KEY, value: barrier, partition: t.partition })),
+        })),
+      });
+      await txn.commit();
+    } catch (err) {
+      await txn.abort().catch(() => undefined);
+      throw err;
+    }
+
+    // Where each changelog partition starts and ends, after the barriers: a snapshot's offset must lie in between.
+    const bounds = new Map<string, ChangelogBounds>();
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      for (const topic of topics) {
+        for (const o of await admin.fetchTopicOffsets(topic)) bounds.set(`${topic}/${o.partition}`, { low: BigInt(o.low), high: BigInt(o.high) });
+      }
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
+
+    /** Per `topic/partition`: where the restore consumer starts. */
+    const startAt = new Map<string, bigint>();
+    for (const [key, b] of bounds) {
+      const partition = Number(key.slice(key.lastIndexOf('/') + 1));
+      startAt.set(key, byPartition.has(partition) ? b.low : b.high);
+    }
+    for (const task of tasks) {
+      const loaded = await snapshots?.load(task, (store) => bounds.get(`${changelogTopic(applicationId, store)}/${task.partition}`));
+      if (!loaded) continue;
+      fromSnapshot.add(task.partition);
+      snapshotEntries += loaded.entries;
+      for (const [store, offset] of loaded.offsets) startAt.set(`${changelogTopic(applicationId, store)}/${task.partition}`, offset);
+    }
+
+    const waiting = new Set<string>();
+    for (const topic of topics) for (const t of tasks) waiting.add(`${topic}/${t.partition}`);
     await consumer.connect();
-    await consumer.subscribe({ topics: [...topicToStore.keys()], fromBeginning: true });
+    await consumer.subscribe({ topics, fromBeginning: true });
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`changelog restore did not reach its barriers within ${args.timeoutMs ?? 120_000} ms`)), args.timeoutMs ?? 120_000);
+      const timeoutMs = args.timeoutMs ?? 120_000;
+      const timer = setTimeout(() => reject(new Error(`changelog restore did not reach its barriers within ${timeoutMs} ms`)), timeoutMs);
       consumer
         .run({
+          autoCommit: false,
           eachBatch: async ({ batch }) => {
             const task = byPartition.get(batch.partition);
             const storeName = topicToStore.get(batch.topic);
             if (!task || !storeName) return;
             const store = task.stores.get(storeName);
+            const key = `${batch.topic}/${batch.partition}`;
             for (const m of batch.messages) {
-              const key = m.key?.toString('utf8') ?? '';
-              if (key === BARRIER_KEY) {
-                if (m.value?.toString('utf8') === barrier) waiting.delete(`${batch.topic}/${batch.partition}`);
+              const k = m.key?.toString('utf8') ?? '';
+              if (k === BARRIER_KEY) {
+                if (m.value?.toString('utf8') === barrier && waiting.delete(key)) barrierNext.set(key, BigInt(m.offset) + 1n);
                 continue;
               }
-              store?.changelog.restore(key, m.value);
+              // Past our barrier is data the next owner of this task writes: not ours to read.
+              if (!waiting.has(key)) continue;
+              store?.changelog.restore(k, m.value);
               records++;
+              recordsByPartition.set(batch.partition, (recordsByPartition.get(batch.partition) ?? 0) + 1);
             }
             if (waiting.size === 0) {
               clearTimeout(timer);
@@ -76,8 +147,15 @@ export async function restoreTasks(args: {
           },
         })
         .catch(reject);
+      // kafkajs keeps these seeks until the first fetch after the group is joined (run() has
+      // created the consumer group synchronously); partitions of other tasks go to their end.
+      for (const [key, offset] of startAt) {
+        const cut = key.lastIndexOf('/');
+        consumer.seek({ topic: key.slice(0, cut), partition: Number(key.slice(cut + 1)), offset: offset.toString() });
+      }
     });
   } finally {
+    if (beat) clearInterval(beat);
     await consumer.disconnect().catch(() => undefined);
     const admin = kafka.admin();
     await admin
@@ -86,7 +164,18 @@ export async function restoreTasks(args: {
       .catch(() => undefined)
       .finally(() => admin.disconnect());
   }
+
+  if (snapshots) {
+    for (const task of tasks) {
+      const positions = new Map<string, bigint>();
+      for (const store of storeNames) {
+        const next = barrierNext.get(`${changelogTopic(applicationId, store)}/${task.partition}`);
+        if (next !== undefined) positions.set(store, next);
+      }
+      snapshots.restored(task.partition, positions, recordsByPartition.get(task.partition) ?? 0, fromSnapshot.has(task.partition));
+    }
+  }
   const ms = Date.now() - started;
-  logger.info({ partitions: tasks.map((t) => t.partition), records, ms }, 'restored tasks from changelogs');
-  return { records, ms };
+  logger.info({ partitions: tasks.map((t) => t.partition), records, snapshotEntries, fromSnapshot: [...fromSnapshot], ms }, 'restored tasks from snapshots and changelogs');
+  return { records, snapshotEntries, fromSnapshot: fromSnapshot.size, ms };
 }
