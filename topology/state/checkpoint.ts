@@ -178,11 +178,11 @@ export async function readSnapshotFile(path: string, options: { yieldEvery?: num
   const actual = createHash('sha256').update(body).digest('hex');
   if (typeof expected !== 'string' || expected !== actual) return { ok: false, reason: 'checksum', detail: `sha256 ${actual} does not match the trailer` };
 
-  const text = body.toString('utf8');
-  const first = text.indexOf('\n');
+  // Line by line from the buffer: a large snapshot is longer than V8's longest string.
+  const first = body.indexOf(0x0a);
   let header: SnapshotHeader;
   try {
-    header = JSON.parse(text.slice(0, first)) as SnapshotHeader;
+    header = JSON.parse(body.toString('utf8', 0, first)) as SnapshotHeader;
   } catch {
     return { ok: false, reason: 'format', detail: 'header is not JSON' };
   }
@@ -199,9 +199,9 @@ export async function readSnapshotFile(path: string, options: { yieldEvery?: num
   let pos = first + 1;
   let lines = 0;
   try {
-    while (pos < text.length) {
-      const nl = text.indexOf('\n', pos);
-      const [i, key, value] = JSON.parse(text.slice(pos, nl)) as [number, string, unknown];
+    while (pos < body.length) {
+      const nl = body.indexOf(0x0a, pos);
+      const [i, key, value] = JSON.parse(body.toString('utf8', pos, nl)) as [number, string, unknown];
       const target = stores[i];
       if (!target || typeof key !== 'string') return { ok: false, reason: 'format', detail: `bad entry line ${lines + 2}` };
       target.entries.push([key, value]);
