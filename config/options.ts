@@ -78,8 +78,9 @@ export const DEFAULTS = {
     /** Decoded records a task buffers per input partition before that partition's fetches pause. */
     maxBufferedRecords: 5_000,
     /**
-     * Directory of the task snapshots (Kafka Streams' state.dir); empty: `<os.tmpdir()>/artenic-streams/<applicationId>`.
-     * Give each instance on one host its own, on a disk that outlives the process.
+     * Root of the task snapshot directories (Kafka Streams' state.dir): snapshots go to
+     * `<stateDir>/<applicationId>/`; empty: `<os.tmpdir()>/artenic-streams`. Use a disk that
+     * outlives the process, and one directory per instance on a shared host.
      */
     stateDir: null as string | null,
     /** Snapshot each task's committed state to `stateDir`, so a restart reads only the changelog tail; false: every restore reads whole changelogs. */

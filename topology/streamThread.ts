@@ -154,7 +154,7 @@ export class StreamThread {
         if (done.length > 0) resolveOffset((done[done.length - 1] as (typeof messages)[number]).offset);
         messages = messages.filter((m) => BigInt(m.offset) >= committed);
       }
-      await tasks.ensureTask(batch.partition);
+      await tasks.ensureTask(batch.partition, heartbeat); // [restore] heartbeats while restoring
       group = await tasks.ensureGroup(batch.partition);
     } catch (err) {
       // A restore whose barrier transaction failed may leave the producer unusable too.
@@ -171,7 +171,7 @@ export class StreamThread {
         decoded = await lastValueFrom(from(sources).pipe(decodeRecords({ serde: this.o.serde, bounds: this.bounds(), maxRecordBytes: config.validation.maxRecordBytes }), toArray()));
       } catch (err) {
         // The registry is unreachable, say: nothing of this batch was buffered; fetch it again.
-        this.dropAll();
+        this.dropAll(false);
         throw new TaskCorruptedError(`decoding a batch of ${batch.topic}/${batch.partition} failed: ${(err as Error).message}`, { cause: err });
       }
       const records: BufferedRecord[] = decoded.map((d, i) => ({
@@ -220,10 +220,11 @@ export class StreamThread {
       const committed = await sender.commit(requests, partition, nextOffsets(records), () => generation === this.generation);
       if (!committed) {
         // A rebalance began: the partition may move. Nothing of this batch committed.
-        this.dropAll();
+        this.dropAll(false);
         return;
       }
       group.markCommitted();
+      tasks.committed(partition, sender.lastWritten); // [restore] committed state only: a snapshot may be taken now
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       for (const [src, n] of this.countBySource(records)) {
         bump(counters.consumed, src, n);
@@ -284,9 +285,9 @@ export class StreamThread {
     this.processTimers.clear();
   }
 
-  /** The tasks are corrupted: dropped and restored on next use, their input fetched again from the committed offsets. */
-  private dropAll(): void {
-    this.o.tasks.dropAll();
+  /** The tasks are dropped and restored on next use, their input fetched again from the committed offsets; `corrupted` (the default) also discards their snapshots. */
+  private dropAll(corrupted = true): void {
+    this.o.tasks.dropAll(corrupted);
     this.clearScheduled();
   }
 

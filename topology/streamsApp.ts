@@ -163,6 +163,7 @@ export class StreamsApp {
   async stop(): Promise<void> {
     if (!this.thread.isRunning) return;
     await this.thread.shutdown();
+    await this.tasks.closeSnapshots(); // [restore] after the last commit
     await this.sender.close();
     for (const t of this.globals.values()) await t.stop();
   }

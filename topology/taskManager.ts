@@ -12,6 +12,8 @@ import { inputPositions } from './admin.ts';
 import { PartitionGroup } from './partitionGroup.ts';
 import type { Processor } from './processor.ts';
 import { restoreTasks } from './restore.ts';
+import { TaskSnapshots } from './state/index.ts';
+import { changelogTopic } from './stores/index.ts';
 import { StreamTask, type TaskOptions } from './task.ts';
 import { bump, type StreamsCounters } from './streamsCounters.ts';
 import type { TransactionalSender } from './transactionalSender.ts';
@@ -45,14 +47,31 @@ export class TaskManager {
   private assigned = new Set<number>();
   /** Set by the stream thread once its consumer exists. */
   input?: InputControl;
+  /** [restore] Snapshots of the tasks' committed state on local disk, so a restore reads only the changelog tail. */
+  readonly snapshots: TaskSnapshots;
 
-  constructor(private readonly o: TaskManagerOptions) {}
+  constructor(private readonly o: TaskManagerOptions) {
+    const s = o.config.streams;
+    this.snapshots = new TaskSnapshots({
+      enabled: s.snapshotsEnabled,
+      dir: s.stateDir,
+      applicationId: o.config.kafka.applicationId,
+      intervalMs: s.snapshotIntervalMs,
+      minRecords: s.snapshotMinRecords,
+      logger: o.logger,
+      onEvent: (what, n) => bump(o.counters.events, what, n),
+    });
+  }
 
   /** A rebalance ended: tasks of partitions that left this instance go, and so does every buffer. */
   assign(partitions: Set<number>): void {
     // Tasks of partitions that left this instance are dropped; if they come back, they are
     // restored from the changelog, which may have moved on meanwhile.
-    for (const p of this.tasks.keys()) if (!partitions.has(p)) this.tasks.delete(p);
+    for (const p of this.tasks.keys()) {
+      if (partitions.has(p)) continue;
+      this.tasks.delete(p);
+      this.snapshots.forget(p); // [restore] the file stays for when the task comes back
+    }
     // After a rebalance the consumer fetches again from the committed offsets: what was
     // buffered and not committed comes again, so the buffers go.
     this.dropBuffers();
@@ -68,19 +87,26 @@ export class TaskManager {
   }
 
   /** The partition's task, created with those of every other assigned partition that has none and restored from the changelogs. */
-  async ensureTask(partition: number): Promise<StreamTask> {
+  async ensureTask(partition: number, heartbeat?: () => Promise<void>): Promise<StreamTask> {
     const existing = this.tasks.get(partition);
     if (existing) return existing;
     const wanted = new Set([...this.assigned, partition]);
     const fresh = [...wanted].filter((p) => !this.tasks.has(p)).map((p) => new StreamTask(p, this.o.processors, this.o.taskOptions()));
-    await restoreTasks({
+    const restored = await restoreTasks({
       kafka: this.o.kafka,
       producer: await this.o.sender.transactionalProducer(),
       applicationId: this.o.config.kafka.applicationId,
       tasks: fresh,
       logger: this.o.logger,
+      // [restore] snapshot first, then the changelog tail; the group keeps hearing from us meanwhile
+      snapshots: this.snapshots,
+      heartbeat,
+      heartbeatIntervalMs: Math.floor(this.o.config.kafka.sessionTimeoutMs / 10),
     });
     this.o.counters.restores++;
+    this.o.counters.restoredRecords += restored.records;
+    this.o.counters.restoredSnapshotEntries += restored.snapshotEntries;
+    this.o.counters.restoreMs += restored.ms;
     for (const t of fresh) {
       t.init();
       this.tasks.set(t.partition, t);
@@ -154,7 +180,12 @@ export class TaskManager {
    * after a failed batch kafkajs retries without rejoining the group, so it is sent back
    * explicitly.
    */
-  dropAll(): void {
+  dropAll(corrupted = true): void {
+    // [restore] A corrupted task's snapshot goes too (Kafka Streams wipes its state directory); one dropped for a rebalance keeps it.
+    for (const p of this.tasks.keys()) {
+      if (corrupted) void this.snapshots.discard(p, 'task corrupted (a transaction or a restore failed)');
+      else this.snapshots.forget(p);
+    }
     const rewind = [...this.groups].flatMap(([partition, g]) => [...g.committedPositions()].map(([topic, next]) => ({ topic, partition, offset: next.toString() })));
     this.tasks.clear();
     this.dropBuffers();
@@ -166,6 +197,26 @@ export class TaskManager {
         this.o.logger.debug({ err, ...seek }, 'no rewind for an input that is not assigned');
       }
     }
+  }
+
+  /** [restore] A transaction of the partition's task committed: what it wrote to the changelogs may make a snapshot due. */
+  committed(partition: number, written: ReadonlyMap<string, { next: bigint; records: number }>): void {
+    const task = this.tasks.get(partition);
+    if (!task) return;
+    const positions = new Map<string, bigint>();
+    let changes = 0;
+    for (const store of task.stores.keys()) {
+      const w = written.get(`${changelogTopic(this.o.config.kafka.applicationId, store)}|${partition}`);
+      if (!w) continue;
+      positions.set(store, w.next);
+      changes += w.records;
+    }
+    this.snapshots.committed(task, positions, changes);
+  }
+
+  /** [restore] Clean shutdown, after the last commit: a last snapshot of each task that changed, and every write finished. */
+  async closeSnapshots(): Promise<void> {
+    await this.snapshots.close(this.tasks.values());
   }
 
   /** Entries per store, over all tasks of this instance. */

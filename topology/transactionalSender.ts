@@ -8,7 +8,7 @@
  * same id and aborts the transaction it left open), then `commit()` any number of times,
  * one at a time; `close()` last.
  */
-import { Partitioners, type Kafka, type Message, type Producer } from 'kafkajs';
+import { Partitioners, type Kafka, type Message, type Producer, type RecordMetadata } from 'kafkajs';
 import type { Config } from '../config/options.ts';
 import type { Logger } from '../common/logger.ts';
 import { bump, type StreamsCounters } from './streamsCounters.ts';
@@ -22,6 +22,8 @@ export class TransactionalSender {
   private broken = false;
   /** Input topic-partitions ("topic:partition") whose last transaction may or may not have committed. */
   private readonly uncertain = new Set<string>();
+  /** [restore] What the last committed transaction wrote, per `topic|partition`: the offset after its last record, and how many records. */
+  lastWritten: ReadonlyMap<string, { next: bigint; records: number }> = new Map();
 
   constructor(
     private readonly kafka: Kafka,
@@ -120,8 +122,9 @@ export class TransactionalSender {
     for (let attempt = 0; ; attempt++) {
       const producer = await this.transactionalProducer();
       const txn = await producer.transaction();
+      const written = new Map<string, { next: bigint; records: number }>();
       try {
-        for (const topicMessages of requests) await txn.sendBatch({ topicMessages, acks: -1 });
+        for (const topicMessages of requests) noteWritten(written, topicMessages, await txn.sendBatch({ topicMessages, acks: -1 }));
         await txn.sendOffsets({
           consumerGroupId: this.groupId,
           topics: [...offsets].map(([topic, next]) => ({ topic, partitions: [{ partition, offset: next.toString() }] })),
@@ -132,6 +135,7 @@ export class TransactionalSender {
         }
         await txn.commit();
         this.counters.transactions++;
+        this.lastWritten = written;
         return true;
       } catch (err) {
         let aborted = true;
@@ -155,5 +159,28 @@ export class TransactionalSender {
 
   async close(): Promise<void> {
     await this.producer?.disconnect().catch((err) => this.logger.warn({ err }, 'producer disconnect failed'));
+  }
+}
+
+/**
+ * [restore] Where one request's records landed: per topic-partition, the broker's base offset
+ * of the batch plus the records sent there (kafkajs sends one batch per partition per request).
+ */
+function noteWritten(written: Map<string, { next: bigint; records: number }>, request: TopicMessages, metadata: RecordMetadata[]): void {
+  const counts = new Map<string, number>();
+  for (const { topic, messages } of request) {
+    for (const m of messages) {
+      if (m.partition === undefined) continue; // only records with an explicit partition (changelogs) are tracked
+      const key = `${topic}|${m.partition}`;
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+    }
+  }
+  for (const md of metadata) {
+    const key = `${md.topicName}|${md.partition}`;
+    const n = counts.get(key);
+    if (n === undefined || md.baseOffset === undefined) continue;
+    const next = BigInt(md.baseOffset) + BigInt(n);
+    const prev = written.get(key);
+    written.set(key, { next: prev && prev.next > next ? prev.next : next, records: (prev?.records ?? 0) + n });
   }
 }

@@ -34,7 +34,7 @@ import { deleteSnapshotFile, readSnapshotFile, serializeSnapshot, writeSnapshotF
 export interface TaskSnapshotOptions {
   /** False: nothing is read or written (every restore reads the whole changelog). */
   enabled: boolean;
-  /** Directory of the snapshot files; null: `<os.tmpdir()>/artenic-streams/<applicationId>`. */
+  /** Root of the state directories (Kafka Streams' state.dir); the files go to `<dir>/<applicationId>/`. Null: `<os.tmpdir()>/artenic-streams`. */
   dir: string | null;
   applicationId: string;
   intervalMs: number;
@@ -72,8 +72,9 @@ interface TaskState {
   lastSnapshotAt: number;
 }
 
-export function defaultStateDir(applicationId: string): string {
-  return join(tmpdir(), 'artenic-streams', applicationId);
+/** Where an application's task snapshots go: `<stateDir>/<applicationId>`, by default under `<os.tmpdir()>/artenic-streams`. */
+export function defaultStateDir(applicationId: string, stateDir: string | null = null): string {
+  return join(stateDir ?? join(tmpdir(), 'artenic-streams'), applicationId);
 }
 
 export class TaskSnapshots {
@@ -84,7 +85,7 @@ export class TaskSnapshots {
   private readonly now: () => number;
 
   constructor(private readonly options: TaskSnapshotOptions) {
-    this.dir = options.dir ?? defaultStateDir(options.applicationId);
+    this.dir = defaultStateDir(options.applicationId, options.dir);
     this.now = options.now ?? Date.now;
   }
 

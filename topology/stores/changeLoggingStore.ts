@@ -56,7 +56,7 @@ export class ChangeLoggingStore<V> implements KeyValueStore<V> {
     return out;
   }
 
-  /** Changes not yet taken by `drainChanges`: writes no transaction has carried yet. */
+  /** Changes not yet taken by `takeChanges`: writes no transaction has carried yet. */
   get pendingChanges(): number {
     return this.dirty.size;
   }

@@ -1,6 +1,6 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../../../common/logger.ts';
 import { buildLoggedStore, type LoggedStore } from '../../../../topology/stores/index.ts';
@@ -44,7 +44,7 @@ const bounds = (low: bigint, high: bigint) => (): ChangelogBounds => ({ low, hig
 function commitPuts(t: ReturnType<typeof task>, store: string, kv: Array<[string, unknown]>): number {
   const s = t.stores.get(store) as LoggedStore<unknown>;
   for (const [k, v] of kv) s.store.put(k, v);
-  return s.changelog.drainChanges().length;
+  return s.changelog.takeChanges().length;
 }
 
 describe('TaskSnapshots', () => {
@@ -62,7 +62,7 @@ describe('TaskSnapshots', () => {
     await snapshots.flush();
     expect(events.snapshots_written).toBe(1);
 
-    const restarted = manager({ dir: snapshots.dir });
+    const restarted = manager({ dir: dirname(snapshots.dir) });
     const fresh = task(0);
     const load = await restarted.snapshots.load(fresh, bounds(0n, 30n));
     expect(load?.offsets).toEqual(new Map([['task-meta', 10n], ['pending', 23n]]));
@@ -110,7 +110,7 @@ describe('TaskSnapshots', () => {
     snapshots.committed(t, new Map([['pending', 2n]]), commitPuts(t, 'pending', [['a', 1]]));
     await snapshots.close([t]);
     expect(events.snapshots_written).toBe(1);
-    const again = manager({ dir: snapshots.dir });
+    const again = manager({ dir: dirname(snapshots.dir) });
     expect((await again.snapshots.load(task(4), bounds(0n, 2n)))?.offsets.get('pending')).toBe(2n);
   });
 
@@ -144,8 +144,15 @@ describe('TaskSnapshots', () => {
     snapshots.restored(7, new Map([['task-meta', 0n], ['pending', 0n]]), 0, false);
     snapshots.committed(t, new Map([['pending', 2n]]), commitPuts(t, 'pending', [['a', 1]]));
     await snapshots.flush();
-    const other = manager({ dir: snapshots.dir, applicationId: 'someone-else' });
+    // A file copied into another application's directory, and one renamed to another partition.
+    const other = manager({ dir: dirname(snapshots.dir), applicationId: 'someone-else' });
+    mkdirSync(other.snapshots.dir, { recursive: true });
+    copyFileSync(snapshots.pathOf(7), other.snapshots.pathOf(7));
     expect(await other.snapshots.load(task(7), bounds(0n, 10n))).toBeNull();
+    expect(existsSync(other.snapshots.pathOf(7))).toBe(false);
+    copyFileSync(snapshots.pathOf(7), snapshots.pathOf(8));
+    expect(await snapshots.load(task(8), bounds(0n, 10n))).toBeNull();
+    expect(await snapshots.load(task(7), bounds(0n, 10n))).not.toBeNull();
   });
 
   it('returns null for a missing file, and discards one whose checksum fails', async () => {
@@ -197,5 +204,6 @@ describe('TaskSnapshots', () => {
   it('defaults to <tmpdir>/artenic-streams/<applicationId>', () => {
     expect(defaultStateDir('my-app')).toBe(join(tmpdir(), 'artenic-streams', 'my-app'));
     expect(new TaskSnapshots({ enabled: true, dir: null, applicationId: 'my-app', intervalMs: 1, minRecords: 1, logger }).dir).toBe(defaultStateDir('my-app'));
+    expect(new TaskSnapshots({ enabled: true, dir: '/var/lib/artenic', applicationId: 'my-app', intervalMs: 1, minRecords: 1, logger }).dir).toBe('/var/lib/artenic/my-app');
   });
 });
