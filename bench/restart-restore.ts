@@ -91,6 +91,18 @@ async function fillChangelog(config: Config, size: number): Promise<number> {
   return total;
 }
 
+/** The broker answers NOT_COORDINATOR and the like while a fresh group coordinator loads: try again. */
+async function retrying<T>(fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!(err as { retriable?: boolean }).retriable || attempt >= 40) throw err;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+}
+
 async function publishJobs(publisher: Publisher, generator: EventGenerator, from: number, n: number): Promise<void> {
   // After the state's event times, within every TTL: nothing expires, nothing is late.
   await publisher.addJobs(Array.from({ length: n }, (_, k) => generator.job(T0 + 10_000_000 + (from + k) * 1_000)));
@@ -101,15 +113,15 @@ async function publishJobs(publisher: Publisher, generator: EventGenerator, from
 async function timedRun(admin: Admin, config: Config, serde: TopicSerde, inputTopics: string[]): Promise<RunResult> {
   const processors = buildProcessors(config);
   const kafka = createKafka(config, logger);
-  const base = await committedOffsets(admin, config.kafka.applicationId, inputTopics);
-  const end = await endOffsets(admin, inputTopics);
+  const base = await retrying(() => committedOffsets(admin, config.kafka.applicationId, inputTopics));
+  const end = await retrying(() => endOffsets(admin, inputTopics));
   const streams = new StreamsApp(kafka, config, serde, processors, logger);
   const launched = performance.now();
   void streams.start().catch((err: unknown) => logger.error({ err }, 'streams failed'));
   let firstCommitMs: number | undefined;
   const deadline = Date.now() + 15 * 60_000;
   for (;;) {
-    const committed = await committedOffsets(admin, config.kafka.applicationId, inputTopics);
+    const committed = await retrying(() => committedOffsets(admin, config.kafka.applicationId, inputTopics));
     if (firstCommitMs === undefined && committed > base) firstCommitMs = performance.now() - launched;
     if (committed >= end) break;
     if (Date.now() > deadline) throw new Error('the service did not commit its input within 15 minutes');

@@ -187,7 +187,8 @@ export class StreamThread {
     try {
       await this.processAndCommit(batch.partition, heartbeat, isStale);
     } catch (err) {
-      this.dropAll();
+      // [restore] A heartbeat that finds a rebalance under way corrupts nothing: the snapshots stay.
+      this.dropAll(!isRebalanceError(err));
       this.o.logger.warn({ err, topic: batch.topic, partition: batch.partition }, 'batch failed; tasks dropped and will be restored');
       throw new TaskCorruptedError(`batch of ${batch.topic}/${batch.partition} failed: ${(err as Error).message}`, { cause: err });
     }
@@ -332,6 +333,12 @@ export class StreamThread {
     await this.serial;
     await this.consumer?.disconnect().catch((err) => this.o.logger.warn({ err }, 'consumer disconnect failed'));
   }
+}
+
+/** [restore] What kafkajs' heartbeat throws when the group rebalances (its own `isRebalancing`, plus an unknown member). */
+function isRebalanceError(err: unknown): boolean {
+  const type = (err as { type?: unknown } | null)?.type;
+  return type === 'REBALANCE_IN_PROGRESS' || type === 'NOT_COORDINATOR_FOR_GROUP' || type === 'ILLEGAL_GENERATION' || type === 'UNKNOWN_MEMBER_ID';
 }
 
 /** Per topic, the offset after the last record taken: what the transaction commits. */
