@@ -53,9 +53,22 @@ export async function restoreTasks(args: {
   const byPartition = new Map(tasks.map((t) => [t.partition, t]));
   const barrier = randomUUID();
   const topicToStore = new Map(storeNames.map((s) => [changelogTopic(applicationId, s), s]));
-  const topics = [...topicToStore.keys()];
 
-  // Heartbeats of the main consumer for as long as the restore lasts (its batch is blocked on us).
+  const txn = await producer.transaction();
+  try {
+    await txn.sendBatch({
+      topicMessages: [...topicToStore.keys()].map((topic) => ({
+        topic,
+        messages: tasks.map((t) => ({ key: BARRIER_KEY, value: barrier, partition: t.partition })),
+      })),
+    });
+    await txn.commit();
+  } catch (err) {
+    await txn.abort().catch(() => undefined);
+    throw err;
+  }
+
+  // [restore] Heartbeats of the main consumer for as long as the restore lasts (its batch is blocked on us).
   const beat = args.heartbeat
     ? setInterval(() => {
         args.heartbeat?.().catch((err: unknown) => logger.debug({ err }, 'heartbeat during a restore failed (a rebalance began?)'));
@@ -63,6 +76,7 @@ export async function restoreTasks(args: {
     : undefined;
   beat?.unref();
 
+  const topics = [...topicToStore.keys()];
   const groupId = `${applicationId}-restore-${barrier}`;
   const consumer = kafka.consumer({ groupId, readUncommitted: false, allowAutoTopicCreation: false, maxWaitTimeInMs: 100 });
   let records = 0;
@@ -72,20 +86,6 @@ export async function restoreTasks(args: {
   /** Per `topic/partition`: the offset after the barrier, once seen. */
   const barrierNext = new Map<string, bigint>();
   try {
-    const txn = await producer.transaction();
-    try {
-      await txn.sendBatch({
-        topicMessages: topics.map((topic) => ({
-          topic,
-          messages: tasks.map((t) => ({ key: BARRIER_KEY, value: barrier, partition: t.partition })),
-        })),
-      });
-      await txn.commit();
-    } catch (err) {
-      await txn.abort().catch(() => undefined);
-      throw err;
-    }
-
     // Where each changelog partition starts and ends, after the barriers: a snapshot's offset must lie in between.
     const bounds = new Map<string, ChangelogBounds>();
     const admin = kafka.admin();
