@@ -8,9 +8,10 @@
  * With task snapshots (`topology/state/`), a task whose snapshot is valid against the
  * changelogs' bounds is first filled from it, and its changelog partitions are read from the
  * snapshot's offsets only: the tail. The others are read from the beginning; changelog
- * partitions of no task being restored are skipped (sought to their end). Reading more than
- * the tail is always safe (a compacted changelog replayed over the snapshot ends in the same
- * state), so a restore consumer that kafkajs restarts from the beginning stays correct.
+ * partitions of no task being restored are skipped (sought to their end). The seeks are made
+ * again on every join of the restore consumer, from where it stands, since kafkajs restarts a
+ * crashed consumer with its seeks forgotten. Reading more than the tail would still be safe
+ * (a changelog replayed over the snapshot ends in the same state), only slower.
  *
  * A restore runs inside the main consumer's batch: `heartbeat` is called every
  * `heartbeatIntervalMs` meanwhile, so a long restore does not get the instance evicted
@@ -114,6 +115,18 @@ export async function restoreTasks(args: {
 
     const waiting = new Set<string>();
     for (const topic of topics) for (const t of tasks) waiting.add(`${topic}/${t.partition}`);
+    /** Per `topic/partition` still waiting: the offset after the last record applied. */
+    const progress = new Map<string, bigint>();
+    // On every join, before its first fetch, each partition goes where the restore stands:
+    // kafkajs restarts a consumer that crashed (a coordinator still loading, say) with a new
+    // group member that has forgotten every seek, and would read from the beginning.
+    consumer.on(consumer.events.GROUP_JOIN, () => {
+      for (const [key, start] of startAt) {
+        const cut = key.lastIndexOf('/');
+        const offset = waiting.has(key) ? (progress.get(key) ?? start) : (barrierNext.get(key) ?? bounds.get(key)?.high ?? start);
+        consumer.seek({ topic: key.slice(0, cut), partition: Number(key.slice(cut + 1)), offset: offset.toString() });
+      }
+    });
     await consumer.connect();
     await consumer.subscribe({ topics, fromBeginning: true });
     await new Promise<void>((resolve, reject) => {
@@ -139,6 +152,7 @@ export async function restoreTasks(args: {
               store?.changelog.restore(k, m.value);
               records++;
               recordsByPartition.set(batch.partition, (recordsByPartition.get(batch.partition) ?? 0) + 1);
+              progress.set(key, BigInt(m.offset) + 1n);
             }
             if (waiting.size === 0) {
               clearTimeout(timer);
@@ -147,12 +161,6 @@ export async function restoreTasks(args: {
           },
         })
         .catch(reject);
-      // kafkajs keeps these seeks until the first fetch after the group is joined (run() has
-      // created the consumer group synchronously); partitions of other tasks go to their end.
-      for (const [key, offset] of startAt) {
-        const cut = key.lastIndexOf('/');
-        consumer.seek({ topic: key.slice(0, cut), partition: Number(key.slice(cut + 1)), offset: offset.toString() });
-      }
     });
   } finally {
     if (beat) clearInterval(beat);
