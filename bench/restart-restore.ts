@@ -41,7 +41,7 @@ const PENDING_FRACTION = Number(process.env.BENCH_RESTORE_PENDING_FRACTION ?? 0.
 const JOBS_PER_RUN = Number(process.env.BENCH_RESTORE_JOBS ?? 200);
 const T0 = Date.UTC(2026, 9, 1);
 
-const logger = pino({ name: 'bench', level: 'warn' }, pino.destination(2));
+const logger = pino({ name: 'bench', level: process.env.BENCH_LOG_LEVEL ?? 'warn' }, pino.destination(2));
 
 interface RunResult {
   firstCommitMs: number;
@@ -146,8 +146,9 @@ async function measure(stack: { brokers: string[]; registryUrl: string }, stateR
       kafka: { brokers: stack.brokers, applicationId: `bench-restore-${suffix}` },
       registry: { url: stack.registryUrl },
       topics: Object.fromEntries(TOPIC_ROLES.map((r) => [r, `${r}-${suffix}`])),
-      // The state is the benchmark's: no eviction by capacity.
-      feedback: { maxPendingPerPartition: 10_000_000 },
+      // The state is the benchmark's: no eviction by capacity, and nothing expires while the
+      // runs' outcomes (up to days after their dispatches) move stream time on.
+      feedback: { maxPendingPerPartition: 10_000_000, pendingTtlMs: 60 * 86_400_000, completedTtlMs: 60 * 86_400_000 },
       streams: { stateDir: join(stateRoot, suffix) },
       log: { level: 'warn' },
     },

@@ -184,6 +184,9 @@ export async function restoreTasks(args: {
     }
   }
   const ms = Date.now() - started;
-  logger.info({ partitions: tasks.map((t) => t.partition), records, snapshotEntries, fromSnapshot: [...fromSnapshot], ms }, 'restored tasks from snapshots and changelogs');
+  logger.info(
+    { partitions: tasks.map((t) => t.partition), records, recordsByPartition: Object.fromEntries(recordsByPartition), snapshotEntries, fromSnapshot: [...fromSnapshot], ms },
+    'restored tasks from snapshots and changelogs',
+  );
   return { records, snapshotEntries, fromSnapshot: fromSnapshot.size, ms };
 }
