@@ -166,7 +166,7 @@ export class TransactionalSender {
  * [restore] Where one request's records landed: per topic-partition, the broker's base offset
  * of the batch plus the records sent there (kafkajs sends one batch per partition per request).
  */
-function noteWritten(written: Map<string, { next: bigint; records: number }>, request: TopicMessages, metadata: RecordMetadata[]): void {
+export function noteWritten(written: Map<string, { next: bigint; records: number }>, request: TopicMessages, metadata: RecordMetadata[]): void {
   const counts = new Map<string, number>();
   for (const { topic, messages } of request) {
     for (const m of messages) {
