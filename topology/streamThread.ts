@@ -225,7 +225,7 @@ export class StreamThread {
         return;
       }
       group.markCommitted();
-      tasks.committed(partition, sender.lastWritten); // [restore] committed state only: a snapshot may be taken now
+      await tasks.committed(partition, sender.lastWritten); // [restore] committed state only: a snapshot may be taken now
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       for (const [src, n] of this.countBySource(records)) {
         bump(counters.consumed, src, n);

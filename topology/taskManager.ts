@@ -200,7 +200,7 @@ export class TaskManager {
   }
 
   /** [restore] A transaction of the partition's task committed: what it wrote to the changelogs may make a snapshot due. */
-  committed(partition: number, written: ReadonlyMap<string, { next: bigint; records: number }>): void {
+  async committed(partition: number, written: ReadonlyMap<string, { next: bigint; records: number }>): Promise<void> {
     const task = this.tasks.get(partition);
     if (!task) return;
     const positions = new Map<string, bigint>();
@@ -211,7 +211,7 @@ export class TaskManager {
       positions.set(store, w.next);
       changes += w.records;
     }
-    this.snapshots.committed(task, positions, changes);
+    await this.snapshots.committed(task, positions, changes);
   }
 
   /** [restore] Clean shutdown, after the last commit: a last snapshot of each task that changed, and every write finished. */

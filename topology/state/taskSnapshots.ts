@@ -148,16 +148,17 @@ export class TaskSnapshots {
   /**
    * A transaction of this task committed: `positions` (per store, the offset after the last
    * changelog record it wrote) and `changes` (changelog records it wrote). Captures and
-   * writes a snapshot in the background when one is due.
+   * writes a snapshot in the background when one is due; resolves once the state is
+   * captured (the caller must not change the stores before).
    */
-  committed(task: SnapshotSource, positions: ReadonlyMap<string, bigint>, changes: number): void {
+  async committed(task: SnapshotSource, positions: ReadonlyMap<string, bigint>, changes: number): Promise<void> {
     const state = this.tasks.get(task.partition);
     if (!state) return;
     for (const [store, next] of positions) if (next > (state.positions.get(store) ?? -1n)) state.positions.set(store, next);
     state.changes += changes;
     if (!this.options.enabled || state.changes < this.options.minRecords || this.now() - state.lastSnapshotAt < this.options.intervalMs) return;
     if (this.inFlight.has(task.partition)) return; // the previous one is still being written: the next commit tries again
-    this.snapshot(task, state);
+    await this.snapshot(task, state);
   }
 
   /** The task was corrupted: its snapshot file is deleted (the next restore reads the whole changelog). */
@@ -179,7 +180,7 @@ export class TaskSnapshots {
         const state = this.tasks.get(task.partition);
         if (!state || state.changes === 0) continue;
         await this.inFlight.get(task.partition);
-        this.snapshot(task, state);
+        await this.snapshot(task, state);
       }
     }
     await this.flush();
@@ -190,7 +191,7 @@ export class TaskSnapshots {
     while (this.inFlight.size > 0) await Promise.all([...this.inFlight.values()]);
   }
 
-  private snapshot(task: SnapshotSource, state: TaskState): void {
+  private async snapshot(task: SnapshotSource, state: TaskState): Promise<void> {
     const stores: StoreToSnapshot[] = [];
     for (const [name, s] of task.stores) {
       const offset = state.positions.get(name);
@@ -199,10 +200,10 @@ export class TaskSnapshots {
       stores.push({ name, offset, size: s.store.size, entries: s.changelog.entries() });
     }
     const started = this.now();
-    const serialized = serializeSnapshot({ applicationId: this.options.applicationId, partition: task.partition, writtenAt: started }, stores);
     const captured = state.changes;
     state.changes = 0;
     state.lastSnapshotAt = started;
+    const serialized = await serializeSnapshot({ applicationId: this.options.applicationId, partition: task.partition, writtenAt: started }, stores);
     const path = this.pathOf(task.partition);
     this.chain(task.partition, async () => {
       try {

@@ -17,7 +17,7 @@ afterEach(() => {
 
 const meta = { applicationId: 'app', partition: 3, writtenAt: 1_700_000_000_000 };
 
-function sample(n: number) {
+async function sample(n: number) {
   const pending = new Map<string, unknown>();
   for (let i = 0; i < n; i++) pending.set(`job-${i}`, { cost: i * 1.5, tags: ['a', `b${i}`], nested: { ok: i % 2 === 0 } });
   const meta2 = new Map<string, unknown>([['stream-time', 1_700_000_123_456]]);
@@ -30,7 +30,7 @@ function sample(n: number) {
 describe('task snapshot file', () => {
   it('round-trips entries and per-store offsets', async () => {
     const path = join(tempDir(), 'task-3.snapshot.jsonl');
-    await writeSnapshotFile(path, sample(1_000));
+    await writeSnapshotFile(path, await sample(1_000));
     const read = await readSnapshotFile(path, { yieldEvery: 100 });
     if (!read.ok) throw new Error(`read failed: ${read.reason}`);
     expect(read.snapshot.header).toMatchObject({ applicationId: 'app', partition: 3, writtenAt: meta.writtenAt });
@@ -42,7 +42,7 @@ describe('task snapshot file', () => {
   });
 
   it('spans several chunks when the state is large', async () => {
-    const s = sample(30_000);
+    const s = await sample(30_000);
     expect(s.chunks.length).toBeGreaterThan(3);
     const path = join(tempDir(), 'big.jsonl');
     await writeSnapshotFile(path, s);
@@ -50,14 +50,29 @@ describe('task snapshot file', () => {
     expect(read.ok && read.snapshot.stores.get('pending')?.entries.length).toBe(30_000);
   });
 
+  it('gives the event loop turns while it serialises and parses a large state (heartbeats go on)', async () => {
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 1);
+    const s = await sample(30_000);
+    const duringSerialise = ticks;
+    const path = join(tempDir(), 'big.jsonl');
+    await writeSnapshotFile(path, s);
+    ticks = 0;
+    const read = await readSnapshotFile(path, { yieldEvery: 5_000 });
+    clearInterval(timer);
+    expect(read.ok).toBe(true);
+    expect(duringSerialise).toBeGreaterThan(0);
+    expect(ticks).toBeGreaterThan(0);
+  });
+
   it('writes atomically: the new bytes go to a synced temporary file first; a crash before the rename leaves the previous snapshot whole', async () => {
     const dir = tempDir();
     const path = join(dir, 'task-3.snapshot.jsonl');
-    await writeSnapshotFile(path, sample(10));
+    await writeSnapshotFile(path, await sample(10));
     const before = readFileSync(path);
     let seenTmp = '';
     await expect(
-      writeSnapshotFile(path, sample(20), {
+      writeSnapshotFile(path, await sample(20), {
         beforeRename: (tmp) => {
           seenTmp = tmp;
           // The complete new snapshot is on disk beside the old one, which is untouched.
@@ -77,8 +92,8 @@ describe('task snapshot file', () => {
   it('replaces the previous snapshot by rename and leaves no temporary file', async () => {
     const dir = tempDir();
     const path = join(dir, 'task-3.snapshot.jsonl');
-    await writeSnapshotFile(path, sample(10));
-    await writeSnapshotFile(path, sample(20));
+    await writeSnapshotFile(path, await sample(10));
+    await writeSnapshotFile(path, await sample(20));
     expect(readdirSync(dir)).toEqual(['task-3.snapshot.jsonl']);
     const read = await readSnapshotFile(path);
     expect(read.ok && read.snapshot.stores.get('pending')?.entries.length).toBe(20);
@@ -90,7 +105,7 @@ describe('task snapshot file', () => {
 
   it('refuses a file whose bytes changed (checksum)', async () => {
     const path = join(tempDir(), 's.jsonl');
-    await writeSnapshotFile(path, sample(50));
+    await writeSnapshotFile(path, await sample(50));
     const text = readFileSync(path, 'utf8');
     writeFileSync(path, text.replace('"job-17"', '"job-71"'));
     const read = await readSnapshotFile(path);
@@ -99,7 +114,7 @@ describe('task snapshot file', () => {
 
   it('refuses a truncated file (its trailer is gone)', async () => {
     const path = join(tempDir(), 's.jsonl');
-    await writeSnapshotFile(path, sample(50));
+    await writeSnapshotFile(path, await sample(50));
     const bytes = readFileSync(path);
     writeFileSync(path, bytes.subarray(0, Math.floor(bytes.length / 2)));
     const read = await readSnapshotFile(path);
@@ -118,14 +133,14 @@ describe('task snapshot file', () => {
   it('reports an unreadable file as unreadable', async () => {
     if (process.getuid?.() === 0) return; // root reads anything
     const path = join(tempDir(), 's.jsonl');
-    await writeSnapshotFile(path, sample(5));
+    await writeSnapshotFile(path, await sample(5));
     await chmod(path, 0o000);
     expect(await readSnapshotFile(path)).toMatchObject({ ok: false, reason: 'unreadable' });
   });
 
   it('deletes a file, and a missing one is no error', async () => {
     const path = join(tempDir(), 's.jsonl');
-    await writeSnapshotFile(path, sample(5));
+    await writeSnapshotFile(path, await sample(5));
     await deleteSnapshotFile(path);
     await deleteSnapshotFile(path);
     expect(await readSnapshotFile(path)).toEqual({ ok: false, reason: 'missing' });

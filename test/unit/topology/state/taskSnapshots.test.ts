@@ -53,12 +53,12 @@ describe('TaskSnapshots', () => {
     const t = task(0);
     snapshots.restored(0, new Map([['task-meta', 10n], ['pending', 20n]]), 0, true);
     let n = commitPuts(t, 'pending', [['a', 1], ['b', 2]]);
-    snapshots.committed(t, new Map([['pending', 22n]]), n);
+    await snapshots.committed(t, new Map([['pending', 22n]]), n);
     tick(60_000);
     await snapshots.flush();
     expect(events.snapshots_written).toBeUndefined(); // 2 changes < minRecords 3
     n = commitPuts(t, 'pending', [['c', { deep: [1, 2] }]]);
-    snapshots.committed(t, new Map([['pending', 23n]]), n);
+    await snapshots.committed(t, new Map([['pending', 23n]]), n);
     await snapshots.flush();
     expect(events.snapshots_written).toBe(1);
 
@@ -76,7 +76,7 @@ describe('TaskSnapshots', () => {
     const { snapshots, events } = manager({ minRecords: 1 });
     const t = task(1);
     snapshots.restored(1, new Map([['task-meta', 0n], ['pending', 0n]]), 0, true);
-    snapshots.committed(t, new Map([['pending', 5n]]), commitPuts(t, 'pending', [['a', 1], ['b', 1]]));
+    await snapshots.committed(t, new Map([['pending', 5n]]), commitPuts(t, 'pending', [['a', 1], ['b', 1]]));
     await snapshots.flush();
     expect(events.snapshots_written).toBeUndefined();
   });
@@ -88,7 +88,7 @@ describe('TaskSnapshots', () => {
     const n = commitPuts(t, 'pending', [['a', 1]]);
     (t.stores.get('pending') as LoggedStore<unknown>).store.put('uncommitted', 9); // processed, not committed
     tick(1);
-    snapshots.committed(t, new Map([['pending', 2n]]), n);
+    await snapshots.committed(t, new Map([['pending', 2n]]), n);
     await snapshots.close([t]);
     expect(events.snapshots_written).toBeUndefined();
     expect(existsSync(snapshots.pathOf(2))).toBe(false);
@@ -98,7 +98,7 @@ describe('TaskSnapshots', () => {
     const { snapshots, events } = manager({ minRecords: 100 });
     const t = task(3);
     snapshots.restored(3, new Map([['task-meta', 4n], ['pending', 500n]]), 499, false);
-    snapshots.committed(t, new Map([['pending', 502n]]), commitPuts(t, 'pending', [['x', 1]]));
+    await snapshots.committed(t, new Map([['pending', 502n]]), commitPuts(t, 'pending', [['x', 1]]));
     await snapshots.flush();
     expect(events.snapshots_written).toBe(1);
   });
@@ -107,7 +107,7 @@ describe('TaskSnapshots', () => {
     const { snapshots, events } = manager({ minRecords: 1_000 });
     const t = task(4);
     snapshots.restored(4, new Map([['task-meta', 0n], ['pending', 0n]]), 0, true);
-    snapshots.committed(t, new Map([['pending', 2n]]), commitPuts(t, 'pending', [['a', 1]]));
+    await snapshots.committed(t, new Map([['pending', 2n]]), commitPuts(t, 'pending', [['a', 1]]));
     await snapshots.close([t]);
     expect(events.snapshots_written).toBe(1);
     const again = manager({ dir: dirname(snapshots.dir) });
@@ -118,7 +118,7 @@ describe('TaskSnapshots', () => {
     const { snapshots, events } = manager({ minRecords: 1 });
     const t = task(5);
     snapshots.restored(5, new Map([['task-meta', 0n], ['pending', 0n]]), 0, false);
-    snapshots.committed(t, new Map([['pending', 1_000n]]), commitPuts(t, 'pending', [['a', 1]]));
+    await snapshots.committed(t, new Map([['pending', 1_000n]]), commitPuts(t, 'pending', [['a', 1]]));
     await snapshots.flush();
     expect(existsSync(snapshots.pathOf(5))).toBe(true);
     const fresh = task(5);
@@ -133,7 +133,7 @@ describe('TaskSnapshots', () => {
     const { snapshots } = manager({ minRecords: 1 });
     const t = task(6);
     snapshots.restored(6, new Map([['task-meta', 0n], ['pending', 0n]]), 0, false);
-    snapshots.committed(t, new Map([['pending', 5n]]), commitPuts(t, 'pending', [['a', 1]]));
+    await snapshots.committed(t, new Map([['pending', 5n]]), commitPuts(t, 'pending', [['a', 1]]));
     await snapshots.flush();
     expect(await snapshots.load(task(6), (s) => (s === 'pending' ? { low: 100n, high: 200n } : { low: 0n, high: 200n }))).toBeNull();
   });
@@ -142,7 +142,7 @@ describe('TaskSnapshots', () => {
     const { snapshots } = manager({ minRecords: 1 });
     const t = task(7);
     snapshots.restored(7, new Map([['task-meta', 0n], ['pending', 0n]]), 0, false);
-    snapshots.committed(t, new Map([['pending', 2n]]), commitPuts(t, 'pending', [['a', 1]]));
+    await snapshots.committed(t, new Map([['pending', 2n]]), commitPuts(t, 'pending', [['a', 1]]));
     await snapshots.flush();
     // A file copied into another application's directory, and one renamed to another partition.
     const other = manager({ dir: dirname(snapshots.dir), applicationId: 'someone-else' });
@@ -161,7 +161,7 @@ describe('TaskSnapshots', () => {
     expect(events.snapshots_discarded).toBeUndefined();
     const t = task(8);
     snapshots.restored(8, new Map([['task-meta', 0n], ['pending', 0n]]), 0, false);
-    snapshots.committed(t, new Map([['pending', 2n]]), commitPuts(t, 'pending', [['a', 1]]));
+    await snapshots.committed(t, new Map([['pending', 2n]]), commitPuts(t, 'pending', [['a', 1]]));
     await snapshots.flush();
     const path = snapshots.pathOf(8);
     writeFileSync(path, readFileSync(path, 'utf8').replace('"a"', '"b"'));
@@ -174,7 +174,7 @@ describe('TaskSnapshots', () => {
     const { snapshots } = manager({ minRecords: 1 });
     const t = task(9);
     snapshots.restored(9, new Map([['task-meta', 0n], ['pending', 0n]]), 0, false);
-    snapshots.committed(t, new Map([['pending', 2n]]), commitPuts(t, 'pending', [['a', 1]]));
+    await snapshots.committed(t, new Map([['pending', 2n]]), commitPuts(t, 'pending', [['a', 1]]));
     await snapshots.discard(9, 'transaction failed');
     await snapshots.flush();
     expect(existsSync(snapshots.pathOf(9))).toBe(false);
@@ -184,7 +184,7 @@ describe('TaskSnapshots', () => {
     const { snapshots } = manager({ minRecords: 1 });
     const t = task(10, ['task-meta']);
     snapshots.restored(10, new Map([['task-meta', 3n]]), 0, false);
-    snapshots.committed(t, new Map([['task-meta', 4n]]), commitPuts(t, 'task-meta', [['stream-time', 5]]));
+    await snapshots.committed(t, new Map([['task-meta', 4n]]), commitPuts(t, 'task-meta', [['stream-time', 5]]));
     await snapshots.flush();
     const load = await snapshots.load(task(10, ['task-meta', 'pending']), bounds(0n, 10n));
     expect(load?.offsets).toEqual(new Map([['task-meta', 4n]]));
@@ -194,7 +194,7 @@ describe('TaskSnapshots', () => {
     const { snapshots, events } = manager({ enabled: false, minRecords: 1, intervalMs: 0 });
     const t = task(11);
     snapshots.restored(11, new Map([['task-meta', 0n], ['pending', 0n]]), 10, false);
-    snapshots.committed(t, new Map([['pending', 2n]]), commitPuts(t, 'pending', [['a', 1]]));
+    await snapshots.committed(t, new Map([['pending', 2n]]), commitPuts(t, 'pending', [['a', 1]]));
     await snapshots.close([t]);
     expect(events).toEqual({});
     expect(existsSync(snapshots.pathOf(11))).toBe(false);
