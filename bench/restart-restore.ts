@@ -11,8 +11,9 @@
  *      few jobs and stops cleanly (its last snapshot written);
  *   2. before: a few more jobs published; the service restarts with snapshots off; timed from
  *      start() to its first commit past the previous one; it reads every changelog record;
- *   3. after: a few more jobs; restart with snapshots on: loads the snapshots written in 1 and
- *      reads only the changelog tail written since (2's commits and the barriers).
+ *   3. after: a few more jobs; restart with snapshots on: loads the latest snapshots and reads
+ *      only the changelog tail written since (2's commits; barriers are not counted).
+ *   2 and 3 alternate BENCH_RESTORE_REPS times (default 3; once at 1M), medians reported.
  * Each run processes its jobs to the end and stops cleanly before the next. Writes
  * bench/results/restart-restore.json and prints a Markdown table for BENCHMARKS.md.
  */
@@ -39,6 +40,8 @@ const SIZES = (process.env.BENCH_RESTORE_SIZES ?? '10000,100000,1000000').split(
 const PENDING_FRACTION = Number(process.env.BENCH_RESTORE_PENDING_FRACTION ?? 0.05);
 /** Jobs published before each run: what it processes and commits. */
 const JOBS_PER_RUN = Number(process.env.BENCH_RESTORE_JOBS ?? 200);
+/** Before/after pairs per size, alternating, medians reported: small sizes are dominated by noisy fixed costs. Sizes of 1M and more: one pair. */
+const REPS = Number(process.env.BENCH_RESTORE_REPS ?? 3);
 const T0 = Date.UTC(2026, 9, 1);
 
 const logger = pino({ name: 'bench', level: process.env.BENCH_LOG_LEVEL ?? 'warn' }, pino.destination(2));
@@ -138,6 +141,12 @@ async function timedRun(admin: Admin, config: Config, serde: TopicSerde, inputTo
   };
 }
 
+/** The run with the median time to first commit. */
+function median(runs: RunResult[]): RunResult {
+  const sorted = [...runs].sort((a, b) => a.firstCommitMs - b.firstCommitMs);
+  return sorted[Math.floor(sorted.length / 2)] as RunResult;
+}
+
 async function measure(stack: { brokers: string[]; registryUrl: string }, stateRoot: string, size: number) {
   const suffix = `${size}-${Date.now().toString(36)}`;
   const config = loadConfig({
@@ -169,16 +178,24 @@ async function measure(stack: { brokers: string[]; registryUrl: string }, stateR
   const inputTopics = [config.topics['job-dispatch'], config.topics['job-outcome']];
   const withSnapshots = (enabled: boolean): Config => ({ ...config, streams: { ...config.streams, snapshotsEnabled: enabled } });
   try {
-    await publishJobs(publisher, generator, 0, JOBS_PER_RUN);
-    const prime = await timedRun(admin, withSnapshots(true), serde, inputTopics);
-    console.error(`size ${size}: prime ${JSON.stringify(prime)}`);
-    await publishJobs(publisher, generator, JOBS_PER_RUN, JOBS_PER_RUN);
-    const before = await timedRun(admin, withSnapshots(false), serde, inputTopics);
-    console.error(`size ${size}: before ${JSON.stringify(before)}`);
-    await publishJobs(publisher, generator, 2 * JOBS_PER_RUN, JOBS_PER_RUN);
-    const after = await timedRun(admin, withSnapshots(true), serde, inputTopics);
-    console.error(`size ${size}: after ${JSON.stringify(after)}`);
-    return { size, stateBytes, prime, before, after };
+    let published = 0;
+    const run = async (what: string, snapshots: boolean) => {
+      await publishJobs(publisher, generator, published, JOBS_PER_RUN);
+      published += JOBS_PER_RUN;
+      const r = await timedRun(admin, withSnapshots(snapshots), serde, inputTopics);
+      console.error(`size ${size}: ${what} ${JSON.stringify(r)}`);
+      return r;
+    };
+    const prime = await run('prime', true);
+    const befores: RunResult[] = [];
+    const afters: RunResult[] = [];
+    const reps = size >= 1_000_000 ? 1 : REPS;
+    // Alternating: each "after" reads the tail written since the last snapshot (the "before" runs write none).
+    for (let i = 0; i < reps; i++) {
+      befores.push(await run('before', false));
+      afters.push(await run('after', true));
+    }
+    return { size, stateBytes, prime, before: median(befores), after: median(afters), befores, afters };
   } finally {
     await publisher.close();
     await admin.disconnect();
@@ -208,6 +225,7 @@ async function main(): Promise<void> {
   writeFileSync(join(REPO_ROOT, 'bench', 'results', 'restart-restore.json'), JSON.stringify(result, null, 2));
   const s = (ms: number) => (ms / 1000).toFixed(1);
   console.log(`Restart to first commit, ${result.date}, load ${loadBefore.map((l) => l.toFixed(2)).join(' ')} -> ${result.loadavg.after.map((l) => l.toFixed(2)).join(' ')}\n`);
+  console.log(`Median of ${REPS} alternating before/after pairs per size (one pair at 1M); the row is the run with the median time to first commit.\n`);
   console.log('| store entries | state (MB) | before: first commit (s) | before: records restored | before: restore (s) | after: first commit (s) | after: records restored | after: snapshot entries | after: restore (s) | before / after |');
   console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of rows) {
