@@ -125,6 +125,7 @@ soak-paused: deps
 ## (regret on a held-out platform) and ranking quality; the HPO engine's ask() latency and quality against Optuna.
 bench: deps bench-venv kstreams-peer
 	npx tsx bench/feedback-e2e.ts
+	npx tsx bench/restart-restore.ts
 	npx tsx bench/feedback-vs-kstreams.ts
 	npx tsx bench/advisor-latency.ts
 	npx tsx bench/advisor-regret.ts

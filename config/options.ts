@@ -104,6 +104,18 @@ export const DEFAULTS = {
      * record processed again: one bad record stops the instance until it is fixed).
      */
     processingErrors: 'dlq' as 'dlq' | 'fail',
+    /**
+     * Root of the task snapshot directories (Kafka Streams' state.dir): snapshots go to
+     * `<stateDir>/<applicationId>/`; empty: `<os.tmpdir()>/artenic-streams`. Use a disk that
+     * outlives the process, and one directory per instance on a shared host.
+     */
+    stateDir: null as string | null,
+    /** Snapshot each task's committed state to `stateDir`, so a restart reads only the changelog tail; false: every restore reads whole changelogs. */
+    snapshotsEnabled: true,
+    /** At most one snapshot per task per this interval (written after a commit). */
+    snapshotIntervalMs: 30_000,
+    /** A task is snapshotted only once this many changelog records were written (or restored) since its last snapshot. */
+    snapshotMinRecords: 10_000,
   },
   validation: {
     /** Event times before this (epoch ms) are rejected to the DLQ. Default 2015-01-01. */
@@ -372,7 +384,7 @@ export const ConfigSchema = z
         z.ZodString
       >,
     ),
-    streams: z.object({ graceMs: nonNegative, punctuateIntervalMs: positive, maxBatchRecords: z.number().int().min(1), maxBytesPerPartition: z.number().int().min(1024), maxTaskIdleMs: nonNegative, maxBufferedRecords: z.number().int().min(1), processingErrors: z.enum(['dlq', 'fail']) }),
+    streams: z.object({ graceMs: nonNegative, punctuateIntervalMs: positive, maxBatchRecords: z.number().int().min(1), maxBytesPerPartition: z.number().int().min(1024), maxTaskIdleMs: nonNegative, maxBufferedRecords: z.number().int().min(1), processingErrors: z.enum(['dlq', 'fail']), stateDir: z.string().min(1).nullable(), snapshotsEnabled: z.boolean(), snapshotIntervalMs: nonNegative, snapshotMinRecords: z.number().int().min(1) }),
     validation: z.object({ minEventTimeMs: nonNegative, maxFutureSkewMs: nonNegative, maxRecordBytes: z.number().int().min(64), maxStringLength: z.number().int().min(1) }),
     feedback: z.object({
       pendingTtlMs: positive,

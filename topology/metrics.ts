@@ -65,6 +65,24 @@ export function createMetrics(args: { streams: StreamsApp; sink: ClickHouseSink;
       this.inc(streams.counters.transactions);
     },
   });
+  new Counter({
+    name: 'artenic_store_restore_records_total',
+    help: 'Changelog records read and applied while restoring tasks: the tail after each task snapshot, or whole changelogs where there was none.',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(streams.counters.restoredRecords);
+    },
+  });
+  new Counter({
+    name: 'artenic_store_restore_snapshot_entries_total',
+    help: 'Store entries loaded from task snapshots on local disk while restoring tasks.',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(streams.counters.restoredSnapshotEntries);
+    },
+  });
   new Gauge({
     name: 'artenic_state_store_entries',
     help: 'Entries per state store on this instance, over its tasks; global tables as store="global-<topic role>".',

@@ -149,10 +149,10 @@ export class StreamThread {
     const { role, source } = origin;
     let group;
     try {
-      await tasks.ensureTask(batch.partition);
+      await tasks.ensureTask(batch.partition, heartbeat); // [restore] heartbeats while restoring
       group = await tasks.ensureGroup(batch.partition);
     } catch (err) {
-      this.dropAll();
+      this.dropAll(false); // [restore] a failed restore (a timeout, say) leaves the snapshots as they are: they hold committed state
       throw new TaskCorruptedError(`restoring the tasks for ${batch.topic}/${batch.partition} failed: ${(err as Error).message}`, { cause: err });
     }
     let messages = batch.messages;
@@ -173,7 +173,7 @@ export class StreamThread {
         decoded = await lastValueFrom(from(sources).pipe(decodeRecords({ serde: this.o.serde, bounds: this.bounds(), maxRecordBytes: config.validation.maxRecordBytes }), toArray()));
       } catch (err) {
         // The registry is unreachable, say: nothing of this batch was buffered; fetch it again.
-        this.dropAll();
+        this.dropAll(false);
         throw new TaskCorruptedError(`decoding a batch of ${batch.topic}/${batch.partition} failed: ${(err as Error).message}`, { cause: err });
       }
       const records: BufferedRecord[] = decoded.map((d, i) => ({
@@ -232,11 +232,12 @@ export class StreamThread {
       const committed = await sender.commit(requests, offsets, () => generation === this.generation);
       if (!committed) {
         // A rebalance began: the partition may move. Nothing of this batch committed.
-        this.dropAll();
+        this.dropAll(false);
         return;
       }
       group.markCommitted();
       for (const [topic, next] of offsets) tasks.markCommitted(topic, partition, next);
+      await tasks.committed(partition, sender.lastWritten); // [restore] committed state only: a snapshot may be taken now
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       for (const [src, n] of this.countBySource(records)) {
         bump(counters.consumed, src, n);
@@ -301,9 +302,9 @@ export class StreamThread {
     this.processTimers.clear();
   }
 
-  /** The tasks are corrupted: dropped and restored on next use, their input fetched again from the committed offsets. */
-  private dropAll(): void {
-    this.o.tasks.dropAll();
+  /** The tasks are dropped and restored on next use, their input fetched again from the committed offsets; `corrupted` (the default) also discards their snapshots. */
+  private dropAll(corrupted = true): void {
+    this.o.tasks.dropAll(corrupted);
     this.clearScheduled();
   }
 

@@ -213,6 +213,7 @@ export class StreamsApp {
   async stop(): Promise<void> {
     if (!this.thread.isRunning) return;
     await this.thread.shutdown();
+    await this.tasks.closeSnapshots(); // [restore] after the last commit
     await this.tasks.close();
     for (const t of this.globals.values()) await t.stop();
   }

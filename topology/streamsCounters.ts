@@ -6,10 +6,16 @@ export interface StreamsCounters {
   events: Record<string, number>;
   transactions: number;
   restores: number;
+  /** [restore] Changelog records read and applied while restoring tasks (the tail after a snapshot, or all). */
+  restoredRecords: number;
+  /** [restore] Store entries loaded from task snapshots. */
+  restoredSnapshotEntries: number;
+  /** [restore] Time spent restoring, in ms. */
+  restoreMs: number;
 }
 
 export function newStreamsCounters(): StreamsCounters {
-  return { consumed: {}, produced: {}, deadLetters: {}, events: {}, transactions: 0, restores: 0 };
+  return { consumed: {}, produced: {}, deadLetters: {}, events: {}, transactions: 0, restores: 0, restoredRecords: 0, restoredSnapshotEntries: 0, restoreMs: 0 };
 }
 
 /** Adds `n` to `counts[what]`. */

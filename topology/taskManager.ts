@@ -21,6 +21,8 @@ import { inputPositions } from './admin.ts';
 import { PartitionGroup } from './partitionGroup.ts';
 import type { Processor } from './processor.ts';
 import { restoreTasks } from './restore.ts';
+import { TaskSnapshots } from './state/index.ts';
+import { changelogTopic } from './stores/index.ts';
 import { StreamTask, type TaskOptions } from './task.ts';
 import { bump, type StreamsCounters } from './streamsCounters.ts';
 import { TransactionalSender } from './transactionalSender.ts';
@@ -59,8 +61,21 @@ export class TaskManager {
   private readonly migrated = new Map<number, NodeJS.Timeout>();
   /** Set by the stream thread once its consumer exists. */
   input?: InputControl;
+  /** [restore] Snapshots of the tasks' committed state on local disk, so a restore reads only the changelog tail. */
+  readonly snapshots: TaskSnapshots;
 
-  constructor(private readonly o: TaskManagerOptions) {}
+  constructor(private readonly o: TaskManagerOptions) {
+    const s = o.config.streams;
+    this.snapshots = new TaskSnapshots({
+      enabled: s.snapshotsEnabled,
+      dir: s.stateDir,
+      applicationId: o.config.kafka.applicationId,
+      intervalMs: s.snapshotIntervalMs,
+      minRecords: s.snapshotMinRecords,
+      logger: o.logger,
+      onEvent: (what, n) => bump(o.counters.events, what, n),
+    });
+  }
 
   /**
    * A rebalance ended: tasks of partitions that left this instance go, and so does every
@@ -71,7 +86,10 @@ export class TaskManager {
     // Tasks of partitions that left this instance are dropped; if they come back, they are
     // made again: fenced, restored and their offsets read, all of which may have moved on.
     const revoked: TransactionalSender[] = [];
-    for (const p of [...this.tasks.keys()]) if (!partitions.has(p)) revoked.push(...this.forget(p));
+    for (const p of [...this.tasks.keys()]) if (!partitions.has(p)) {
+      this.snapshots.forget(p); // [restore] the file stays for when the task comes back
+      revoked.push(...this.forget(p));
+    }
     for (const timer of this.migrated.values()) clearTimeout(timer);
     this.migrated.clear();
     // After a rebalance the consumer fetches again from the committed offsets: what was
@@ -120,7 +138,7 @@ export class TaskManager {
   }
 
   /** The partition's task, made with those of every other assigned partition that has none (see the order above). */
-  async ensureTask(partition: number): Promise<StreamTask> {
+  async ensureTask(partition: number, heartbeat?: () => Promise<void>): Promise<StreamTask> {
     const existing = this.tasks.get(partition);
     if (existing) return existing;
     const { kafka, config, processors, counters, logger } = this.o;
@@ -131,13 +149,20 @@ export class TaskManager {
     let floors: Map<string, bigint>;
     try {
       await Promise.all([...senders.values()].map((s) => s.init()));
-      await restoreTasks({
+      const restored = await restoreTasks({
         kafka,
         producers: new Map([...senders].map(([p, s]) => [p, s.transactional])),
         applicationId: config.kafka.applicationId,
         tasks: fresh,
         logger,
+        // [restore] snapshot first, then the changelog tail; the group keeps hearing from us meanwhile
+        snapshots: this.snapshots,
+        heartbeat,
+        heartbeatIntervalMs: Math.floor(config.kafka.sessionTimeoutMs / 10),
       });
+      counters.restoredRecords += restored.records;
+      counters.restoredSnapshotEntries += restored.snapshotEntries;
+      counters.restoreMs += restored.ms;
       floors = await this.readCommitted(wanted);
     } catch (err) {
       await Promise.all([...senders.values()].map((s) => s.close()));
@@ -240,7 +265,12 @@ export class TaskManager {
    * and after a failed batch kafkajs retries without rejoining the group, so it is sent back
    * explicitly.
    */
-  dropAll(): void {
+  dropAll(corrupted = true): void {
+    // [restore] A corrupted task's snapshot goes too (Kafka Streams wipes its state directory); one dropped for a rebalance keeps it.
+    for (const p of this.tasks.keys()) {
+      if (corrupted) void this.snapshots.discard(p, 'task corrupted (a transaction or a restore failed)');
+      else this.snapshots.forget(p);
+    }
     for (const p of [...this.tasks.keys()]) for (const s of this.forget(p)) void s.close();
     for (const s of this.senders.values()) void s.close();
     this.senders.clear();
@@ -268,6 +298,7 @@ export class TaskManager {
   dropMigrated(partition: number): void {
     const group = this.groups.get(partition);
     const rewind = group ? [...group.committedPositions()].map(([topic, next]) => ({ topic, partition, offset: next.toString() })) : [];
+    this.snapshots.forget(partition); // [restore] its snapshot stays valid: it holds only committed state
     for (const s of this.forget(partition)) void s.close();
     this.groups.delete(partition);
     for (const topic of this.o.sourceByTopic.keys()) this.pauseInput(topic, partition);
@@ -292,6 +323,26 @@ export class TaskManager {
         this.o.logger.debug({ err, ...seek }, 'no rewind for an input that is not assigned');
       }
     }
+  }
+
+  /** [restore] A transaction of the partition's task committed: what it wrote to the changelogs may make a snapshot due. */
+  async committed(partition: number, written: ReadonlyMap<string, { next: bigint; records: number }>): Promise<void> {
+    const task = this.tasks.get(partition);
+    if (!task) return;
+    const positions = new Map<string, bigint>();
+    let changes = 0;
+    for (const store of task.stores.keys()) {
+      const w = written.get(`${changelogTopic(this.o.config.kafka.applicationId, store)}|${partition}`);
+      if (!w) continue;
+      positions.set(store, w.next);
+      changes += w.records;
+    }
+    await this.snapshots.committed(task, positions, changes);
+  }
+
+  /** [restore] Clean shutdown, after the last commit: a last snapshot of each task that changed, and every write finished. */
+  async closeSnapshots(): Promise<void> {
+    await this.snapshots.close(this.tasks.values());
   }
 
   /** Closes every task's producer (at shutdown). */

@@ -16,7 +16,7 @@
  * After a commit whose abort failed (`broken`), the outcome is unknown: the task is dropped
  * and made again, and a new sender's `init()` makes the coordinator settle it first.
  */
-import { Partitioners, type Kafka, type Message, type Producer } from 'kafkajs';
+import { Partitioners, type Kafka, type Message, type Producer, type RecordMetadata } from 'kafkajs';
 import type { Config } from '../config/options.ts';
 import { TaskMigratedError } from '../common/errors.ts';
 import type { Logger } from '../common/logger.ts';
@@ -47,6 +47,8 @@ export class TransactionalSender {
   private producer?: Producer;
   /** The transaction state is unknown (an abort failed) or fenced: the task must go. */
   private brokenBy: 'uncertain' | 'fenced' | null = null;
+  /** [restore] What the last committed transaction wrote, per `topic|partition`: the offset after its last record, and how many records. */
+  lastWritten: ReadonlyMap<string, { next: bigint; records: number }> = new Map();
 
   constructor(
     private readonly kafka: Kafka,
@@ -111,8 +113,9 @@ export class TransactionalSender {
     // An aborted attempt is invisible to read_committed readers.
     for (let attempt = 0; ; attempt++) {
       const txn = await producer.transaction();
+      const written = new Map<string, { next: bigint; records: number }>();
       try {
-        for (const topicMessages of requests) await txn.sendBatch({ topicMessages, acks: -1 });
+        for (const topicMessages of requests) noteWritten(written, topicMessages, await txn.sendBatch({ topicMessages, acks: -1 }));
         await txn.sendOffsets({
           consumerGroupId: this.groupId,
           topics: [...offsets].map(([topic, next]) => ({ topic, partitions: [{ partition: this.partition, offset: next.toString() }] })),
@@ -123,6 +126,7 @@ export class TransactionalSender {
         }
         await txn.commit();
         this.counters.transactions++;
+        this.lastWritten = written;
         return true;
       } catch (err) {
         if (isFenced(err)) {
@@ -150,5 +154,28 @@ export class TransactionalSender {
 
   async close(): Promise<void> {
     await this.producer?.disconnect().catch((err) => this.logger.warn({ err, partition: this.partition }, 'producer disconnect failed'));
+  }
+}
+
+/**
+ * [restore] Where one request's records landed: per topic-partition, the broker's base offset
+ * of the batch plus the records sent there (kafkajs sends one batch per partition per request).
+ */
+export function noteWritten(written: Map<string, { next: bigint; records: number }>, request: TopicMessages, metadata: RecordMetadata[]): void {
+  const counts = new Map<string, number>();
+  for (const { topic, messages } of request) {
+    for (const m of messages) {
+      if (m.partition === undefined) continue; // only records with an explicit partition (changelogs) are tracked
+      const key = `${topic}|${m.partition}`;
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+    }
+  }
+  for (const md of metadata) {
+    const key = `${md.topicName}|${md.partition}`;
+    const n = counts.get(key);
+    if (n === undefined || md.baseOffset === undefined) continue;
+    const next = BigInt(md.baseOffset) + BigInt(n);
+    const prev = written.get(key);
+    written.set(key, { next: prev && prev.next > next ? prev.next : next, records: (prev?.records ?? 0) + n });
   }
 }

@@ -23,7 +23,12 @@ export function randomName(prefix: string): string {
 export function testConfig(overrides: Record<string, unknown> = {}): Config {
   const suffix = randomBytes(4).toString('hex');
   const dataDir = mkdtempSync(join(tmpdir(), 'artenic-ch-'));
-  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+  // Task snapshots go to a directory of this test's own, not to <tmpdir>/artenic-streams.
+  const stateDir = mkdtempSync(join(tmpdir(), 'artenic-state-'));
+  afterAll(() => {
+    rmSync(dataDir, { recursive: true, force: true });
+    rmSync(stateDir, { recursive: true, force: true });
+  });
   return loadConfig({
     env: {},
     overrides: {
@@ -31,6 +36,7 @@ export function testConfig(overrides: Record<string, unknown> = {}): Config {
       kafka: { brokers: inject('brokers'), applicationId: `test-${suffix}`, sessionTimeoutMs: 10_000, ...(overrides.kafka as object | undefined) },
       registry: { url: inject('registryUrl'), ...(overrides.registry as object | undefined) },
       clickhouse: { dataDir, database: `test_${suffix}` },
+      streams: { stateDir, ...(overrides.streams as object | undefined) },
       topics: Object.fromEntries(TOPIC_ROLES.map((r) => [r, `${r}-${suffix}`])),
       sink: { flushIntervalMs: 200 },
       // An ephemeral port: several services may run at once.
@@ -54,6 +60,10 @@ export function envOf(config: Config): Record<string, string> {
     ARTENIC_LOG_LEVEL: 'info',
     ARTENIC_HTTP_PORT: String(config.http.port),
     ARTENIC_SQL_PORT: String(config.sql.port),
+    ARTENIC_STREAMS_STATE_DIR: config.streams.stateDir ?? '',
+    ARTENIC_STREAMS_SNAPSHOTS_ENABLED: String(config.streams.snapshotsEnabled),
+    ARTENIC_STREAMS_SNAPSHOT_INTERVAL_MS: String(config.streams.snapshotIntervalMs),
+    ARTENIC_STREAMS_SNAPSHOT_MIN_RECORDS: String(config.streams.snapshotMinRecords),
   };
   for (const role of TOPIC_ROLES) env[`ARTENIC_TOPICS_${role.replace(/-/g, '_').toUpperCase()}`] = config.topics[role];
   if (config.kafka.ssl) env.ARTENIC_KAFKA_SSL = 'true';

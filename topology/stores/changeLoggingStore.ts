@@ -56,6 +56,16 @@ export class ChangeLoggingStore<V> implements KeyValueStore<V> {
     return out;
   }
 
+  /** Changes not yet taken by `takeChanges`: writes no transaction has carried yet. */
+  get pendingChanges(): number {
+    return this.dirty.size;
+  }
+
+  /** Puts a value loaded from a snapshot, without logging it again. */
+  restoreValue(key: string, value: V): void {
+    this.inner.put(key, value);
+  }
+
   /** Applies a changelog record during restore, without logging it again. */
   restore(key: string, value: Buffer | null): void {
     if (value === null) this.inner.delete(key);
