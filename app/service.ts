@@ -16,6 +16,7 @@ import type { Logger } from '../common/logger.ts';
 import { createRegistry, TopicSerde } from '../topology/serde.ts';
 import { ClickHouseSink } from '../topology/sink/clickhouseSink.ts';
 import { StreamsApp } from '../topology/streamsApp.ts';
+import { VitalComponents } from '../topology/vital.ts';
 import { buildProcessors } from './topology.ts';
 import { createMetrics } from '../topology/metrics.ts';
 import { registerAdvisorMetrics } from './advisorMetrics.ts';
@@ -60,6 +61,10 @@ export async function startService(config: Config, logger: Logger, hooks: Servic
   const streams = new StreamsApp(kafka, config, serde, processors, logger.child({ component: 'streams' }));
   streams.onFatal = hooks.onFatal;
   const sink = new ClickHouseSink(kafka, config, serde, clickhouse, logger.child({ component: 'clickhouse-sink' }));
+  // [loop] Components whose failure for good ends the instance (not ready; `run` exits 1).
+  const vital = new VitalComponents();
+  vital.onFatal = (err) => hooks.onFatal?.(err);
+  sink.vital = vital;
   await streams.start();
   await sink.start();
   const metrics = createMetrics({ streams, sink, kafka });
@@ -72,7 +77,7 @@ export async function startService(config: Config, logger: Logger, hooks: Servic
     config.http.port,
     {
       registry: metrics.registry,
-      ready: () => streams.ready && sink.ready,
+      ready: () => streams.ready && sink.ready && vital.healthy,
       status: (params) => pageData(params),
       page: async (params, fragment) => (fragment ? renderBody : renderPage)(await pageData(params)),
       unavailable: renderUnavailable,

@@ -9,6 +9,11 @@
  * either. Tables are independent: one that keeps refusing inserts holds back only its own
  * topics, and the others go on being written and committed.
  * Input records that do not decode are skipped here: the stream topology dead-letters them.
+ *
+ * A failure that retrying cannot mend (the embedded engine given up after repeated crashes,
+ * its consumer stopped for good, a bug in a flush) stops the sink: it is then not ready, and the
+ * instance's vital components report it, so that `run` exits non-zero. One failed flush never
+ * leaves later flushes behind a rejected promise.
  */
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Config } from '../../config/options.ts';
@@ -16,7 +21,9 @@ import type { ClickHouseClient } from '../../infra/clickhouse/client.ts';
 import { qualified } from '../../infra/clickhouse/client.ts';
 import { TABLE_OF_ROLE, toRow } from '../../infra/clickhouse/flatten.ts';
 import { INPUT_TOPICS, TOPIC_ROLES, type TopicRole } from '../../schemas/catalog.ts';
-import { DeadLetterError } from '../../common/errors.ts';
+import { ArtenicError, DeadLetterError } from '../../common/errors.ts';
+import { jsonEachRow } from '../../infra/clickhouse/rowStream.ts';
+import type { VitalComponents } from '../vital.ts';
 import type { Logger } from '../../common/logger.ts';
 import type { TopicSerde } from '../serde.ts';
 import type { FetchPosition } from '../admin.ts';
@@ -62,6 +69,9 @@ export class ClickHouseSink {
   private readonly owned = new Map<string, OwnedPartition>();
   /** Observer of each successful insert: rows and seconds. */
   onInsert?: (rows: number, seconds: number) => void;
+  /** Where a failure for good is reported (the instance then reports not ready). */
+  vital?: VitalComponents;
+  private failure: Error | null = null;
 
   constructor(
     private readonly kafka: Kafka,
@@ -83,7 +93,22 @@ export class ClickHouseSink {
   }
 
   get ready(): boolean {
-    return this.started && !this.stopped;
+    return this.started && !this.stopped && this.failure === null;
+  }
+
+  /** Why the sink stopped for good, if it did. */
+  get failed(): Error | null {
+    return this.failure;
+  }
+
+  /** Stops taking records for good and reports it: what is buffered stays uncommitted, so the next instance re-reads it. */
+  private die(err: unknown): void {
+    if (this.failure) return;
+    this.failure = err instanceof Error ? err : new Error(String(err));
+    this.logger.error({ err: this.failure }, 'ClickHouse sink failed for good: it no longer writes (not ready)');
+    if (this.timer) clearInterval(this.timer);
+    this.consumer?.pause([...this.roleByTopic.keys()].map((topic) => ({ topic })));
+    this.vital?.fail('clickhouse-sink', this.failure);
   }
 
   get bufferedRows(): number {
@@ -140,6 +165,9 @@ export class ClickHouseSink {
         this.owned.set(key, { topic: payload.topic, partition: payload.partition, received: next, lastRecord: from, committed: from });
       }
     });
+    this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
+      if (!payload.restart) this.die(payload.error);
+    });
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: [...this.roleByTopic.keys()], fromBeginning: true });
     this.timer = setInterval(() => void this.flush(), this.config.sink.flushIntervalMs);
@@ -183,13 +211,17 @@ export class ClickHouseSink {
     if (this.bufferedRows >= this.config.sink.flushRows) await this.flush();
   }
 
-  /** Inserts what is buffered, then commits its offsets. Serialised; safe to call any time. */
+  /**
+   * Inserts what is buffered, then commits its offsets. Serialised; safe to call any time.
+   * Never rejects: a flush that fails other than by an insert to retry stops the sink (`die`).
+   */
   flush(): Promise<void> {
-    this.flushing = this.flushing.then(() => this.flushOnce());
+    this.flushing = this.flushing.then(() => this.flushOnce()).catch((err: unknown) => this.die(err));
     return this.flushing;
   }
 
   private async flushOnce(): Promise<void> {
+    if (this.failure) return;
     const committable: TopicPartitionOffset[] = [];
     for (const [table, t] of this.tables) {
       if ((t.rows.length === 0 && t.offsets.size === 0) || Date.now() < t.backoffUntil) continue;
@@ -199,8 +231,15 @@ export class ClickHouseSink {
       t.offsets = new Map();
       const started = Date.now();
       try {
-        if (rows.length > 0) await this.client.insert({ table: qualified(this.config.clickhouse.database, table), values: rows, format: 'JSONEachRow' });
+        // Encoded a slice at a time, so that a large batch does not hold the event loop.
+        if (rows.length > 0) await this.client.insert({ table: qualified(this.config.clickhouse.database, table), values: jsonEachRow(rows), format: 'JSONEachRow' });
       } catch (err) {
+        // Not worth retrying: the engine was given up. Rows and offsets go back, uncommitted.
+        if (err instanceof ArtenicError && !err.retriable && err.code === 'CLICKHOUSE_CRASHED') {
+          t.rows = [...rows, ...t.rows];
+          t.offsets = new Map([...offsets, ...t.offsets]);
+          throw err;
+        }
         // Put them back in front of what arrived meanwhile (whose offsets are later, so they
         // win), and back off this table only. A retry that repeats rows is deduplicated.
         t.rows = [...rows, ...t.rows];
