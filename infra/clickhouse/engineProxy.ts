@@ -260,10 +260,22 @@ export class EngineProcess {
           const step = CHUNK_BYTES / 4;
           for (let at = 0; at < body.length; at += step) await this.post({ t: 'body', id, data: Buffer.from(body.slice(at, at + step)) });
         } else {
+          // Pieces of up to CHUNK_BYTES: the client's encoder hands over a row at a time.
+          let parts: Buffer[] = [];
+          let size = 0;
+          const flush = async () => {
+            const data = parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
+            parts = [];
+            size = 0;
+            for (let at = 0; at < data.length; at += CHUNK_BYTES) await this.post({ t: 'body', id, data: data.subarray(at, at + CHUNK_BYTES) });
+          };
           for await (const chunk of body) {
             const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
-            for (let at = 0; at < bytes.length; at += CHUNK_BYTES) await this.post({ t: 'body', id, data: bytes.subarray(at, at + CHUNK_BYTES) });
+            parts.push(bytes);
+            size += bytes.length;
+            if (size >= CHUNK_BYTES) await flush();
           }
+          if (size > 0) await flush();
         }
         await this.post({ t: 'bodyEnd', id });
       }

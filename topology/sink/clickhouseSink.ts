@@ -22,7 +22,7 @@ import { qualified } from '../../infra/clickhouse/client.ts';
 import { TABLE_OF_ROLE, toRow } from '../../infra/clickhouse/flatten.ts';
 import { INPUT_TOPICS, TOPIC_ROLES, type TopicRole } from '../../schemas/catalog.ts';
 import { ArtenicError, DeadLetterError } from '../../common/errors.ts';
-import { jsonEachRow } from '../../infra/clickhouse/rowStream.ts';
+import { rowStream } from '../../infra/clickhouse/rowStream.ts';
 import type { VitalComponents } from '../vital.ts';
 import type { Logger } from '../../common/logger.ts';
 import type { TopicSerde } from '../serde.ts';
@@ -232,7 +232,7 @@ export class ClickHouseSink {
       const started = Date.now();
       try {
         // Encoded a slice at a time, so that a large batch does not hold the event loop.
-        if (rows.length > 0) await this.client.insert({ table: qualified(this.config.clickhouse.database, table), values: jsonEachRow(rows), format: 'JSONEachRow' });
+        if (rows.length > 0) await this.client.insert({ table: qualified(this.config.clickhouse.database, table), values: rowStream(rows), format: 'JSONEachRow' });
       } catch (err) {
         // Not worth retrying: the engine was given up. Rows and offsets go back, uncommitted.
         if (err instanceof ArtenicError && !err.retriable && err.code === 'CLICKHOUSE_CRASHED') {

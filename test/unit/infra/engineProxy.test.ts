@@ -13,6 +13,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ClickHouseError } from '@clickhouse/client';
 import { createClickHouse, engineHolder, queryRows } from '../../../infra/clickhouse/client.ts';
 import { engineFor } from '../../../infra/clickhouse/engineProxy.ts';
+import { rowStream } from '../../../infra/clickhouse/rowStream.ts';
 import { EngineCrashedError, EngineLockedError } from '../../../common/errors.ts';
 
 const dirs: string[] = [];
@@ -38,7 +39,9 @@ describe('the embedded engine in a child process', () => {
       expect(engine.pid).not.toBe(process.pid);
       await client.command({ query: 'CREATE TABLE t (id UInt32, s String) ENGINE = MergeTree ORDER BY id' });
       const rows = Array.from({ length: 20_000 }, (_, i) => ({ id: i, s: `row ${i} ${'x'.repeat(80)}` }));
-      await client.insert({ table: 't', values: rows, format: 'JSONEachRow' });
+      await client.insert({ table: 't', values: rows.slice(0, 12_000), format: 'JSONEachRow' });
+      // The sink's way: a stream of rows, encoded as the engine's connection reads it.
+      await client.insert({ table: 't', values: rowStream(rows.slice(12_000)), format: 'JSONEachRow' });
       // About 2 MiB of TSV: more than one piece crosses.
       const result = await client.query({ query: 'SELECT id, s FROM t ORDER BY id', format: 'TabSeparated' });
       let pieces = 0;
