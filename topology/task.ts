@@ -83,12 +83,30 @@ export class StreamTask {
     for (const p of this.processors) p.init?.(this.ctx.get(p.name) as ProcessorContext);
   }
 
-  /** Processes one record through every processor that reads its topic; returns what they emitted. */
+  /** Processes one record through every processor that reads its topic; returns what they emitted. Synchronous processors only (a replay, tests). */
   process(record: InputRecord): Emission[] {
+    const out = this.processAsync(record);
+    if (out instanceof Promise) throw new Error('a processor went asynchronous in a synchronous run: give it its in-thread variant');
+    return out;
+  }
+
+  /**
+   * [loop] As `process`, for the runtime: a processor that returns a promise (training in a
+   * worker) is awaited before the next processor and the next record, so the result is a
+   * promise only then.
+   */
+  processAsync(record: InputRecord): Emission[] | Promise<Emission[]> {
     this.advance(record.eventTime);
-    for (const p of this.processors) {
+    return this.processFrom(0, record);
+  }
+
+  private processFrom(first: number, record: InputRecord): Emission[] | Promise<Emission[]> {
+    for (let i = first; i < this.processors.length; i++) {
+      const p = this.processors[i] as Processor;
       const reads = record.source === record.role ? (p.inputs as readonly string[]).includes(record.role) : (p.repartitions ?? []).some((r) => r.name === record.source);
-      if (reads) p.process(record, this.ctx.get(p.name) as ProcessorContext);
+      if (!reads) continue;
+      const pending = p.process(record, this.ctx.get(p.name) as ProcessorContext);
+      if (pending) return pending.then(() => this.processFrom(i + 1, record));
     }
     return this.takeEmissions();
   }

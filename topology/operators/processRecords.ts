@@ -1,16 +1,22 @@
-import { mergeMap, type OperatorFunction } from 'rxjs';
+import { concatMap, from, type OperatorFunction } from 'rxjs';
 import type { Emission } from '../processor.ts';
 import type { StreamTask } from '../task.ts';
 import type { Decoded } from './decodeRecords.ts';
 
 /**
  * Runs each decoded record through the task's processors and flattens what they emit.
- * Dead letters from decoding pass straight through. Synchronous per record: state is only
- * touched by one record at a time, in offset order.
+ * Dead letters from decoding pass straight through. One record at a time, in offset order:
+ * a record whose processing is asynchronous (training in a worker) is awaited before the next
+ * one starts, so state is only touched by one record at a time.
  *
  * @example from(messages).pipe(decodeRecords(options), processRecords(task), toArray())
  * @see decodeRecords
  */
 export function processRecords(task: StreamTask): OperatorFunction<Decoded, Emission> {
-  return mergeMap((decoded) => (decoded.ok ? task.process(decoded.record) : [decoded.deadLetter]));
+  return concatMap((decoded) => {
+    if (!decoded.ok) return [decoded.deadLetter];
+    const out = task.processAsync(decoded.record);
+    // [loop] An array is emitted at once; a promise of one, flattened when it settles.
+    return out instanceof Promise ? from(out).pipe(concatMap((emissions) => emissions)) : out;
+  });
 }
