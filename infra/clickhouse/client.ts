@@ -13,6 +13,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
 import { engineFor } from './engineProxy.ts';
+import { ROW_JSON } from './rowStream.ts';
 import type { Config } from '../../config/options.ts';
 import { EngineLockedError } from '../../common/errors.ts';
 
@@ -47,6 +48,7 @@ export function createClickHouse(config: ClickHouseConfig, options: ClickHouseOp
       request_timeout: 30_000,
       // Failures reach the caller as errors; the client's own console logging would print them twice.
       log: { level: ClickHouseLogLevel.OFF },
+      json: ROW_JSON,
       clickhouse_settings: { date_time_input_format: 'best_effort', ...(options.readOnly ? { readonly: '2' } : {}) },
     });
   }
@@ -57,7 +59,7 @@ export function createClickHouse(config: ClickHouseConfig, options: ClickHouseOp
   if (holder !== null) throw new EngineLockedError(path, holder);
   const engine = engineFor(path, { maxRestarts: config.engineMaxRestarts ?? 3, restartWindowMs: config.engineRestartWindowMs ?? 60_000 }, engineHolder);
   const connection = engine.openSession({ readOnly: options.readOnly ?? false, settings: options.readOnly ? (options.sessionSettings ?? {}) : {} });
-  return createClient({ connection, log: { level: ClickHouseLogLevel.OFF } } as Parameters<typeof createClient>[0]);
+  return createClient({ connection, json: ROW_JSON, log: { level: ClickHouseLogLevel.OFF } } as Parameters<typeof createClient>[0]);
 }
 
 /**

@@ -64,7 +64,7 @@ export class TrainingWorker {
   }
 
   /** Trains in the worker; resolves with the run as `trainAndEvaluate` returns it. */
-  train: Trainer = (input) => {
+  train = (input: TrainingInput): Promise<TrainingRun> => {
     const worker = this.start();
     const id = this.nextId++;
     const run = new Promise<TrainingRun>((resolve, reject) => this.pending.set(id, { resolve, reject }));
