@@ -57,7 +57,7 @@ export function createClickHouse(config: ClickHouseConfig, options: ClickHouseOp
   // A directory another process holds is refused here, before a child is started for it.
   const holder = engineHolder(path);
   if (holder !== null) throw new EngineLockedError(path, holder);
-  const engine = engineFor(path, { maxRestarts: config.engineMaxRestarts ?? 3, restartWindowMs: config.engineRestartWindowMs ?? 60_000 }, engineHolder);
+  const engine = engineFor(path, { maxRestarts: config.engineMaxRestarts ?? 3, restartWindowMs: config.engineRestartWindowMs ?? 60_000 }, engineHolder, orphanEngine);
   const connection = engine.openSession({ readOnly: options.readOnly ?? false, settings: options.readOnly ? (options.sessionSettings ?? {}) : {} });
   return createClient({ connection, json: ROW_JSON, log: { level: ClickHouseLogLevel.OFF } } as Parameters<typeof createClient>[0]);
 }
@@ -79,8 +79,23 @@ export function engineHolder(path: string): number | null {
   const pid = Number(/^PID:\s*(\d+)/m.exec(text)?.[1]);
   if (!Number.isInteger(pid) || pid === process.pid || !alive(pid)) return null;
   const owner = engineOwner(pid);
-  if (owner === process.pid) return null;
+  // An engine whose service died (SIGKILL) is closing on its own: not a holder (see orphanEngine).
+  if (owner === process.pid || owner === 0) return null;
   return owner !== null && alive(owner) ? owner : pid;
+}
+
+/**
+ * The engine host still holding `path` although its service is gone (killed: the engine saw its
+ * channel close and is shutting down), if there is one. A new engine on the directory waits for
+ * it (engineProxy).
+ */
+export function orphanEngine(path: string): number | null {
+  try {
+    const pid = Number(/^PID:\s*(\d+)/m.exec(readFileSync(join(path, 'status'), 'utf8'))?.[1]);
+    return Number.isInteger(pid) && pid !== process.pid && alive(pid) && engineOwner(pid) === 0 ? pid : null;
+  } catch {
+    return null;
+  }
 }
 
 function alive(pid: number): boolean {
@@ -92,14 +107,30 @@ function alive(pid: number): boolean {
   }
 }
 
-/** The parent of an engine host process (Linux's /proc); null for any other process or where /proc says nothing. */
+/**
+ * The service of an engine host process (Linux's /proc): its parent; 0 when the service is gone
+ * (the host was re-parented, or its parent is dead); null for any other process or where /proc
+ * says nothing.
+ */
 function engineOwner(pid: number): number | null {
   try {
     if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('engineHost')) return null;
     const ppid = Number(/^PPid:\s*(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
-    return Number.isInteger(ppid) && ppid > 1 ? ppid : null;
+    if (!Number.isInteger(ppid)) return null;
+    // Re-parented to init or to a subreaper that is no engine's service: its service died.
+    return ppid > 1 && alive(ppid) && ppidIsService(pid, ppid) ? ppid : 0;
   } catch {
     return null;
+  }
+}
+
+/** The engine host's environment names the service that started it (ARTENIC_ENGINE_OWNER): a subreaper that adopted it is not that service. */
+function ppidIsService(pid: number, ppid: number): boolean {
+  try {
+    const owner = /(?:^|\0)ARTENIC_ENGINE_OWNER=(\d+)/.exec(readFileSync(`/proc/${pid}/environ`, 'utf8'))?.[1];
+    return owner === undefined || Number(owner) === ppid;
+  } catch {
+    return true;
   }
 }
 

@@ -46,10 +46,10 @@ const engines = new Map<string, EngineProcess>();
 const stopping = new Map<string, Promise<void>>();
 
 /** The engine child of `path` in this process, started if need be (sessions share it). */
-export function engineFor(path: string, limits: EngineLimits, holderOf: (path: string) => number | null): EngineProcess {
+export function engineFor(path: string, limits: EngineLimits, holderOf: (path: string) => number | null, orphanOf: (path: string) => number | null = () => null): EngineProcess {
   let engine = engines.get(path);
   if (!engine) {
-    engine = new EngineProcess(path, limits, holderOf);
+    engine = new EngineProcess(path, limits, holderOf, orphanOf);
     engines.set(path, engine);
   }
   return engine;
@@ -86,6 +86,7 @@ export class EngineProcess {
     readonly path: string,
     private readonly limits: EngineLimits,
     private readonly holderOf: (path: string) => number | null,
+    private readonly orphanOf: (path: string) => number | null = () => null,
   ) {}
 
   /** The child's PID while it runs. */
@@ -115,10 +116,11 @@ export class EngineProcess {
   private async spawn(): Promise<ChildProcess> {
     // A child of this process that is still closing the same directory lets go of it first.
     await stopping.get(this.path);
+    await this.outwait();
     const holder = this.holderOf(this.path);
     if (holder !== null) throw new EngineLockedError(this.path, holder);
     const execArgv = (process.features as { typescript?: unknown }).typescript ? [] : ['--experimental-strip-types', '--no-warnings=ExperimentalWarning'];
-    const child = fork(HOST, [this.path], { serialization: 'advanced', execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(HOST, [this.path], { serialization: 'advanced', execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, ARTENIC_ENGINE_OWNER: String(process.pid) } });
     this.child = child;
     this.starting = true;
     this.refresh();
@@ -153,6 +155,26 @@ export class EngineProcess {
       child.kill('SIGKILL');
     });
     return ready;
+  }
+
+  /**
+   * The engine of a service that was killed closes on its own once its channel is gone: wait
+   * for it (15 s at most, then SIGKILL it), rather than refuse the directory as held.
+   */
+  private async outwait(): Promise<void> {
+    const deadline = Date.now() + 15_000;
+    for (let pid = this.orphanOf(this.path); pid !== null; pid = this.orphanOf(this.path)) {
+      if (Date.now() > deadline) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // Gone meanwhile.
+        }
+        await new Promise((r) => setTimeout(r, 500));
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
   }
 
   /** The channel holds the process open only while a statement is in flight or the child starts. */

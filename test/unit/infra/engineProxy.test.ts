@@ -58,7 +58,7 @@ describe('the embedded engine in a child process', () => {
     } finally {
       await client.close();
     }
-  });
+  }, 30_000);
 
   it('a read-only session is refused writes by the engine, beside a session that writes', async () => {
     const dir = fresh();
@@ -76,7 +76,7 @@ describe('the embedded engine in a child process', () => {
       await reader.close();
       await writer.close();
     }
-  });
+  }, 30_000);
 
   it('a child that dies fails what was in flight as retriable, comes back with its data, and is given up after too many deaths', async () => {
     const dir = fresh();
@@ -139,6 +139,21 @@ describe('the embedded engine in a child process', () => {
     } finally {
       other.kill();
       await new Promise((r) => other.once('exit', r));
+    }
+  }, 30_000);
+
+  it('the engine of a killed service is waited for, not taken for a holder', async () => {
+    const dir = fresh();
+    const host = fileURLToPath(new URL('../../../infra/clickhouse/engineHost.ts', import.meta.url));
+    const killed = spawn(process.execPath, ['-e', `const c = require('node:child_process').fork(${JSON.stringify(host)}, [${JSON.stringify(resolve(dir))}], { serialization: 'advanced' }); c.on('message', (m) => m.t === 'ready' && process.send('held'));`], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    await new Promise((r) => killed.once('message', r));
+    killed.kill('SIGKILL');
+    await new Promise((r) => killed.once('exit', r));
+    const client = createClickHouse(configOf(dir));
+    try {
+      expect(await queryRows(client, 'SELECT 1 AS x')).toEqual([{ x: 1 }]);
+    } finally {
+      await client.close();
     }
   }, 30_000);
 });
