@@ -135,7 +135,7 @@ describe('sustained load', () => {
       '|---:|---:|---:|---:|---:|',
       ...samples.map((x) => `| ${x.s} | ${x.rss.toFixed(0)} | ${x.engine.toFixed(0)} | ${x.lag} | ${x.sent} |`),
       '',
-      `Drained, 20 s idle: service RSS ${idle.rss.toFixed(0)} MiB, engine child ${idle.engine.toFixed(0)} MiB.`,
+      `${drained ? 'Drained' : 'Load stopped, NOT drained'}, then 20 s idle: service RSS ${idle.rss.toFixed(0)} MiB, engine child ${idle.engine.toFixed(0)} MiB.`,
       '',
       `Peak RSS middle third ${middlePeak.toFixed(0)} MiB, last third ${lastPeak.toFixed(0)} MiB (${((lastPeak / middlePeak - 1) * 100).toFixed(1)}%); max lag ${maxLag} records (${(maxLag / (RATE * 2)).toFixed(1)} s of input); ${drained ? `drained ${drainSeconds.toFixed(1)} s after the load stopped` : `NOT drained ${drainSeconds.toFixed(0)} s after the load stopped`}.`,
     ].join('\n');
