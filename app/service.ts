@@ -18,6 +18,7 @@ import { ClickHouseSink } from '../topology/sink/clickhouseSink.ts';
 import { StreamsApp } from '../topology/streamsApp.ts';
 import { Vitals } from '../topology/vitals.ts';
 import { buildProcessors } from './topology.ts';
+import { TrainingWorker } from '../processors/advisor/ltr/trainingWorker.ts';
 import { createMetrics } from '../topology/metrics.ts';
 import { registerAdvisorMetrics } from './advisorMetrics.ts';
 import { startTracing } from '../topology/tracing.ts';
@@ -54,7 +55,9 @@ export async function startService(config: Config, logger: Logger, hooks: Servic
     retryAll: true,
     onRetry: (err, n) => logger.warn({ err: (err as Error).message, attempt: n }, 'schema registration failed; retrying'),
   });
-  const processors = buildProcessors(config);
+  // [loop] Training runs in a worker thread here; a replay trains in the thread.
+  const trainingWorker = new TrainingWorker();
+  const processors = buildProcessors(config, { trainer: trainingWorker.train });
   await ensureTopologyTopics(kafka, config, processors);
   const clickhouse = createClickHouse(config.clickhouse);
   const applied = await migrate(clickhouse, config.clickhouse.database);
@@ -108,6 +111,7 @@ export async function startService(config: Config, logger: Logger, hooks: Servic
       await http.close();
       await streams.stop();
       await sink.stop();
+      await trainingWorker.close();
       await tracing.shutdown();
       await clickhouse.close();
       logger.info('stopped');

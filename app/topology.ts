@@ -9,6 +9,7 @@ import { trainerProcessor, type TrainerOptions } from '../processors/advisor/tra
 import { scalingProcessor } from '../processors/advisor/scalingProcessor.ts';
 import { hpoStreamProcessor } from '../processors/hpo/streamProcessor.ts';
 import type { Processor } from '../topology/processor.ts';
+import type { Trainer } from '../processors/advisor/ltr/trainingWorker.ts';
 
 export function trainerOptions(a: Config['advisor']): TrainerOptions {
   return {
@@ -27,14 +28,18 @@ export function trainerOptions(a: Config['advisor']): TrainerOptions {
   };
 }
 
-export function buildProcessors(config: Config): Processor[] {
+/**
+ * `trainer`: where the ranker trains. The live service passes its training worker's (off the
+ * event loop); left out, training runs in the thread, as a replay needs.
+ */
+export function buildProcessors(config: Config, options: { trainer?: Trainer } = {}): Processor[] {
   return [
     feedbackProcessor(config.feedback),
     storageProcessor(config.storage),
     spotProcessor(config.spot),
     anomalyProcessor(config.anomalies),
     advisorProcessor(config.advisor),
-    trainerProcessor(trainerOptions(config.advisor)),
+    trainerProcessor({ ...trainerOptions(config.advisor), ...(options.trainer ? { trainer: options.trainer } : {}) }),
     scalingProcessor({ ...config.advisor.scaling }),
     hpoStreamProcessor(config.hpo),
   ];

@@ -28,6 +28,7 @@ export const ERROR_CODES = [
   'CONFIG',
   'USAGE',
   'CLICKHOUSE_LOCKED',
+  'CLICKHOUSE_CRASHED',
   'TASK_CORRUPTED',
   'TASK_MIGRATED',
   'SINK_UNAVAILABLE',
@@ -78,6 +79,18 @@ export class EngineLockedError extends ArtenicError {
       `the embedded ClickHouse in ${dataDir} is in use by ${holderPid === null ? 'another process' : `process ${holderPid}`} (a running service?): query it through that service's SQL endpoint (sql.host:sql.port), stop it, or point both at a ClickHouse server (ARTENIC_CLICKHOUSE_URL)`,
       options,
     );
+  }
+}
+
+/**
+ * The process that runs the embedded ClickHouse engine died. Retriable while it is being
+ * respawned (the statement did not complete and may be sent again); not retriable once it
+ * died `maxRestarts` times within the restart window: the engine keeps crashing (its data
+ * directory, memory or the chdb build), and the service stops rather than loop.
+ */
+export class EngineCrashedError extends ArtenicError {
+  constructor(message: string, options: { retriable: boolean; cause?: unknown }) {
+    super('CLICKHOUSE_CRASHED', message, options);
   }
 }
 

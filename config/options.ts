@@ -77,6 +77,9 @@ export const DEFAULTS = {
     database: 'artenic',
     /** Where the embedded engine keeps its data. */
     dataDir: 'data/clickhouse',
+    /** The embedded engine runs in a child process, restarted when it dies: at most this many restarts within the window, then it is given up (EngineCrashedError, CLICKHOUSE_CRASHED). */
+    engineMaxRestarts: 3,
+    engineRestartWindowMs: 60_000,
   },
   /** Topic name of each role. */
   topics: topicNames,
@@ -377,6 +380,8 @@ export const ConfigSchema = z
       password: z.string().nullable(),
       database: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an identifier'),
       dataDir: z.string().min(1),
+      engineMaxRestarts: z.number().int().min(0),
+      engineRestartWindowMs: positive,
     }),
     topics: z.object(
       Object.fromEntries(TOPIC_ROLES.map((r) => [r, z.string().regex(/^[A-Za-z0-9._-]{1,249}$/, 'a legal topic name')])) as Record<

@@ -86,7 +86,11 @@ export interface Processor {
   readonly repartitions?: readonly Repartition[];
   readonly stores: readonly StoreSpec[];
   init?(ctx: ProcessorContext): void;
-  process(record: InputRecord, ctx: ProcessorContext): void;
+  /**
+   * [loop] Returns a promise only where work leaves the thread (the trainer's training run, in
+   * a worker): the runtime awaits it before the task's next record, so order is unchanged.
+   */
+  process(record: InputRecord, ctx: ProcessorContext): void | Promise<void>;
   /** Stream-time punctuation: called after each batch with the task's stream time. */
   punctuate?(streamTime: number, ctx: ProcessorContext): void;
   close?(): void;

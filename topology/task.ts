@@ -114,30 +114,63 @@ export class StreamTask {
    * (re-encoded from the decoded value where they are not known).
    */
   process(record: InputRecord, raw?: RawRecord): Emission[] {
+    const out = this.processAsync(record, raw);
+    if (out instanceof Promise) throw new Error('a processor went asynchronous in a synchronous run: give it its in-thread variant');
+    return out;
+  }
+
+  /**
+   * [loop] As `process`, for the runtime: a processor that returns a promise (training in a
+   * worker) is awaited before the next processor and the next record, so the result is a
+   * promise only then.
+   */
+  processAsync(record: InputRecord, raw?: RawRecord): Emission[] | Promise<Emission[]> {
     this.advance(record.eventTime);
-    for (const p of this.processors) {
+    return this.processFrom(0, record, raw);
+  }
+
+  private processFrom(first: number, record: InputRecord, raw?: RawRecord): Emission[] | Promise<Emission[]> {
+    for (let i = first; i < this.processors.length; i++) {
+      const p = this.processors[i] as Processor;
       const reads = record.source === record.role ? (p.inputs as readonly string[]).includes(record.role) : (p.repartitions ?? []).some((r) => r.name === record.source);
       if (!reads) continue;
       const mark = this.pending.length;
       try {
-        p.process(record, this.ctx.get(p.name) as ProcessorContext);
+        const pending = p.process(record, this.ctx.get(p.name) as ProcessorContext);
+        if (pending) {
+          return pending.then(
+            () => this.processFrom(i + 1, record, raw),
+            (err: unknown) => {
+              this.processorThrew(p, record, raw, err, mark);
+              return this.processFrom(i + 1, record, raw);
+            },
+          );
+        }
       } catch (err) {
-        const deadLetter = err instanceof DeadLetterError;
-        if (!deadLetter && this.options.processingErrors === 'fail') throw err;
-        this.pending.length = mark;
-        this.pending.push({
-          kind: 'dead-letter',
-          code: deadLetter ? err.code : 'PROCESSING_ERROR',
-          reason: `processor ${p.name} threw: ${err instanceof Error ? err.message : String(err)}`,
-          processor: p.name,
-          key: record.key,
-          ...(raw ? { raw } : { record: { role: record.role, value: record.value, eventTime: record.eventTime } }),
-          source: { topic: record.topic, partition: record.partition, offset: record.offset },
-        });
-        if (!deadLetter) this.options.onProcessingError?.(p.name, record, err);
+        this.processorThrew(p, record, raw, err, mark);
       }
     }
     return this.takeEmissions();
+  }
+
+  /**
+   * A processor threw on the record: what it emitted for it goes, and the record becomes a
+   * dead letter (PROCESSING_ERROR unless it threw one), or the error goes on with `fail`.
+   */
+  private processorThrew(p: Processor, record: InputRecord, raw: RawRecord | undefined, err: unknown, mark: number): void {
+    const deadLetter = err instanceof DeadLetterError;
+    if (!deadLetter && this.options.processingErrors === 'fail') throw err;
+    this.pending.length = mark;
+    this.pending.push({
+      kind: 'dead-letter',
+      code: deadLetter ? err.code : 'PROCESSING_ERROR',
+      reason: `processor ${p.name} threw: ${err instanceof Error ? err.message : String(err)}`,
+      processor: p.name,
+      key: record.key,
+      ...(raw ? { raw } : { record: { role: record.role, value: record.value, eventTime: record.eventTime } }),
+      source: { topic: record.topic, partition: record.partition, offset: record.offset },
+    });
+    if (!deadLetter) this.options.onProcessingError?.(p.name, record, err);
   }
 
   /** Stream-time punctuation, at most once per `punctuateIntervalMs` of stream time. */

@@ -5,15 +5,15 @@
  *
  * Every use of the engine goes through a client made here, never through chdb directly: the
  * service's client, the read-only sessions behind the SQL endpoint (`readOnly`) and the CLI's.
- * Where the engine runs (this thread today; a worker thread later, so that its work leaves the
- * event loop) is this file's business alone: a client's `connection` is the only thing that
- * would change.
+ * The embedded engine runs in a child process (`engineProxy.ts`, `engineHost.ts`), so that its
+ * work is off the event loop and its native memory out of the service's RSS: a client's
+ * `connection` is the only thing that differs.
  */
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { Readable } from 'node:stream';
 import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
-import { createChdbConnection, type Connection } from 'chdb/connection';
+import { engineFor } from './engineProxy.ts';
+import { ROW_JSON } from './rowStream.ts';
 import type { Config } from '../../config/options.ts';
 import { EngineLockedError } from '../../common/errors.ts';
 
@@ -31,12 +31,15 @@ export interface ClickHouseOptions {
   sessionSettings?: Record<string, string | number>;
 }
 
+/** The ClickHouse settings; the engine's restart limits may be left out (defaults 3 within 60 s). */
+export type ClickHouseConfig = Omit<Config['clickhouse'], 'engineMaxRestarts' | 'engineRestartWindowMs'> & Partial<Pick<Config['clickhouse'], 'engineMaxRestarts' | 'engineRestartWindowMs'>>;
+
 /** True when the configuration uses the embedded engine rather than a server. */
-export function isEmbedded(config: Config['clickhouse']): boolean {
+export function isEmbedded(config: ClickHouseConfig): boolean {
   return !config.url;
 }
 
-export function createClickHouse(config: Config['clickhouse'], options: ClickHouseOptions = {}): ClickHouseClient {
+export function createClickHouse(config: ClickHouseConfig, options: ClickHouseOptions = {}): ClickHouseClient {
   if (config.url) {
     return createClient({
       url: config.url,
@@ -45,19 +48,26 @@ export function createClickHouse(config: Config['clickhouse'], options: ClickHou
       request_timeout: 30_000,
       // Failures reach the caller as errors; the client's own console logging would print them twice.
       log: { level: ClickHouseLogLevel.OFF },
+      json: ROW_JSON,
       clickhouse_settings: { date_time_input_format: 'best_effort', ...(options.readOnly ? { readonly: '2' } : {}) },
     });
   }
   const path = resolve(config.dataDir);
   mkdirSync(path, { recursive: true });
-  const connection = options.readOnly ? readOnlyConnection(openEngine(path), options.sessionSettings ?? {}) : openEngine(path);
-  return createClient({ connection, log: { level: ClickHouseLogLevel.OFF } } as Parameters<typeof createClient>[0]);
+  // A directory another process holds is refused here, before a child is started for it.
+  const holder = engineHolder(path);
+  if (holder !== null) throw new EngineLockedError(path, holder);
+  const engine = engineFor(path, { maxRestarts: config.engineMaxRestarts ?? 3, restartWindowMs: config.engineRestartWindowMs ?? 60_000 }, engineHolder, orphanEngine);
+  const connection = engine.openSession({ readOnly: options.readOnly ?? false, settings: options.readOnly ? (options.sessionSettings ?? {}) : {} });
+  return createClient({ connection, json: ROW_JSON, log: { level: ClickHouseLogLevel.OFF } } as Parameters<typeof createClient>[0]);
 }
 
 /**
  * The process that holds the engine's data directory, if another live one does. The engine
  * writes its PID into `<dir>/status` and locks that file while it runs (and removes it on a
- * clean close; a crash leaves it, unlocked, with a dead PID).
+ * clean close; a crash leaves it, unlocked, with a dead PID). The engine runs in a child process
+ * of the service (`engineHost.ts`): the process named is the service that owns that child, and
+ * this process's own engine is nobody else's.
  */
 export function engineHolder(path: string): number | null {
   let text: string;
@@ -67,53 +77,61 @@ export function engineHolder(path: string): number | null {
     return null;
   }
   const pid = Number(/^PID:\s*(\d+)/m.exec(text)?.[1]);
-  if (!Number.isInteger(pid) || pid === process.pid) return null;
+  if (!Number.isInteger(pid) || pid === process.pid || !alive(pid)) return null;
+  const owner = engineOwner(pid);
+  // An engine whose service died (SIGKILL) is closing on its own: not a holder (see orphanEngine).
+  if (owner === process.pid || owner === 0) return null;
+  return owner !== null && alive(owner) ? owner : pid;
+}
+
+/**
+ * The engine host still holding `path` although its service is gone (killed: the engine saw its
+ * channel close and is shutting down), if there is one. A new engine on the directory waits for
+ * it (engineProxy).
+ */
+export function orphanEngine(path: string): number | null {
+  try {
+    const pid = Number(/^PID:\s*(\d+)/m.exec(readFileSync(join(path, 'status'), 'utf8'))?.[1]);
+    return Number.isInteger(pid) && pid !== process.pid && alive(pid) && engineOwner(pid) === 0 ? pid : null;
+  } catch {
+    return null;
+  }
+}
+
+function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return pid;
+    return true;
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM' ? pid : null;
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
 /**
- * A session of the embedded engine on `path`. A directory another process holds is refused
- * before the engine tries (it would print its own lock error on stderr) with an EngineLockedError.
+ * The service of an engine host process (Linux's /proc): its parent; 0 when the service is gone
+ * (the host was re-parented, or its parent is dead); null for any other process or where /proc
+ * says nothing.
  */
-function openEngine(path: string): Connection<Readable> {
-  const holder = engineHolder(path);
-  if (holder !== null) throw new EngineLockedError(path, holder);
+function engineOwner(pid: number): number | null {
   try {
-    return createChdbConnection({ path }) as unknown as Connection<Readable>;
-  } catch (err) {
-    if (engineHolder(path) !== null || /Cannot lock file/.test((err as Error).message)) throw new EngineLockedError(path, engineHolder(path), { cause: err });
-    throw err;
+    if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('engineHost')) return null;
+    const ppid = Number(/^PPid:\s*(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
+    if (!Number.isInteger(ppid)) return null;
+    // Re-parented to init or to a subreaper that is no engine's service: its service died.
+    return ppid > 1 && alive(ppid) && ppidIsService(pid, ppid) ? ppid : 0;
+  } catch {
+    return null;
   }
 }
 
-/**
- * Wraps a fresh engine session so that nothing reaches it before `SET readonly = 2` (and the
- * session settings) did: the engine, not this code, refuses writes from then on.
- */
-function readOnlyConnection(inner: Connection<Readable>, sessionSettings: Record<string, string | number>): Connection<Readable> {
-  const setup = ['SET readonly = 2', ...Object.entries(sessionSettings).map(([k, v]) => `SET ${settingName(k)} = ${typeof v === 'number' ? v : `'${v.replace(/'/g, "''")}'`}`)];
-  let ready: Promise<void> | undefined;
-  const init = () => (ready ??= (async () => {
-    for (const query of setup) await inner.command({ query });
-  })());
-  return {
-    query: async (p) => (await init(), inner.query(p)),
-    exec: async (p) => (await init(), inner.exec(p)),
-    command: async (p) => (await init(), inner.command(p)),
-    insert: async (p) => (await init(), inner.insert(p)),
-    ping: async (p) => inner.ping(p),
-    close: async () => inner.close(),
-  } as Connection<Readable>;
-}
-
-function settingName(name: string): string {
-  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new Error(`not a setting name: ${name}`);
-  return name;
+/** The engine host's environment names the service that started it (ARTENIC_ENGINE_OWNER): a subreaper that adopted it is not that service. */
+function ppidIsService(pid: number, ppid: number): boolean {
+  try {
+    const owner = /(?:^|\0)ARTENIC_ENGINE_OWNER=(\d+)/.exec(readFileSync(`/proc/${pid}/environ`, 'utf8'))?.[1];
+    return owner === undefined || Number(owner) === ppid;
+  } catch {
+    return true;
+  }
 }
 
 /** `db.table`, for the insert API which takes a table name rather than SQL. The database is validated as an identifier by the config schema. */

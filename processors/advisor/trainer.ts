@@ -12,14 +12,19 @@
  * accordingly (servingModel.ts). Runs beyond the newest `keepModels` (the serving model
  * always kept) are tombstoned in the same transaction, so the topic does not grow forever.
  *
- * Training runs inside the task, synchronously: LambdaMART here is deterministic, so a
- * replay after a crash retrains the same model from the same restored documents. Its cost
- * is bounded by `maxTrainingDocs` (BENCHMARKS.md has the time per run).
+ * Training is deterministic (LambdaMART here has no randomness), so a replay after a crash
+ * retrains the same model from the same restored documents. Where it runs is the `trainer`
+ * option: in the thread by default (a replay, `retrain`: one record after another, the output
+ * a function of the input alone), or in the live service's training worker
+ * (ltr/trainingWorker.ts), which gives the same bytes off the event loop; `process` then
+ * returns a promise for the record that trains, and the runtime awaits it before the task's
+ * next record. Its cost is bounded by `maxTrainingDocs` (BENCHMARKS.md has the time per run).
  */
 import type { AdvisorModel, InstanceOffer, RelevanceLabel } from '../../schemas/generated/records.ts';
 import type { InputRecord, Processor, ProcessorContext, Repartition } from '../../topology/processor.ts';
 import { offerKey } from '../cost/labelsByOffer.ts';
-import { costCounts, trainAndEvaluate, type TrainingDoc, type TrainingOptions } from './ltr/training.ts';
+import { costCounts, type TrainingDoc, type TrainingOptions, type TrainingRun } from './ltr/training.ts';
+import { trainInThread, type Trainer } from './ltr/trainingWorker.ts';
 import { highestSequence, modelsToTombstone, servingModel } from './servingModel.ts';
 
 export const TRAINING_DOCS_STORE = 'advisor-training-docs';
@@ -40,6 +45,8 @@ export interface TrainerOptions extends TrainingOptions {
   maxTrainingDocs: number;
   /** Training runs kept in advisor-models (the newest, and the serving one); older ones are tombstoned. */
   keepModels: number;
+  /** Where a run trains: in the thread (default) or, for the live service, in the training worker. */
+  trainer?: Trainer;
 }
 
 interface StoredDoc extends TrainingDoc {
@@ -61,7 +68,7 @@ export function trainerProcessor(options: TrainerOptions): Processor {
     repartitions: [LABELS_FOR_TRAINING],
     globalTables: ['instance-catalog', 'spot-risk', 'advisor-models', 'workload-scaling'],
     stores: [{ name: TRAINING_DOCS_STORE }, { name: TRAINING_META_STORE }],
-    process(record: InputRecord, ctx: ProcessorContext): void {
+    process(record: InputRecord, ctx: ProcessorContext): void | Promise<void> {
       const label = record.value as RelevanceLabel;
       const docs = ctx.getStateStore<StoredDoc>(TRAINING_DOCS_STORE);
       const metaStore = ctx.getStateStore<TrainingMeta>(TRAINING_META_STORE);
@@ -86,18 +93,21 @@ export function trainerProcessor(options: TrainerOptions): Processor {
       const due =
         next.labelsSeen >= options.minTrainingLabels &&
         (next.trainingRuns === 0 || (next.labelsSinceTraining >= options.retrainEveryLabels && now - (next.lastTrainedAt ?? Number.NEGATIVE_INFINITY) >= options.retrainMinIntervalMs));
-      if (due) {
-        const [version, model] = train(ctx, [...docs.entries()].map(([, d]) => d), next, options);
+      if (!due) {
+        metaStore.put('meta', next);
+        return;
+      }
+      const trained = ([version, model]: [string, AdvisorModel]) => {
         ctx.forward('advisor-models', version, model);
         // Rejected runs and superseded promoted ones beyond keepModels leave the compacted topic.
         const gone = modelsToTombstone(ctx.getGlobalTable('advisor-models'), model, options.keepModels);
         for (const key of gone) ctx.tombstone('advisor-models', key);
         if (gone.length > 0) ctx.count('models-tombstoned', gone.length);
-        next.labelsSinceTraining = 0;
-        next.trainingRuns++;
-        next.lastTrainedAt = now;
-      }
-      metaStore.put('meta', next);
+        metaStore.put('meta', { ...next, labelsSinceTraining: 0, trainingRuns: next.trainingRuns + 1, lastTrainedAt: now });
+      };
+      const run = train(ctx, [...docs.entries()].map(([, d]) => d), next, options);
+      if (run instanceof Promise) return run.then(trained);
+      trained(run);
     },
   };
 }
@@ -109,7 +119,7 @@ function evictOldest(docs: { entries(): IterableIterator<[string, StoredDoc]>; d
   ctx.count('training-docs-evicted', oldest.length);
 }
 
-function train(ctx: ProcessorContext, docs: StoredDoc[], meta: TrainingMeta, options: TrainerOptions): [string, AdvisorModel] {
+function train(ctx: ProcessorContext, docs: StoredDoc[], meta: TrainingMeta, options: TrainerOptions): [string, AdvisorModel] | Promise<[string, AdvisorModel]> {
   const models = ctx.getGlobalTable('advisor-models');
   const catalog = new Map<string, InstanceOffer>();
   for (const o of ctx.getGlobalTable('instance-catalog').values()) catalog.set(offerKey(o), o);
@@ -119,12 +129,17 @@ function train(ctx: ProcessorContext, docs: StoredDoc[], meta: TrainingMeta, opt
   const version = `ltr-${sequence}`;
   docs.sort((a, b) => (a.queryId < b.queryId ? -1 : a.queryId > b.queryId ? 1 : a.offerKey < b.offerKey ? -1 : 1));
   const started = performance.now();
-  const run = trainAndEvaluate(docs, catalog, ctx.getGlobalTable('spot-risk'), current?.serving ?? null, { version, trainedAt: ctx.streamTime, labelsSeen: meta.labelsSeen }, options, ctx.getGlobalTable('workload-scaling'));
-  ctx.count(run.promoted ? 'models-promoted' : 'models-rejected');
-  return [version, toModelRecord(run, sequence, ctx.streamTime, meta.labelsSeen, performance.now() - started)];
+  const trainedAt = ctx.streamTime;
+  const { trainer = trainInThread, ...trainingOptions } = options;
+  const run = trainer({ docs, catalog, risks: ctx.getGlobalTable('spot-risk'), current: current?.serving ?? null, meta: { version, trainedAt, labelsSeen: meta.labelsSeen }, options: trainingOptions, scaling: ctx.getGlobalTable('workload-scaling') });
+  const record = (r: TrainingRun): [string, AdvisorModel] => {
+    ctx.count(r.promoted ? 'models-promoted' : 'models-rejected');
+    return [version, toModelRecord(r, sequence, trainedAt, meta.labelsSeen, performance.now() - started)];
+  };
+  return run instanceof Promise ? run.then(record) : record(run);
 }
 
-export function toModelRecord(run: ReturnType<typeof trainAndEvaluate>, sequence: number, eventTime: number, labelsSeen: number, trainingMs: number): AdvisorModel {
+export function toModelRecord(run: TrainingRun, sequence: number, eventTime: number, labelsSeen: number, trainingMs: number): AdvisorModel {
   return {
     event_id: `model:${run.version}`,
     event_time: eventTime,

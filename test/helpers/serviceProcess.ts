@@ -16,8 +16,9 @@ export interface ServiceProcess {
   kill(signal: NodeJS.Signals): Promise<number | null>;
 }
 
-export async function startServiceProcess(config: Config, logFile: string, extraEnv: Record<string, string> = {}, startTimeoutMs = 90_000): Promise<ServiceProcess> {
-  const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'artenic-optimizer.mjs'), 'run', '--summary-every', '3600'], {
+/** `root`: the checkout whose service runs (another one's, to compare two versions in one run). */
+export async function startServiceProcess(config: Config, logFile: string, extraEnv: Record<string, string> = {}, startTimeoutMs = 90_000, root = REPO_ROOT): Promise<ServiceProcess> {
+  const child = spawn(process.execPath, [join(root, 'bin', 'artenic-optimizer.mjs'), 'run', '--summary-every', '3600'], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...envOf(config), ...extraEnv },
     stdio: ['ignore', 'pipe', 'pipe'],

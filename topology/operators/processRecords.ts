@@ -1,4 +1,4 @@
-import { mergeMap, type OperatorFunction } from 'rxjs';
+import { concatMap, from, type OperatorFunction } from 'rxjs';
 import type { Emission } from '../processor.ts';
 import type { StreamTask } from '../task.ts';
 import type { Decoded } from './decodeRecords.ts';
@@ -7,15 +7,20 @@ import type { Decoded } from './decodeRecords.ts';
  * Runs each decoded record through the task's processors and flattens what they emit.
  * Dead letters from decoding pass straight through; skipped records (tombstones) are
  * counted; a record a processor throws on becomes a dead letter (with its original bytes)
- * unless the task's policy is `fail` (StreamTask.process). Synchronous per record: state is only
- * touched by one record at a time, in offset order.
+ * unless the task's policy is `fail` (StreamTask.process). One record at a time, in offset
+ * order: a record whose processing is asynchronous (training in a worker) is awaited before
+ * the next one starts, so state is only touched by one record at a time.
  *
  * @example from(messages).pipe(decodeRecords(options), processRecords(task), toArray())
  * @see decodeRecords
  */
 export function processRecords(task: StreamTask): OperatorFunction<Decoded, Emission> {
-  return mergeMap((decoded) => {
-    if (decoded.ok) return task.process(decoded.record, decoded.raw);
+  return concatMap((decoded) => {
+    if (decoded.ok) {
+      const out = task.processAsync(decoded.record, decoded.raw);
+      // [loop] An array is emitted at once; a promise of one, flattened when it settles.
+      return out instanceof Promise ? from(out).pipe(concatMap((emissions) => emissions)) : out;
+    }
     if (decoded.deadLetter) return [decoded.deadLetter];
     task.count(decoded.skipped, 1);
     return [];

@@ -9,6 +9,11 @@
  * either. Tables are independent: one that keeps refusing inserts holds back only its own
  * topics, and the others go on being written and committed.
  * Input records that do not decode are skipped here: the stream topology dead-letters them.
+ *
+ * A failure that retrying cannot mend (the embedded engine given up after repeated crashes,
+ * its consumer stopped for good, a bug in a flush) stops the sink: it is then not ready, and the
+ * instance's vital components report it, so that `run` exits non-zero. One failed flush never
+ * leaves later flushes behind a rejected promise.
  */
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Config } from '../../config/options.ts';
@@ -16,7 +21,8 @@ import type { ClickHouseClient } from '../../infra/clickhouse/client.ts';
 import { qualified } from '../../infra/clickhouse/client.ts';
 import { TABLE_OF_ROLE, toRow } from '../../infra/clickhouse/flatten.ts';
 import { INPUT_TOPICS, TOPIC_ROLES, type TopicRole } from '../../schemas/catalog.ts';
-import { DeadLetterError } from '../../common/errors.ts';
+import { ArtenicError, DeadLetterError } from '../../common/errors.ts';
+import { rowStream } from '../../infra/clickhouse/rowStream.ts';
 import type { Logger } from '../../common/logger.ts';
 import type { TopicSerde } from '../serde.ts';
 import type { FetchPosition } from '../admin.ts';
@@ -62,8 +68,9 @@ export class ClickHouseSink {
   private readonly owned = new Map<string, OwnedPartition>();
   /** Observer of each successful insert: rows and seconds. */
   onInsert?: (rows: number, seconds: number) => void;
-  /** Called when the sink's consumer stopped for good (kafkajs will not restart it). */
+  /** Called once when the sink stopped for good (its consumer will not restart, or its engine was given up): the instance is then not ready. */
   onFatal?: (err: Error) => void;
+  private failure: Error | null = null;
 
   constructor(
     private readonly kafka: Kafka,
@@ -85,7 +92,22 @@ export class ClickHouseSink {
   }
 
   get ready(): boolean {
-    return this.started && !this.stopped;
+    return this.started && !this.stopped && this.failure === null;
+  }
+
+  /** Why the sink stopped for good, if it did. */
+  get failed(): Error | null {
+    return this.failure;
+  }
+
+  /** Stops taking records for good and reports it: what is buffered stays uncommitted, so the next instance re-reads it. */
+  private die(err: unknown): void {
+    if (this.failure) return;
+    this.failure = err instanceof Error ? err : new Error(String(err));
+    this.logger.error({ err: this.failure }, 'ClickHouse sink failed for good: it no longer writes (not ready)');
+    if (this.timer) clearInterval(this.timer);
+    this.consumer?.pause([...this.roleByTopic.keys()].map((topic) => ({ topic })));
+    this.onFatal?.(this.failure);
   }
 
   get bufferedRows(): number {
@@ -128,7 +150,7 @@ export class ClickHouseSink {
     this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
       if (payload.restart) return;
       this.logger.error({ err: payload.error }, 'ClickHouse sink consumer crashed and will not restart: nothing is written any more');
-      this.onFatal?.(payload.error);
+      this.die(payload.error);
     });
     // Fetch positions, for consumer lag: every fetch moves one, those of only commit markers too.
     this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => {
@@ -146,6 +168,9 @@ export class ClickHouseSink {
         const from = BigInt(payload.firstOffset ?? payload.lastOffset);
         this.owned.set(key, { topic: payload.topic, partition: payload.partition, received: next, lastRecord: from, committed: from });
       }
+    });
+    this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
+      if (!payload.restart) this.die(payload.error);
     });
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: [...this.roleByTopic.keys()], fromBeginning: true });
@@ -190,13 +215,17 @@ export class ClickHouseSink {
     if (this.bufferedRows >= this.config.sink.flushRows) await this.flush();
   }
 
-  /** Inserts what is buffered, then commits its offsets. Serialised; safe to call any time. */
+  /**
+   * Inserts what is buffered, then commits its offsets. Serialised; safe to call any time.
+   * Never rejects: a flush that fails other than by an insert to retry stops the sink (`die`).
+   */
   flush(): Promise<void> {
-    this.flushing = this.flushing.then(() => this.flushOnce());
+    this.flushing = this.flushing.then(() => this.flushOnce()).catch((err: unknown) => this.die(err));
     return this.flushing;
   }
 
   private async flushOnce(): Promise<void> {
+    if (this.failure) return;
     const committable: TopicPartitionOffset[] = [];
     for (const [table, t] of this.tables) {
       if ((t.rows.length === 0 && t.offsets.size === 0) || Date.now() < t.backoffUntil) continue;
@@ -206,8 +235,15 @@ export class ClickHouseSink {
       t.offsets = new Map();
       const started = Date.now();
       try {
-        if (rows.length > 0) await this.client.insert({ table: qualified(this.config.clickhouse.database, table), values: rows, format: 'JSONEachRow' });
+        // Encoded a slice at a time, so that a large batch does not hold the event loop.
+        if (rows.length > 0) await this.client.insert({ table: qualified(this.config.clickhouse.database, table), values: rowStream(rows), format: 'JSONEachRow' });
       } catch (err) {
+        // Not worth retrying: the engine was given up. Rows and offsets go back, uncommitted.
+        if (err instanceof ArtenicError && !err.retriable && err.code === 'CLICKHOUSE_CRASHED') {
+          t.rows = [...rows, ...t.rows];
+          t.offsets = new Map([...offsets, ...t.offsets]);
+          throw err;
+        }
         // Put them back in front of what arrived meanwhile (whose offsets are later, so they
         // win), and back off this table only. A retry that repeats rows is deduplicated.
         t.rows = [...rows, ...t.rows];

@@ -67,7 +67,9 @@ describe('RecordCollector', () => {
     };
     const good: Processor = { ...bad, name: 'good', process: (_record, ctx) => ctx.tombstone('advisor-models', model.model_version) };
     const record = { role: 'job-outcome' as const, source: 'job-outcome', key: 'j', value: {} as never, eventTime: 1, topic: 't', partition: 0, offset: '0' };
-    expect(() => new StreamTask(0, [bad], { graceMs: 0, punctuateIntervalMs: 1 }).process(record)).toThrow(/not compacted/);
+    // A processor bug like any other: the record is dead-lettered as PROCESSING_ERROR, or the batch fails with `fail`.
+    expect(new StreamTask(0, [bad], { graceMs: 0, punctuateIntervalMs: 1 }).process(record)).toMatchObject([{ kind: 'dead-letter', code: 'PROCESSING_ERROR', reason: expect.stringMatching(/not compacted/) }]);
+    expect(() => new StreamTask(0, [bad], { graceMs: 0, punctuateIntervalMs: 1, processingErrors: 'fail' }).process(record)).toThrow(/not compacted/);
     expect(new StreamTask(0, [good], { graceMs: 0, punctuateIntervalMs: 1 }).process(record)).toEqual([{ kind: 'tombstone', role: 'advisor-models', key: 'ltr-1' }]);
   });
 });
