@@ -38,6 +38,18 @@ describe('advisor-models keeps the newest runs and tombstones the rest', () => {
     const c = service.streams.counters;
     await waitUntil('inputs consumed', async () => (c.consumed['job-dispatch'] ?? 0) + (c.consumed['job-outcome'] ?? 0) >= 2 * jobs.length, 180_000);
     await waitUntil('labels trained on', async () => (c.produced['relevance-labels'] ?? 0) > 0 && (c.consumed['labels-for-training'] ?? 0) >= (c.produced['relevance-labels'] ?? 0), 180_000);
+    // Training runs off the event loop (a worker): the last run may still be in flight once its
+    // label is consumed, so the counts are read once they have held for 3 s.
+    let last = '';
+    let since = Date.now();
+    await waitUntil('training settled', async () => {
+      const now = `${c.produced['advisor-models'] ?? 0}/${c.events.tombstones_emitted ?? 0}`;
+      if (now !== last) {
+        last = now;
+        since = Date.now();
+      }
+      return Date.now() - since >= 3_000;
+    }, 120_000);
     const published = c.produced['advisor-models'] ?? 0;
     const tombstonesWritten = c.events.tombstones_emitted ?? 0;
     // Runs at 50, 110, 170, ... labels.
