@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { chmod } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -131,11 +131,15 @@ describe('task snapshot file', () => {
   });
 
   it('reports an unreadable file as unreadable', async () => {
-    if (process.getuid?.() === 0) return; // root reads anything
+    // A directory where the file should be: unreadable for every user, root included (CI runs as root).
     const path = join(tempDir(), 's.jsonl');
-    await writeSnapshotFile(path, await sample(5));
-    await chmod(path, 0o000);
+    mkdirSync(path);
     expect(await readSnapshotFile(path)).toMatchObject({ ok: false, reason: 'unreadable' });
+    if (process.getuid?.() === 0) return; // root reads a file whatever its mode
+    const file = join(tempDir(), 't.jsonl');
+    await writeSnapshotFile(file, await sample(5));
+    await chmod(file, 0o000);
+    expect(await readSnapshotFile(file)).toMatchObject({ ok: false, reason: 'unreadable' });
   });
 
   it('deletes a file, and a missing one is no error', async () => {
