@@ -21,7 +21,7 @@ import { createRegistry, TopicSerde } from '../../topology/serde.ts';
 import { ensureTopics } from '../../topology/admin.ts';
 import { defaultStateDir } from '../../topology/state/index.ts';
 import { expectedLabels, randomName, readLabels, testConfig, testKafka, waitUntil } from '../helpers/testConfig.ts';
-import { endOffsets } from '../helpers/faults.ts';
+import { endOffsets, expectExactlyOnce } from '../helpers/faults.ts';
 import { startServiceProcess, type ServiceProcess } from '../helpers/serviceProcess.ts';
 
 /** Dispatches whose outcomes come only after the restart: they wait in the store. */
@@ -114,12 +114,7 @@ describe('restart after a crash', () => {
 
     const expected = expectedLabels(jobs, config);
     const labels = await readLabels(kafka, config, serde, expected.size, 150_000);
-    const seen = new Map<string, number>();
-    for (const l of labels) seen.set(l.job_id, (seen.get(l.job_id) ?? 0) + 1);
-    expect([...seen].filter(([, n]) => n > 1)).toEqual([]);
-    expect([...expected.keys()].filter((id) => !seen.has(id))).toEqual([]);
-    expect(labels.length).toBe(expected.size);
-    for (const l of labels) expect(l).toEqual(expected.get(l.job_id));
+    expectExactlyOnce(labels, expected);
     const fallback = await metric(service, 'artenic_store_restore_records_total');
     // That task's whole changelog: about a quarter of the live keys, more than any tail above.
     expect(fallback).toBeGreaterThan(liveKeys / config.kafka.partitions / 2);
