@@ -47,7 +47,13 @@ describe('HPO study on the broker', () => {
       const [r] = await queryRows<{ n: string; done: string }>(service.clickhouse, `SELECT count() AS n, countIf(done) AS done FROM ${db}.hpo_suggestions FINAL WHERE study_id = {s:String}`, { s: study.study_id });
       return Number(r?.n) === study.budget + 1 && Number(r?.done) === 1;
     });
-    const [labels] = await queryRows<{ n: string }>(service.clickhouse, `SELECT count() AS n FROM ${db}.relevance_labels FINAL WHERE hpo_study_id = {s:String} AND metric IS NOT NULL`, { s: study.study_id });
-    expect(Number(labels?.n)).toBe(study.budget);
+    // Labels and suggestions reach ClickHouse through separate sink flushes, so the labels are
+    // waited for too; what is asserted is that every trial's label arrives, once.
+    const labelCount = async (): Promise<number> => {
+      const [r] = await queryRows<{ n: string }>(service.clickhouse, `SELECT count() AS n FROM ${db}.relevance_labels FINAL WHERE hpo_study_id = {s:String} AND metric IS NOT NULL`, { s: study.study_id });
+      return Number(r?.n);
+    };
+    await waitUntil('trial labels in ClickHouse', async () => (await labelCount()) >= study.budget);
+    expect(await labelCount()).toBe(study.budget);
   });
 });
