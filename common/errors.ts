@@ -13,6 +13,8 @@ export const ERROR_CODES = [
   'INVALID_FIELD',
   'EVENT_TIME_OUT_OF_RANGE',
   'LATE_EVENT',
+  // A key on another partition than the one it belongs to (another client's partitioner), with streams.mispartitioned=dlq.
+  'MISPARTITIONED',
   // Records that leave a store without their partner.
   'OUTCOME_TIMEOUT',
   'PENDING_CAPACITY',
