@@ -16,7 +16,7 @@ NODE_BIN := $(NODE_HOME)/bin/node
 endif
 NODE_MODULES_STAMP := node_modules/.installed
 GENERATED := schemas/generated/records.ts
-SCHEMAS := $(wildcard schemas/*.avsc schemas/common/*.avsc) schemas/codegen.ts schemas/catalog.ts
+SCHEMAS := $(wildcard schemas/*.avsc schemas/common/*.avsc schemas/internal/*.avsc) schemas/codegen.ts schemas/catalog.ts
 BIN := ./bin/artenic-optimizer.mjs
 
 .PHONY: run test lint typecheck unit golden-nodes integration soak bench bench-venv bench-kstreams kstreams-peer interop-venv interop-java interop-go infra deps clean browser compose-validator

@@ -8,8 +8,8 @@
 import avro from 'avsc';
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import TimeoutMiddleware from 'mappersmith/middleware/timeout';
-import { COMPACTED_TOPICS, TOPIC_ROLES, topicSchema, type TopicRole } from '../schemas/catalog.ts';
-import type { TopicRecords } from '../schemas/generated/records.ts';
+import { COMPACTED_TOPICS, INTERNAL_RECORDS, TOPIC_ROLES, internalSchema, topicSchema, type InternalRecord, type TopicRole } from '../schemas/catalog.ts';
+import type { InternalRecords, TopicRecords } from '../schemas/generated/records.ts';
 import { compileValidator, type EventTimeBounds, type Validator } from '../schemas/validate.ts';
 import { ArtenicError, DeadLetterError } from '../common/errors.ts';
 
@@ -54,6 +54,9 @@ export class TopicSerde {
   /** Resolvers from a writer schema id into a role's reader schema. */
   private readonly resolvers = new Map<string, avro.Resolver | null>();
   private readonly writerTypes = new Map<number, avro.Type>();
+  /** Internal records: their reader types, and the id each is registered with under its internal topic. */
+  private readonly internalReaders = new Map<InternalRecord, avro.Type>();
+  private readonly internalIds = new Map<InternalRecord, number>();
 
   constructor(
     readonly registry: SchemaRegistry,
@@ -63,6 +66,48 @@ export class TopicSerde {
       const schema = topicSchema(role);
       this.readers.set(role, avro.Type.forSchema(schema as avro.Schema));
       this.validators.set(role, compileValidator(schema));
+    }
+    for (const name of INTERNAL_RECORDS) this.internalReaders.set(name, avro.Type.forSchema(internalSchema(name) as avro.Schema));
+  }
+
+  /** Registers an internal record under `<topic>-value` of the internal topic that carries it (idempotent). */
+  async registerInternal(name: InternalRecord, topic: string): Promise<number> {
+    const { id } = await this.registry.register({ type: SchemaType.AVRO, schema: JSON.stringify(internalSchema(name)) }, { subject: `${topic}-value` });
+    this.internalIds.set(name, id);
+    return id;
+  }
+
+  /** Encodes an internal record (registerInternal first). */
+  async encodeInternal<N extends InternalRecord>(name: N, value: InternalRecords[N]): Promise<Buffer> {
+    const id = this.internalIds.get(name);
+    if (id === undefined) throw new Error(`internal record ${name} not registered: call registerInternal() first`);
+    return this.registry.encode(id, value);
+  }
+
+  /**
+   * Decodes an internal record this service wrote: resolved from its writer's schema (an
+   * older version of the record, or the whole record its alias names), not validated again.
+   * Bytes that do not decode are a dead letter all the same.
+   */
+  async decodeInternal<N extends InternalRecord>(name: N, buffer: Buffer | null): Promise<InternalRecords[N]> {
+    if (!buffer || buffer.length < 5 || buffer[0] !== 0) throw new DeadLetterError('BAD_MAGIC_BYTE', `internal record ${name} not in the Confluent wire format`);
+    const id = buffer.readInt32BE(1);
+    const writer = await this.writerType(id);
+    const reader = this.internalReaders.get(name) as avro.Type;
+    const cacheKey = `internal:${name}/${id}`;
+    let resolver = this.resolvers.get(cacheKey);
+    if (resolver === undefined) {
+      try {
+        resolver = writer.equals(reader) ? null : reader.createResolver(writer);
+      } catch (err) {
+        throw new DeadLetterError('SCHEMA_MISMATCH', `schema ${id} cannot be read as internal record ${name}: ${(err as Error).message}`, { cause: err });
+      }
+      this.resolvers.set(cacheKey, resolver);
+    }
+    try {
+      return (resolver ? reader.fromBuffer(buffer.subarray(5), resolver) : reader.fromBuffer(buffer.subarray(5))) as InternalRecords[N];
+    } catch (err) {
+      throw new DeadLetterError('UNDECODABLE', `Avro body does not decode with schema ${id}: ${(err as Error).message}`, { cause: err });
     }
   }
 
