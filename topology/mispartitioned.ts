@@ -110,3 +110,25 @@ export function checkPartition(message: KafkaMessage, at: ArrivedOn, policy: Mis
     source,
   };
 }
+
+/** What a task's transaction carries: its processors' emissions, and the records it reroutes. */
+export type RuntimeEmission = Emission | RerouteEmission;
+
+/**
+ * The check as the stream thread runs it on every fetched message: only the key-joined
+ * input topics it was built with are checked, with their partition counts (read once at
+ * start); anything else, the rerouted topics and repartitions included, passes.
+ */
+export class MispartitionGuard {
+  constructor(
+    private readonly policy: MispartitionPolicy,
+    /** Partition count of each checked input topic. */
+    private readonly partitionsByTopic: ReadonlyMap<string, number>,
+  ) {}
+
+  check(message: KafkaMessage, topic: string, partition: number): MispartitionVerdict | null {
+    const partitions = this.partitionsByTopic.get(topic);
+    if (partitions === undefined) return null;
+    return checkPartition(message, { topic, partition, partitions }, this.policy);
+  }
+}

@@ -24,6 +24,8 @@ import type { RecordCollector } from './recordCollector.ts';
 import type { TaskManager } from './taskManager.ts';
 import type { TransactionalSender } from './transactionalSender.ts';
 import { bump, type StreamsCounters } from './streamsCounters.ts';
+import type { MispartitionGuard } from './mispartitioned.ts';
+import type { InternalRecord } from '../schemas/catalog.ts';
 
 export interface StreamThreadOptions {
   kafka: Kafka;
@@ -40,6 +42,8 @@ export interface StreamThreadOptions {
   onFatal: (err: Error) => void;
   /** Each committed transaction, per source: records, seconds from taking them out of the buffers to the commit. */
   onBatchCommitted: (source: string, records: number, seconds: number) => void;
+  /** Topics that carry an internal record (projected repartitions), and which. */
+  internalByTopic?: ReadonlyMap<string, InternalRecord>;
 }
 
 export class StreamThread {
@@ -58,6 +62,8 @@ export class StreamThread {
   private consumer?: Consumer;
   private running = false;
   private joined = false;
+  /** [partitioner] Checks the keys of key-joined inputs against their partition; set before start. */
+  guard?: MispartitionGuard;
 
   constructor(private readonly o: StreamThreadOptions) {}
 
@@ -165,10 +171,13 @@ export class StreamThread {
     if (!isRunning() || isStale()) return;
     const last = messages[messages.length - 1];
     if (last) {
-      const sources: SourceMessage[] = messages.map((message) => ({ role, source, topic: batch.topic, partition: batch.partition, message }));
+      const internal = this.o.internalByTopic?.get(batch.topic);
+      const sources: SourceMessage[] = messages.map((message) => ({ role, source, topic: batch.topic, partition: batch.partition, message, ...(internal ? { internal } : {}) }));
+      const guard = this.guard; // [partitioner]
       let decoded;
       try {
-        decoded = await lastValueFrom(from(sources).pipe(decodeRecords({ serde: this.o.serde, bounds: this.bounds(), maxRecordBytes: config.validation.maxRecordBytes }), toArray()));
+        const mispartitioned = guard ? guard.check.bind(guard) : undefined;
+        decoded = await lastValueFrom(from(sources).pipe(decodeRecords({ serde: this.o.serde, bounds: this.bounds(), maxRecordBytes: config.validation.maxRecordBytes, mispartitioned }), toArray()));
       } catch (err) {
         // The registry is unreachable, say: nothing of this batch was buffered; fetch it again.
         this.dropAll();

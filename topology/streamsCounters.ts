@@ -6,10 +6,12 @@ export interface StreamsCounters {
   events: Record<string, number>;
   transactions: number;
   restores: number;
+  /** [partitioner] Records on the wrong partition for their key, per input topic and action (reroute, dlq). */
+  mispartitioned: Record<string, Record<string, number>>;
 }
 
 export function newStreamsCounters(): StreamsCounters {
-  return { consumed: {}, produced: {}, deadLetters: {}, events: {}, transactions: 0, restores: 0 };
+  return { consumed: {}, produced: {}, deadLetters: {}, events: {}, transactions: 0, restores: 0, mispartitioned: {} };
 }
 
 /** Adds `n` to `counts[what]`. */

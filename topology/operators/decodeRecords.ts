@@ -3,7 +3,9 @@ import type { KafkaMessage } from 'kafkajs';
 import type { TopicRole } from '../../schemas/catalog.ts';
 import type { EventTimeBounds } from '../../schemas/validate.ts';
 import { DeadLetterError } from '../../common/errors.ts';
+import type { InternalRecord } from '../../schemas/catalog.ts';
 import type { Emission, InputRecord } from '../processor.ts';
+import type { MispartitionVerdict, RerouteEmission } from '../mispartitioned.ts';
 import type { TopicSerde } from '../serde.ts';
 
 export interface SourceMessage {
@@ -13,15 +15,22 @@ export interface SourceMessage {
   topic: string;
   partition: number;
   message: KafkaMessage;
+  /** Set when the topic carries an internal record (a projected repartition): decoded as that, not validated again. */
+  internal?: InternalRecord;
 }
 
-export type Decoded = { ok: true; record: InputRecord } | { ok: false; deadLetter: Extract<Emission, { kind: 'dead-letter' }> };
+export type Decoded =
+  | { ok: true; record: InputRecord }
+  | { ok: false; deadLetter: Extract<Emission, { kind: 'dead-letter' }> }
+  | { ok: false; reroute: RerouteEmission };
 
 export interface DecodeOptions {
   serde: TopicSerde;
   /** Accepted event-time range, computed once per batch. */
   bounds: EventTimeBounds;
   maxRecordBytes: number;
+  /** [partitioner] A record on the wrong partition for its key is not decoded: rerouted or dead-lettered instead. */
+  mispartitioned?: (message: KafkaMessage, topic: string, partition: number) => MispartitionVerdict | null;
 }
 
 /**
@@ -33,7 +42,10 @@ export interface DecodeOptions {
  * @see processRecords
  */
 export function decodeRecords(options: DecodeOptions): OperatorFunction<SourceMessage, Decoded> {
-  return concatMap(async ({ role, source, topic, partition, message }): Promise<Decoded> => {
+  return concatMap(async ({ role, source, topic, partition, message, internal }): Promise<Decoded> => {
+    // [partitioner]
+    const misplaced = options.mispartitioned?.(message, topic, partition);
+    if (misplaced) return misplaced.kind === 'reroute' ? { ok: false, reroute: misplaced } : { ok: false, deadLetter: misplaced };
     const value = message.value;
     const schemaId = value && value.length >= 5 && value[0] === 0 ? value.readInt32BE(1) : null;
     const deadLetter = (err: DeadLetterError): Decoded => ({
@@ -52,7 +64,7 @@ export function decodeRecords(options: DecodeOptions): OperatorFunction<SourceMe
       return deadLetter(new DeadLetterError('RECORD_TOO_LARGE', `value of ${value.length} bytes exceeds validation.maxRecordBytes (${options.maxRecordBytes})`));
     }
     try {
-      const decoded = await options.serde.decode(role, value, options.bounds);
+      const decoded = internal ? ((await options.serde.decodeInternal(internal, value)) as unknown as Awaited<ReturnType<TopicSerde['decode']>>) : await options.serde.decode(role, value, options.bounds);
       return {
         ok: true,
         record: {
