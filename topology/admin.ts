@@ -52,6 +52,19 @@ export async function ensureTopologyTopics(kafka: Kafka, config: Config, process
   await ensureReroutedTopics(kafka, config, [...keyJoinedInputs(processors)].map((role) => config.topics[role]));
 }
 
+/** Retries a metadata read while the broker does not know a topic just created yet (30 s at most). */
+async function withMetadata<T>(read: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await read();
+    } catch (err) {
+      const type = (err as { type?: string }).type;
+      if ((type !== 'UNKNOWN_TOPIC_OR_PARTITION' && type !== 'LEADER_NOT_AVAILABLE') || attempt >= 150) throw err;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
+
 /** Partitions of each topic, through a connected admin client. */
 export async function partitionCounts(admin: Admin, topics: readonly string[]): Promise<Map<string, number>> {
   if (topics.length === 0) return new Map();
@@ -75,11 +88,13 @@ export async function ensureReroutedTopics(kafka: Kafka, config: Config, inputs:
     const missing = [...wanted].filter(([rerouted]) => !existing.has(rerouted));
     if (missing.length > 0) {
       await admin.createTopics({
-        waitForLeaders: true,
+        // Waited for below: kafkajs' wait gives up on UNKNOWN_TOPIC_OR_PARTITION, which a KRaft
+        // broker answers until the new topic's metadata reached it.
+        waitForLeaders: false,
         topics: missing.map(([topic, input]) => ({ topic, numPartitions: counts.get(input) ?? config.kafka.partitions, replicationFactor: config.kafka.replicationFactor })),
       });
     }
-    const present = await partitionCounts(admin, [...wanted.keys()]);
+    const present = await withMetadata(() => partitionCounts(admin, [...wanted.keys()]));
     for (const [rerouted, input] of wanted) {
       const n = present.get(rerouted);
       if (n !== undefined && n !== counts.get(input)) {
