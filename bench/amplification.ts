@@ -125,8 +125,14 @@ async function runVariant(name: Variant['name'], stack: { brokers: string[]; reg
   void streams.start();
   const deadline = Date.now() + 10 * 60_000;
   for (;;) {
-    const committed = await committedOffsets(admin, config.kafka.applicationId, inputTopics);
-    if (committed >= inputEnd && (await repartitionsDrained(admin, config.kafka.applicationId))) break;
+    // A fresh broker answers GROUP_LOAD_IN_PROGRESS for a while: asked again.
+    const drained = await committedOffsets(admin, config.kafka.applicationId, inputTopics)
+      .then(async (committed) => committed >= inputEnd && (await repartitionsDrained(admin, config.kafka.applicationId)))
+      .catch((err: { retriable?: boolean }) => {
+        if (!err.retriable) throw err;
+        return false;
+      });
+    if (drained) break;
     if (Date.now() > deadline) throw new Error(`${name}: the topology did not drain within 10 minutes`);
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -143,7 +149,7 @@ async function runVariant(name: Variant['name'], stack: { brokers: string[]; reg
   const produced: Record<string, TopicCount> = {};
   for (const topic of written.sort()) {
     const c = await countTopic(stack.brokers, topic, 0);
-    if (c.records > 0) produced[topic.replace(`-${suffix}`, '').replace(`amp-${suffix}-`, '')] = c;
+    if (c.records > 0) produced[topic.replace(`amp-${suffix}-`, '<app>-').replace(`-${suffix}`, '')] = c;
   }
   return { name, jobs: JOBS, drainSeconds, consumed: { ...streams.counters.consumed }, produced };
 }
@@ -185,7 +191,7 @@ async function main(): Promise<void> {
       lines.push(`| ${s} | ${perJob(before.consumed[s] ?? 0, JOBS)} | ${perJob(after.consumed[s] ?? 0, JOBS)} |`);
     }
     lines.push(`| **all consumed** | **${perJob(consumedSum(before), JOBS)}** | **${perJob(consumedSum(after), JOBS)}** |`);
-    const training = after.produced['labels-for-training-repartition'];
+    const training = after.produced['<app>-labels-for-training-repartition'];
     if (training) lines.push('', `labels-for-training-repartition per partition (after): ${training.partitions.join(' / ')}: one key, one partition, one task.`);
     lines.push('', `Drain time (start to drained, start-up included): before ${before.drainSeconds.toFixed(1)} s, after ${after.drainSeconds.toFixed(1)} s.`);
     console.log(lines.join('\n'));
