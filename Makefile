@@ -116,6 +116,7 @@ soak: deps
 bench: deps bench-venv kstreams-peer
 	npx tsx bench/feedback-e2e.ts
 	npx tsx bench/feedback-vs-kstreams.ts
+	npx tsx bench/amplification.ts
 	npx tsx bench/advisor-latency.ts
 	npx tsx bench/advisor-regret.ts
 	npx tsx bench/ltr-quality.ts
