@@ -10,7 +10,7 @@
  * from their changelogs, and the batch is consumed again from the committed offsets.
  */
 import { from, lastValueFrom, toArray } from 'rxjs';
-import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { Config } from '../config/options.ts';
 import type { TopicRole } from '../schemas/catalog.ts';
 import type { FetchPosition } from './admin.ts';
@@ -174,9 +174,9 @@ export class StreamThread {
       const internal = this.o.internalByTopic?.get(batch.topic);
       const sources: SourceMessage[] = messages.map((message) => ({ role, source, topic: batch.topic, partition: batch.partition, message, ...(internal ? { internal } : {}) }));
       const guard = this.guard; // [partitioner]
+      const mispartitioned = guard ? (m: KafkaMessage, topic: string, partition: number) => guard.check(m, topic, partition) : undefined;
       let decoded;
       try {
-        const mispartitioned = guard ? guard.check.bind(guard) : undefined;
         decoded = await lastValueFrom(from(sources).pipe(decodeRecords({ serde: this.o.serde, bounds: this.bounds(), maxRecordBytes: config.validation.maxRecordBytes, mispartitioned }), toArray()));
       } catch (err) {
         // The registry is unreachable, say: nothing of this batch was buffered; fetch it again.

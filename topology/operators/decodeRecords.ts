@@ -1,9 +1,8 @@
 import { concatMap, type OperatorFunction } from 'rxjs';
 import type { KafkaMessage } from 'kafkajs';
-import type { TopicRole } from '../../schemas/catalog.ts';
+import type { InternalRecord, TopicRole } from '../../schemas/catalog.ts';
 import type { EventTimeBounds } from '../../schemas/validate.ts';
 import { DeadLetterError } from '../../common/errors.ts';
-import type { InternalRecord } from '../../schemas/catalog.ts';
 import type { Emission, InputRecord } from '../processor.ts';
 import type { MispartitionVerdict, RerouteEmission } from '../mispartitioned.ts';
 import type { TopicSerde } from '../serde.ts';
@@ -64,7 +63,8 @@ export function decodeRecords(options: DecodeOptions): OperatorFunction<SourceMe
       return deadLetter(new DeadLetterError('RECORD_TOO_LARGE', `value of ${value.length} bytes exceeds validation.maxRecordBytes (${options.maxRecordBytes})`));
     }
     try {
-      const decoded = internal ? ((await options.serde.decodeInternal(internal, value)) as unknown as Awaited<ReturnType<TopicSerde['decode']>>) : await options.serde.decode(role, value, options.bounds);
+      // An internal record (a projected repartition) is handed to its processor as it is.
+      const decoded = internal ? ((await options.serde.decodeInternal(internal, value)) as unknown as InputRecord['value']) : await options.serde.decode(role, value, options.bounds);
       return {
         ok: true,
         record: {

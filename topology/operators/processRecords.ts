@@ -5,8 +5,9 @@ import type { Decoded } from './decodeRecords.ts';
 
 /**
  * Runs each decoded record through the task's processors and flattens what they emit.
- * Dead letters from decoding, and records rerouted to their key's partition, pass straight through. Synchronous per record: state is only
- * touched by one record at a time, in offset order.
+ * Dead letters from decoding, and records rerouted to their key's partition, pass straight
+ * through. Synchronous per record: state is only touched by one record at a time, in offset
+ * order.
  *
  * @example from(messages).pipe(decodeRecords(options), processRecords(task), toArray())
  * @see decodeRecords
