@@ -49,7 +49,11 @@ export async function ensureTopologyTopics(kafka: Kafka, config: Config, process
   const repartitions = new Set(processors.flatMap((p) => p.repartitions ?? []).map((r) => repartitionTopic(config.kafka.applicationId, r.name)));
   await ensureTopics(kafka, config, StreamTask.storeNames(processors), [...repartitions]);
   // [partitioner] after the inputs exist: a rerouted topic has its input's partition count.
-  await ensureReroutedTopics(kafka, config, [...keyJoinedInputs(processors)].map((role) => config.topics[role]));
+  await ensureReroutedTopics(
+    kafka,
+    config,
+    [...keyJoinedInputs(processors)].map((role) => ({ topic: config.topics[role], compacted: COMPACTED_TOPICS.has(role) })),
+  );
 }
 
 /** Retries a metadata read while the broker does not know a topic just created yet (30 s at most). */
@@ -75,15 +79,17 @@ export async function partitionCounts(admin: Admin, topics: readonly string[]): 
 /**
  * `<applicationId>-<input>-rerouted` for each input, with the input's partition count (a
  * record goes to the partition of the same number as the one its key belongs to on the
- * input). Idempotent; an existing rerouted topic with another count fails the start.
+ * input), compacted where the input is (a catalog entry rerouted must outlive retention).
+ * Idempotent; an existing rerouted topic with another count fails the start.
  */
-export async function ensureReroutedTopics(kafka: Kafka, config: Config, inputs: readonly string[]): Promise<void> {
+export async function ensureReroutedTopics(kafka: Kafka, config: Config, inputs: ReadonlyArray<{ topic: string; compacted: boolean }>): Promise<void> {
   if (inputs.length === 0) return;
   const admin = kafka.admin();
   await admin.connect();
   try {
-    const wanted = new Map(inputs.map((topic) => [reroutedTopic(config.kafka.applicationId, topic), topic]));
-    const counts = await partitionCounts(admin, inputs);
+    const wanted = new Map(inputs.map(({ topic }) => [reroutedTopic(config.kafka.applicationId, topic), topic]));
+    const compacted = new Set(inputs.filter((i) => i.compacted).map((i) => i.topic));
+    const counts = await partitionCounts(admin, inputs.map((i) => i.topic));
     const existing = new Set(await admin.listTopics());
     const missing = [...wanted].filter(([rerouted]) => !existing.has(rerouted));
     if (missing.length > 0) {
@@ -91,7 +97,12 @@ export async function ensureReroutedTopics(kafka: Kafka, config: Config, inputs:
         // Waited for below: kafkajs' wait gives up on UNKNOWN_TOPIC_OR_PARTITION, which a KRaft
         // broker answers until the new topic's metadata reached it.
         waitForLeaders: false,
-        topics: missing.map(([topic, input]) => ({ topic, numPartitions: counts.get(input) ?? config.kafka.partitions, replicationFactor: config.kafka.replicationFactor })),
+        topics: missing.map(([topic, input]) => ({
+          topic,
+          numPartitions: counts.get(input) ?? config.kafka.partitions,
+          replicationFactor: config.kafka.replicationFactor,
+          configEntries: compacted.has(input) ? [{ name: 'cleanup.policy', value: 'compact' }] : [],
+        })),
       });
     }
     const present = await withMetadata(() => partitionCounts(admin, [...wanted.keys()]));
