@@ -16,7 +16,7 @@ NODE_BIN := $(NODE_HOME)/bin/node
 endif
 NODE_MODULES_STAMP := node_modules/.installed
 GENERATED := schemas/generated/records.ts
-SCHEMAS := $(wildcard schemas/*.avsc schemas/common/*.avsc) schemas/codegen.ts schemas/catalog.ts
+SCHEMAS := $(wildcard schemas/*.avsc schemas/common/*.avsc schemas/internal/*.avsc) schemas/codegen.ts schemas/catalog.ts
 BIN := ./bin/artenic-optimizer.mjs
 
 .PHONY: run test lint typecheck unit golden-nodes integration soak soak-paused bench bench-venv bench-kstreams kstreams-peer interop-venv interop-java interop-go infra deps clean browser compose-validator
@@ -127,6 +127,7 @@ bench: deps bench-venv kstreams-peer
 	npx tsx bench/feedback-e2e.ts
 	npx tsx bench/restart-restore.ts
 	npx tsx bench/feedback-vs-kstreams.ts
+	npx tsx bench/amplification.ts
 	npx tsx bench/advisor-latency.ts
 	npx tsx bench/advisor-regret.ts
 	npx tsx bench/ltr-quality.ts

@@ -20,6 +20,8 @@ export const ERROR_CODES = [
   'KEY_MISMATCH',
   'BAD_KEY',
   'CONFLICTING_DUPLICATE',
+  // A key on another partition than the one it belongs to (another client's partitioner), with streams.mispartitioned=dlq.
+  'MISPARTITIONED',
   // Records that leave a store without their partner.
   'OUTCOME_TIMEOUT',
   'PENDING_CAPACITY',

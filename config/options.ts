@@ -119,6 +119,13 @@ export const DEFAULTS = {
     snapshotIntervalMs: 30_000,
     /** A task is snapshotted only once this many changelog records were written (or restored) since its last snapshot. */
     snapshotMinRecords: 10_000,
+    /**
+     * A record of a key-joined input whose key does not belong, under murmur2 (this service's
+     * and Java's partitioner), to the partition it arrived on (published with librdkafka's
+     * CRC32, say): `reroute` sends it through `<applicationId>-<topic>-rerouted` to the
+     * partition where its key belongs; `dlq` dead-letters it as MISPARTITIONED.
+     */
+    mispartitioned: 'reroute' as 'reroute' | 'dlq',
   },
   validation: {
     /** Event times before this (epoch ms) are rejected to the DLQ. Default 2015-01-01. */
@@ -389,7 +396,7 @@ export const ConfigSchema = z
         z.ZodString
       >,
     ),
-    streams: z.object({ graceMs: nonNegative, punctuateIntervalMs: positive, maxBatchRecords: z.number().int().min(1), maxBytesPerPartition: z.number().int().min(1024), maxTaskIdleMs: nonNegative, maxBufferedRecords: z.number().int().min(1), processingErrors: z.enum(['dlq', 'fail']), stateDir: z.string().min(1).nullable(), snapshotsEnabled: z.boolean(), snapshotIntervalMs: nonNegative, snapshotMinRecords: z.number().int().min(1) }),
+    streams: z.object({ graceMs: nonNegative, punctuateIntervalMs: positive, maxBatchRecords: z.number().int().min(1), maxBytesPerPartition: z.number().int().min(1024), maxTaskIdleMs: nonNegative, maxBufferedRecords: z.number().int().min(1), mispartitioned: z.enum(['reroute', 'dlq']), processingErrors: z.enum(['dlq', 'fail']), stateDir: z.string().min(1).nullable(), snapshotsEnabled: z.boolean(), snapshotIntervalMs: nonNegative, snapshotMinRecords: z.number().int().min(1) }),
     validation: z.object({ minEventTimeMs: nonNegative, maxFutureSkewMs: nonNegative, maxRecordBytes: z.number().int().min(64), maxStringLength: z.number().int().min(1) }),
     feedback: z.object({
       pendingTtlMs: positive,

@@ -36,6 +36,14 @@ export type OutputTopic = (typeof OUTPUT_TOPICS)[number];
 export type TopicRole = InputTopic | OutputTopic;
 export const TOPIC_ROLES: readonly TopicRole[] = [...INPUT_TOPICS, ...OUTPUT_TOPICS];
 
+/**
+ * Records only this service writes and reads, on its internal (repartition) topics: slim
+ * projections of a topic's records. Schemas in `internal/<name>.avsc`, registered under
+ * the internal topic's `<topic>-value`; evolved BACKWARD like the others.
+ */
+export const INTERNAL_RECORDS = ['offer-runs'] as const;
+export type InternalRecord = (typeof INTERNAL_RECORDS)[number];
+
 /** Topics whose latest record per key is all that matters: created compacted. */
 export const COMPACTED_TOPICS: ReadonlySet<TopicRole> = new Set(['instance-catalog', 'spot-risk', 'hpo-studies', 'advisor-models', 'workload-scaling']);
 
@@ -121,6 +129,19 @@ export function topicSchema(role: TopicRole): Record<string, AvroJson> {
     const raw = readJson(join(SCHEMA_DIR, `${role}.avsc`));
     schema = inline(raw, NAMESPACE, new Set()) as Record<string, AvroJson>;
     topicSchemas.set(role, schema);
+  }
+  return schema;
+}
+
+const internalSchemas = new Map<InternalRecord, Record<string, AvroJson>>();
+
+/** The self-contained schema of an internal record, as registered. */
+export function internalSchema(name: InternalRecord): Record<string, AvroJson> {
+  let schema = internalSchemas.get(name);
+  if (!schema) {
+    const raw = readJson(join(SCHEMA_DIR, 'internal', `${name}.avsc`));
+    schema = inline(raw, NAMESPACE, new Set()) as Record<string, AvroJson>;
+    internalSchemas.set(name, schema);
   }
   return schema;
 }

@@ -2,9 +2,11 @@
 import type { Admin, Kafka } from 'kafkajs';
 import type { Config } from '../config/options.ts';
 import { COMPACTED_TOPICS, TOPIC_ROLES } from '../schemas/catalog.ts';
+import { ConfigError } from '../common/errors.ts';
 import { changelogTopic } from './stores/index.ts';
 import { repartitionTopic, type Processor } from './processor.ts';
 import { StreamTask } from './task.ts';
+import { keyJoinedInputs, reroutedTopic } from './mispartitioned.ts';
 
 export interface TopicPlan {
   topic: string;
@@ -42,10 +44,77 @@ export async function ensureTopics(kafka: Kafka, config: Config, storeNames: rea
   }
 }
 
-/** Every topic a topology needs: the roles', its stores' changelogs and its repartitions. */
+/** Every topic a topology needs: the roles', its stores' changelogs, its repartitions and the rerouted topics of its key-joined inputs. */
 export async function ensureTopologyTopics(kafka: Kafka, config: Config, processors: readonly Processor[]): Promise<void> {
   const repartitions = new Set(processors.flatMap((p) => p.repartitions ?? []).map((r) => repartitionTopic(config.kafka.applicationId, r.name)));
   await ensureTopics(kafka, config, StreamTask.storeNames(processors), [...repartitions]);
+  // [partitioner] after the inputs exist: a rerouted topic has its input's partition count.
+  await ensureReroutedTopics(
+    kafka,
+    config,
+    [...keyJoinedInputs(processors)].map((role) => ({ topic: config.topics[role], compacted: COMPACTED_TOPICS.has(role) })),
+  );
+}
+
+/** Retries a metadata read while the broker does not know a topic just created yet (30 s at most). */
+async function withMetadata<T>(read: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await read();
+    } catch (err) {
+      const type = (err as { type?: string }).type;
+      if ((type !== 'UNKNOWN_TOPIC_OR_PARTITION' && type !== 'LEADER_NOT_AVAILABLE') || attempt >= 150) throw err;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
+
+/** Partitions of each topic, through a connected admin client. */
+export async function partitionCounts(admin: Admin, topics: readonly string[]): Promise<Map<string, number>> {
+  if (topics.length === 0) return new Map();
+  const { topics: metadata } = await admin.fetchTopicMetadata({ topics: [...topics] });
+  return new Map(metadata.map((t) => [t.name, t.partitions.length]));
+}
+
+/**
+ * `<applicationId>-<input>-rerouted` for each input, with the input's partition count (a
+ * record goes to the partition of the same number as the one its key belongs to on the
+ * input), compacted where the input is (a catalog entry rerouted must outlive retention).
+ * Idempotent; an existing rerouted topic with another count fails the start.
+ */
+export async function ensureReroutedTopics(kafka: Kafka, config: Config, inputs: ReadonlyArray<{ topic: string; compacted: boolean }>): Promise<void> {
+  if (inputs.length === 0) return;
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const wanted = new Map(inputs.map(({ topic }) => [reroutedTopic(config.kafka.applicationId, topic), topic]));
+    const compacted = new Set(inputs.filter((i) => i.compacted).map((i) => i.topic));
+    const counts = await partitionCounts(admin, inputs.map((i) => i.topic));
+    const existing = new Set(await admin.listTopics());
+    const missing = [...wanted].filter(([rerouted]) => !existing.has(rerouted));
+    if (missing.length > 0) {
+      await admin.createTopics({
+        // Waited for below: kafkajs' wait gives up on UNKNOWN_TOPIC_OR_PARTITION, which a KRaft
+        // broker answers until the new topic's metadata reached it.
+        waitForLeaders: false,
+        topics: missing.map(([topic, input]) => ({
+          topic,
+          numPartitions: counts.get(input) ?? config.kafka.partitions,
+          replicationFactor: config.kafka.replicationFactor,
+          configEntries: compacted.has(input) ? [{ name: 'cleanup.policy', value: 'compact' }] : [],
+        })),
+      });
+    }
+    const present = await withMetadata(() => partitionCounts(admin, [...wanted.keys()]));
+    for (const [rerouted, input] of wanted) {
+      const n = present.get(rerouted);
+      if (n !== undefined && n !== counts.get(input)) {
+        throw new ConfigError(`${rerouted} has ${n} partitions and ${input} ${counts.get(input)}: a rerouted topic needs its input's count (delete it and restart)`);
+      }
+    }
+  } finally {
+    await admin.disconnect();
+  }
 }
 
 export interface InputPosition {

@@ -56,6 +56,17 @@ export function createMetrics(args: { streams: StreamsApp; sink: ClickHouseSink;
       mirror(this, 'code', streams.counters.deadLetters);
     },
   });
+  // [partitioner]
+  new Counter({
+    name: 'artenic_mispartitioned_records_total',
+    help: 'Records of key-joined inputs that arrived on another partition than their key\'s (murmur2), per input topic and action (reroute: sent through <applicationId>-<topic>-rerouted; dlq: dead-lettered as MISPARTITIONED).',
+    labelNames: ['topic', 'action'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [topic, byAction] of Object.entries(streams.counters.mispartitioned)) for (const [action, n] of Object.entries(byAction)) this.inc({ topic, action }, n);
+    },
+  });
   new Counter({
     name: 'artenic_transactions_total',
     help: 'Kafka transactions committed.',

@@ -4,8 +4,8 @@
  * decoded record in offset order, and `punctuate` as stream time advances.
  * Lifecycle: init -> (process | punctuate)* -> close. Nothing here knows kafkajs.
  */
-import type { InputTopic, OutputTopic, TopicRole } from '../schemas/catalog.ts';
-import type { TopicRecords } from '../schemas/generated/records.ts';
+import type { InputTopic, InternalRecord, OutputTopic, TopicRole } from '../schemas/catalog.ts';
+import type { InternalRecords, TopicRecords } from '../schemas/generated/records.ts';
 import type { ErrorCode } from '../common/errors.ts';
 import type { KeyValueStore, StoreSpec } from './stores/index.ts';
 
@@ -70,6 +70,17 @@ export interface Repartition<R extends OutputTopic = OutputTopic> {
   key(value: TopicRecords[R]): string;
   /** Only records it accepts are repartitioned (all when absent): Kafka Streams' filter before the repartition. */
   accepts?(value: TopicRecords[R]): boolean;
+  /**
+   * What is written instead of the whole record (Kafka Streams' mapValues before the
+   * repartition): an internal record, which the declaring processor then receives as the
+   * value of its InputRecord. The whole record when absent.
+   */
+  readonly projection?: Projection<R>;
+}
+
+export interface Projection<R extends OutputTopic = OutputTopic, N extends InternalRecord = InternalRecord> {
+  readonly record: N;
+  project(value: TopicRecords[R]): InternalRecords[N];
 }
 
 /** `<applicationId>-<name>-repartition`, as Kafka Streams names it. */

@@ -15,6 +15,7 @@ import { changelogTopic } from './stores/index.ts';
 import type { StreamTask } from './task.ts';
 import { bump, type StreamsCounters } from './streamsCounters.ts';
 import type { TopicMessages } from './transactionalSender.ts';
+import type { RuntimeEmission } from './mispartitioned.ts';
 
 /** Brokers refuse record batches over message.max.bytes (1 MiB by default): stay well below. */
 const MAX_REQUEST_BYTES = 512 * 1024;
@@ -59,7 +60,7 @@ export class RecordCollector {
   ) {}
 
   /** A task's transaction: its emissions and the store changes since its last commit, as broker requests. Takes the task's changes. */
-  async collect(task: StreamTask, emissions: readonly Emission[]): Promise<TopicMessages[]> {
+  async collect(task: StreamTask, emissions: readonly RuntimeEmission[]): Promise<TopicMessages[]> {
     const byTopic = this.encodeEmissions(emissions);
     for (const { store, entries } of task.takeChangelogs()) {
       byTopic.set(
@@ -71,7 +72,7 @@ export class RecordCollector {
   }
 
   /** Synchronous: every schema it encodes with is this service's own, registered at start ([corpus] issue 15 item 4). */
-  private encodeEmissions(emissions: readonly Emission[]): Map<string, Message[]> {
+  private encodeEmissions(emissions: readonly RuntimeEmission[]): Map<string, Message[]> {
     const out = new Map<string, Message[]>();
     const push = (topic: string, m: Message) => {
       const list = out.get(topic);
@@ -90,14 +91,28 @@ export class RecordCollector {
         push(this.config.topics[e.role], { key: e.key, value });
         bump(this.counters.produced, e.role);
         for (const r of this.repartitions) {
-          if (r.from === e.role && (r.accepts?.(e.value as never) ?? true)) push(repartitionTopic(this.config.kafka.applicationId, r.name), { key: r.key(e.value as never), value });
+          if (r.from !== e.role || !(r.accepts?.(e.value as never) ?? true)) continue;
+          // [partitioner] A projected repartition carries its slim internal record instead of the whole one.
+          const copy = r.projection ? this.serde.encodeInternalSync(r.projection.record, r.projection.project(e.value as never)) : value;
+          push(repartitionTopic(this.config.kafka.applicationId, r.name), { key: r.key(e.value as never), value: copy });
         }
         continue;
       }
+      // [partitioner] the record as fetched, to the partition of the rerouted topic where its key belongs.
+      if (e.kind === 'reroute') {
+        push(e.topic, { key: e.key, value: e.value, partition: e.partition, timestamp: e.timestamp, ...(e.headers ? { headers: e.headers } : {}) });
+        this.countMispartitioned(e.source.topic, 'reroute');
+        continue;
+      }
+      if (e.code === 'MISPARTITIONED' && e.source) this.countMispartitioned(e.source.topic, 'dlq');
       push(this.config.topics.dlq, { key: e.key, value: this.serde.encodeSync('dlq', this.deadLetter(e)) });
       bump(this.counters.deadLetters, e.code);
     }
     return out;
+  }
+
+  private countMispartitioned(topic: string, action: string): void {
+    bump((this.counters.mispartitioned[topic] ??= {}), action);
   }
 
   /** The dead-letter envelope: the reason, the original bytes (or the record re-encoded), and where it came from. */

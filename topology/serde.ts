@@ -14,8 +14,8 @@ import avro from 'avsc';
 import './avroGuards.ts';
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import TimeoutMiddleware from 'mappersmith/middleware/timeout';
-import { COMPACTED_TOPICS, TOPIC_ROLES, topicSchema, type TopicRole } from '../schemas/catalog.ts';
-import type { TopicRecords } from '../schemas/generated/records.ts';
+import { COMPACTED_TOPICS, INTERNAL_RECORDS, TOPIC_ROLES, internalSchema, topicSchema, type InternalRecord, type TopicRole } from '../schemas/catalog.ts';
+import type { InternalRecords, TopicRecords } from '../schemas/generated/records.ts';
 import { compileValidator, DEFAULT_LIMITS, type EventTimeBounds, type ValidationLimits, type Validator } from '../schemas/validate.ts';
 import { ArtenicError, DeadLetterError } from '../common/errors.ts';
 
@@ -69,6 +69,9 @@ export class TopicSerde {
   private readonly resolvers = new Map<string, avro.Resolver | null>();
   private readonly writerTypes = new Map<number, avro.Type>();
   private scratch = Buffer.allocUnsafe(64 * 1024);
+  /** Internal records: their reader types, and the id each is registered with under its internal topic. */
+  private readonly internalReaders = new Map<InternalRecord, avro.Type>();
+  private readonly internalIds = new Map<InternalRecord, number>();
 
   constructor(
     readonly registry: SchemaRegistry,
@@ -79,6 +82,67 @@ export class TopicSerde {
       const schema = topicSchema(role);
       this.readers.set(role, avro.Type.forSchema(schema as avro.Schema));
       this.validators.set(role, compileValidator(schema, limits));
+    }
+    for (const name of INTERNAL_RECORDS) this.internalReaders.set(name, avro.Type.forSchema(internalSchema(name) as avro.Schema));
+  }
+
+  /** Registers an internal record under `<topic>-value` of the internal topic that carries it (idempotent). */
+  async registerInternal(name: InternalRecord, topic: string): Promise<number> {
+    const { id } = await this.registry.register({ type: SchemaType.AVRO, schema: JSON.stringify(internalSchema(name)) }, { subject: `${topic}-value` });
+    this.internalIds.set(name, id);
+    // Its own schema is its writer schema too: no registry round trip to read it.
+    if (!this.writerTypes.has(id)) this.writerTypes.set(id, this.internalReaders.get(name) as avro.Type);
+    return id;
+  }
+
+  /** Encodes an internal record (registerInternal first). */
+  async encodeInternal<N extends InternalRecord>(name: N, value: InternalRecords[N]): Promise<Buffer> {
+    return this.encodeInternalSync(name, value);
+  }
+
+  /** Encodes an internal record synchronously, with the schema registerInternal registered. */
+  encodeInternalSync<N extends InternalRecord>(name: N, value: InternalRecords[N]): Buffer {
+    const id = this.internalIds.get(name);
+    if (id === undefined) throw new Error(`internal record ${name} not registered: call registerInternal() first`);
+    return this.encodeWith(this.internalReaders.get(name) as avro.Type, id, value);
+  }
+
+  /**
+   * Decodes an internal record this service wrote, fetching its writer schema first if
+   * needed: resolved from its writer's schema (an older version of the record, or the whole
+   * record its alias names), not validated again. Bytes that do not decode are a dead letter
+   * all the same.
+   */
+  async decodeInternal<N extends InternalRecord>(name: N, buffer: Buffer | null): Promise<InternalRecords[N]> {
+    if (!this.hasWriterSchema(buffer)) await this.loadWriterSchema(buffer);
+    return this.decodeInternalSync(name, buffer);
+  }
+
+  /**
+   * Decodes an internal record whose writer schema is cached (`hasWriterSchema`),
+   * synchronously; see decodeInternal. Throws a plain Error if the schema is not cached
+   * (a bug: call `loadWriterSchema` first).
+   */
+  decodeInternalSync<N extends InternalRecord>(name: N, buffer: Buffer | null): InternalRecords[N] {
+    if (!buffer || buffer.length < 5 || buffer[0] !== 0) throw new DeadLetterError('BAD_MAGIC_BYTE', `internal record ${name} not in the Confluent wire format`);
+    const id = buffer.readInt32BE(1);
+    const writer = this.writerTypes.get(id);
+    if (!writer) throw new Error(`writer schema ${id} is not cached: call loadWriterSchema() first`);
+    const reader = this.internalReaders.get(name) as avro.Type;
+    const cacheKey = `internal:${name}/${id}`;
+    let resolver = this.resolvers.get(cacheKey);
+    if (resolver === undefined) {
+      try {
+        resolver = writer === reader || writer.equals(reader) ? null : reader.createResolver(writer);
+      } catch (err) {
+        throw new DeadLetterError('SCHEMA_MISMATCH', `schema ${id} cannot be read as internal record ${name}: ${(err as Error).message}`, { cause: err });
+      }
+      this.resolvers.set(cacheKey, resolver);
+    }
+    try {
+      return (resolver ? reader.fromBuffer(buffer.subarray(5), resolver) : reader.fromBuffer(buffer.subarray(5))) as InternalRecords[N];
+    } catch (err) {
+      throw new DeadLetterError('UNDECODABLE', `Avro body does not decode with schema ${id}: ${(err as Error).message}`, { cause: err });
     }
   }
 
@@ -107,8 +171,11 @@ export class TopicSerde {
    * synchronously. Throws on a value that does not fit its schema (a bug), naming the paths.
    */
   encodeSync<R extends TopicRole>(role: R, value: TopicRecords[R]): Buffer {
-    const id = this.schemaId(role);
-    const type = this.readers.get(role) as avro.Type;
+    return this.encodeWith(this.readers.get(role) as avro.Type, this.schemaId(role), value);
+  }
+
+  /** Encodes a value with a type, in the wire format under schema `id`, through the scratch buffer. */
+  private encodeWith(type: avro.Type, id: number, value: unknown): Buffer {
     for (;;) {
       const end = type.encode(value, this.scratch, 5);
       if (end >= 0) {

@@ -10,7 +10,7 @@
  * from their changelogs, and the batch is consumed again from the committed offsets.
  */
 import { from, lastValueFrom, toArray } from 'rxjs';
-import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { Config } from '../config/options.ts';
 import type { TopicRole } from '../schemas/catalog.ts';
 import type { FetchPosition } from './admin.ts';
@@ -23,6 +23,8 @@ import type { TopicSerde } from './serde.ts';
 import type { RecordCollector } from './recordCollector.ts';
 import type { TaskManager } from './taskManager.ts';
 import { bump, type StreamsCounters } from './streamsCounters.ts';
+import type { MispartitionGuard } from './mispartitioned.ts';
+import type { InternalRecord } from '../schemas/catalog.ts';
 
 export interface StreamThreadOptions {
   kafka: Kafka;
@@ -40,6 +42,8 @@ export interface StreamThreadOptions {
   onBatchCommitted: (source: string, records: number, seconds: number) => void;
   /** Each time the consumer joined its group, with its member id. */
   onJoined?: (memberId: string) => void;
+  /** Topics that carry an internal record (projected repartitions), and which. */
+  internalByTopic?: ReadonlyMap<string, InternalRecord>;
 }
 
 export class StreamThread {
@@ -58,6 +62,8 @@ export class StreamThread {
   private consumer?: Consumer;
   private running = false;
   private joined = false;
+  /** [partitioner] Checks the keys of key-joined inputs against their partition; set before start. */
+  guard?: MispartitionGuard;
 
   constructor(private readonly o: StreamThreadOptions) {}
 
@@ -167,10 +173,13 @@ export class StreamThread {
     if (!isRunning() || isStale()) return;
     const last = messages[messages.length - 1];
     if (last) {
-      const sources: SourceMessage[] = messages.map((message) => ({ role, source, topic: batch.topic, partition: batch.partition, message }));
+      const internal = this.o.internalByTopic?.get(batch.topic);
+      const sources: SourceMessage[] = messages.map((message) => ({ role, source, topic: batch.topic, partition: batch.partition, message, ...(internal ? { internal } : {}) }));
+      const guard = this.guard; // [partitioner]
+      const mispartitioned = guard ? (m: KafkaMessage, topic: string, partition: number) => guard.check(m, topic, partition) : undefined;
       let decoded;
       try {
-        decoded = await lastValueFrom(from(sources).pipe(decodeRecords({ serde: this.o.serde, bounds: this.bounds(), maxRecordBytes: config.validation.maxRecordBytes }), toArray()));
+        decoded = await lastValueFrom(from(sources).pipe(decodeRecords({ serde: this.o.serde, bounds: this.bounds(), maxRecordBytes: config.validation.maxRecordBytes, mispartitioned }), toArray()));
       } catch (err) {
         // The registry is unreachable, say: nothing of this batch was buffered; fetch it again.
         this.dropAll(false);

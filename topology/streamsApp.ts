@@ -36,6 +36,8 @@ import { RecordCollector } from './recordCollector.ts';
 import { TaskManager } from './taskManager.ts';
 import { StreamThread } from './streamThread.ts';
 import { membersWithSameClientId, Vitals } from './vitals.ts';
+import { keyJoinedInputs, MispartitionGuard, reroutedTopic } from './mispartitioned.ts';
+import { partitionCounts } from './admin.ts';
 
 export type { StreamsCounters } from './streamsCounters.ts';
 
@@ -73,6 +75,8 @@ export class StreamsApp {
     this.sourceByTopic = new Map<string, { role: TopicRole; source: string }>([
       ...INPUT_TOPICS.map((role) => [config.topics[role], { role, source: role }] as const),
       ...this.repartitions.map((r) => [repartitionTopic(config.kafka.applicationId, r.name), { role: r.from, source: r.name }] as const),
+      // [partitioner] a key-joined input's rerouted records are more of the same input.
+      ...[...keyJoinedInputs(processors)].map((role) => [reroutedTopic(config.kafka.applicationId, config.topics[role]), { role, source: role }] as const),
     ]);
     this.storeNames = StreamTask.storeNames(processors);
     const counters = this.counters;
@@ -89,6 +93,7 @@ export class StreamsApp {
       onFatal: (err) => this.fatal('stream consumer', err),
       onBatchCommitted: (source, records, seconds) => this.onBatchCommitted?.(source, records, seconds),
       onJoined: (memberId) => void this.checkInstanceId(memberId),
+      internalByTopic: new Map(this.repartitions.flatMap((r) => (r.projection ? [[repartitionTopic(config.kafka.applicationId, r.name), r.projection.record] as const] : []))),
     });
   }
 
@@ -194,7 +199,21 @@ export class StreamsApp {
       await table.start();
       this.globals.set(role, table);
     }
+    for (const r of this.repartitions) if (r.projection) await this.serde.registerInternal(r.projection.record, repartitionTopic(this.config.kafka.applicationId, r.name));
+    this.thread.guard = await this.mispartitionGuard(); // [partitioner]
     await this.thread.start();
+  }
+
+  /** [partitioner] The key check of the key-joined inputs, with their partition counts as they are now. */
+  private async mispartitionGuard(): Promise<MispartitionGuard> {
+    const topics = [...keyJoinedInputs(this.processors)].map((role) => this.config.topics[role]);
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      return new MispartitionGuard({ action: this.config.streams.mispartitioned, applicationId: this.config.kafka.applicationId }, await partitionCounts(admin, topics));
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
   }
 
   private taskOptions(): TaskOptions {

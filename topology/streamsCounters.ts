@@ -12,10 +12,12 @@ export interface StreamsCounters {
   restoredSnapshotEntries: number;
   /** [restore] Time spent restoring, in ms. */
   restoreMs: number;
+  /** [partitioner] Records on the wrong partition for their key, per input topic and action (reroute, dlq). */
+  mispartitioned: Record<string, Record<string, number>>;
 }
 
 export function newStreamsCounters(): StreamsCounters {
-  return { consumed: {}, produced: {}, deadLetters: {}, events: {}, transactions: 0, restores: 0, restoredRecords: 0, restoredSnapshotEntries: 0, restoreMs: 0 };
+  return { consumed: {}, produced: {}, deadLetters: {}, events: {}, transactions: 0, restores: 0, restoredRecords: 0, restoredSnapshotEntries: 0, restoreMs: 0, mispartitioned: {} };
 }
 
 /** Adds `n` to `counts[what]`. */

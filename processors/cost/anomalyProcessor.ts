@@ -9,7 +9,7 @@
  * run-of-the-mill tail would alarm every few thousand runs.
  * Failed and preempted runs are not judged (they are short, not expensive) nor kept.
  */
-import type { CostAnomaly, RelevanceLabel } from '../../schemas/generated/records.ts';
+import type { CostAnomaly, OfferRun } from '../../schemas/generated/records.ts';
 import type { InputRecord, Processor, ProcessorContext } from '../../topology/processor.ts';
 import { LABELS_BY_OFFER, offerKey } from './labelsByOffer.ts';
 import { robustZ } from './robust.ts';
@@ -37,7 +37,7 @@ export function anomalyProcessor(options: AnomalyOptions): Processor {
     repartitions: [LABELS_BY_OFFER],
     stores: [{ name: COST_HISTORY_STORE }],
     process(record: InputRecord, ctx: ProcessorContext): void {
-      const label = record.value as RelevanceLabel;
+      const label = record.value as OfferRun;
       if (label.status !== 'SUCCEEDED') return;
       const store = ctx.getStateStore<number[]>(COST_HISTORY_STORE);
       const key = `${label.query_id}|${offerKey(label.instance)}`;

@@ -1,9 +1,9 @@
 /**
- * Spot risk per offer, on the labels re-keyed by offer and the instance catalog, which is
- * keyed the same way, so both meet on one partition. Emits to the compacted spot-risk topic
+ * Spot risk per offer, on the spot runs (labels projected to OfferRun) re-keyed by offer and
+ * the instance catalog, which is keyed the same way, so both meet on one partition. Emits to the compacted spot-risk topic
  * when the band or the verdict changes, or the rate moves by `spot.emitMinRateDelta`.
  */
-import type { InstanceOffer, RelevanceLabel, SpotRisk } from '../../schemas/generated/records.ts';
+import type { InstanceOffer, OfferRun, SpotRisk } from '../../schemas/generated/records.ts';
 import type { InputRecord, Processor, ProcessorContext } from '../../topology/processor.ts';
 import { LABELS_BY_OFFER, offerKey } from './labelsByOffer.ts';
 import { assessSpot, type SpotPrices, type SpotRules, type SpotStats } from './spotRisk.ts';
@@ -47,7 +47,7 @@ export function spotProcessor(options: SpotOptions): Processor {
         state = { ...(store.get(key) ?? fresh(offer.provider, offer.region, offer.instance_type)) };
         state.prices = { onDemand: offer.on_demand_price_usd, spot: offer.spot_price_usd };
       } else {
-        const label = record.value as RelevanceLabel;
+        const label = record.value as OfferRun;
         if (!label.instance.spot) return;
         key = offerKey(label.instance);
         const prev = store.get(key) ?? fresh(label.instance.provider, label.instance.region, label.instance.instance_type);

@@ -1,9 +1,10 @@
 import { concatMap, type OperatorFunction } from 'rxjs';
 import type { KafkaMessage } from 'kafkajs';
-import { INPUT_KEY_FIELDS, type InputTopic, type TopicRole } from '../../schemas/catalog.ts';
+import { INPUT_KEY_FIELDS, type InputTopic, type InternalRecord, type TopicRole } from '../../schemas/catalog.ts';
 import type { EventTimeBounds } from '../../schemas/validate.ts';
 import { DeadLetterError } from '../../common/errors.ts';
 import type { Emission, InputRecord } from '../processor.ts';
+import type { MispartitionVerdict, RerouteEmission } from '../mispartitioned.ts';
 import { TopicSerde } from '../serde.ts';
 import type { RawRecord } from '../task.ts';
 
@@ -14,23 +15,29 @@ export interface SourceMessage {
   topic: string;
   partition: number;
   message: KafkaMessage;
+  /** Set when the topic carries an internal record (a projected repartition): decoded as that, not validated again. */
+  internal?: InternalRecord;
 }
 
 /**
  * What became of one message: a record for the processors with its original bytes (for a
- * dead letter, should a processor throw on it), a dead letter, or skipped (a tombstone on an
- * input: counted as `what`, neither processed nor dead-lettered).
+ * dead letter, should a processor throw on it), a dead letter, skipped (a tombstone on an
+ * input: counted as `what`, neither processed nor dead-lettered), or [partitioner] a record
+ * on the wrong partition for its key, to reroute undecoded.
  */
 export type Decoded =
   | { ok: true; record: InputRecord; raw: RawRecord }
   | { ok: false; deadLetter: Extract<Emission, { kind: 'dead-letter' }> }
-  | { ok: false; skipped: string; deadLetter?: undefined };
+  | { ok: false; skipped: string; deadLetter?: undefined }
+  | { ok: false; reroute: RerouteEmission; deadLetter?: undefined };
 
 export interface DecodeOptions {
   serde: TopicSerde;
   /** Accepted event-time range, computed once per batch. */
   bounds: EventTimeBounds;
   maxRecordBytes: number;
+  /** [partitioner] A record on the wrong partition for its key is not decoded: rerouted or dead-lettered instead. */
+  mispartitioned?: (message: KafkaMessage, topic: string, partition: number) => MispartitionVerdict | null;
 }
 
 /** The metric event a skipped tombstone counts under. */
@@ -64,7 +71,7 @@ function keyViolation(role: TopicRole, key: string | null, value: unknown): Dead
  * this service's own repartition topics (`source` differs from `role`) were validated
  * before they were written: they are only decoded.
  */
-export function decodeMessage({ role, source, topic, partition, message }: SourceMessage, options: DecodeOptions): Decoded {
+export function decodeMessage({ role, source, topic, partition, message, internal }: SourceMessage, options: DecodeOptions): Decoded {
   const value = message.value;
   const own = source !== role;
   const key = own ? (message.key ? message.key.toString('utf8') : null) : keyOf(message.key);
@@ -76,7 +83,10 @@ export function decodeMessage({ role, source, topic, partition, message }: Sourc
     return deadLetter(new DeadLetterError('RECORD_TOO_LARGE', `value of ${value.length} bytes exceeds validation.maxRecordBytes (${options.maxRecordBytes})`));
   }
   try {
-    const decoded = options.serde.decodeSync(role, value, options.bounds, { validate: !own });
+    // [partitioner] An internal record (a projected repartition) is handed to its processor as it is.
+    const decoded = internal
+      ? (options.serde.decodeInternalSync(internal, value) as unknown as InputRecord['value'])
+      : options.serde.decodeSync(role, value, options.bounds, { validate: !own });
     if (!own) {
       const bad = keyViolation(role, key, decoded);
       if (bad) return deadLetter(bad);
@@ -105,6 +115,9 @@ export function decodeMessage({ role, source, topic, partition, message }: Sourc
 export function decodeRecords(options: DecodeOptions): OperatorFunction<SourceMessage, Decoded> {
   // An array is an ObservableInput that emits synchronously: no promise for a cached schema.
   return concatMap((m: SourceMessage): Decoded[] | Promise<Decoded> => {
+    // [partitioner] A record on the wrong partition for its key is neither decoded nor processed here.
+    const misplaced = options.mispartitioned?.(m.message, m.topic, m.partition);
+    if (misplaced) return [misplaced.kind === 'reroute' ? { ok: false, reroute: misplaced } : { ok: false, deadLetter: misplaced }];
     const value = m.message.value;
     // Too large: dead-lettered without looking at it, registry or not.
     if (!value || value.length > options.maxRecordBytes || options.serde.hasWriterSchema(value)) return [decodeMessage(m, options)];

@@ -9,12 +9,16 @@ import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import avro from 'avsc';
 import { loadConfig } from '../../../config/options.ts';
 import { TOPIC_ROLES, topicSchema, type TopicRole } from '../../../schemas/catalog.ts';
-import type { AdvisorModel } from '../../../schemas/generated/records.ts';
+import type { AdvisorModel, RelevanceLabel } from '../../../schemas/generated/records.ts';
 import type { Emission, Processor, Repartition } from '../../../topology/processor.ts';
 import { RecordCollector } from '../../../topology/recordCollector.ts';
 import { TopicSerde } from '../../../topology/serde.ts';
 import { newStreamsCounters } from '../../../topology/streamsCounters.ts';
 import { StreamTask } from '../../../topology/task.ts';
+import { LABELS_BY_OFFER, offerRun } from '../../../processors/cost/labelsByOffer.ts';
+import { buildLabel } from '../../../processors/feedback/join.ts';
+import { EventGenerator } from '../../../simulate/generator.ts';
+import type { RuntimeEmission } from '../../../topology/mispartitioned.ts';
 
 function memoryRegistry(): SchemaRegistry {
   const ids = new Map<string, number>();
@@ -71,5 +75,69 @@ describe('RecordCollector', () => {
     expect(new StreamTask(0, [bad], { graceMs: 0, punctuateIntervalMs: 1 }).process(record)).toMatchObject([{ kind: 'dead-letter', code: 'PROCESSING_ERROR', reason: expect.stringMatching(/not compacted/) }]);
     expect(() => new StreamTask(0, [bad], { graceMs: 0, punctuateIntervalMs: 1, processingErrors: 'fail' }).process(record)).toThrow(/not compacted/);
     expect(new StreamTask(0, [good], { graceMs: 0, punctuateIntervalMs: 1 }).process(record)).toEqual([{ kind: 'tombstone', role: 'advisor-models', key: 'ltr-1' }]);
+  });
+});
+
+const appConfig = loadConfig({ env: {}, overrides: { kafka: { applicationId: 'app' } } });
+
+/** Encodes as JSON behind a tag: what the collector does with the bytes is under test, not Avro. */
+const fakeSerde = {
+  encodeSync: (role: string, value: unknown) => Buffer.from(`${role}:${JSON.stringify(value)}`),
+  encodeInternalSync: (name: string, value: unknown) => Buffer.from(`internal ${name}:${JSON.stringify(value)}`),
+  schemaId: () => 1,
+} as unknown as TopicSerde;
+const fakeTask = { partition: 2, takeChangelogs: () => [] } as unknown as StreamTask;
+
+function labels(): RelevanceLabel[] {
+  const g = new EventGenerator({ seed: 11, runId: 'collector' });
+  return Array.from({ length: 200 }, (_, i) => g.job(Date.UTC(2026, 0, 1) + i * 60_000))
+    .map((j) => buildLabel(j.dispatch, j.outcome, appConfig.feedback))
+    .filter((l): l is RelevanceLabel => l !== null);
+}
+
+describe('RecordCollector [partitioner]', () => {
+  it('sends a rerouted record as fetched to the partition of its key, and counts it', async () => {
+    const counters = newStreamsCounters();
+    const collector = new RecordCollector(appConfig, fakeSerde, [], counters);
+    const reroute: RuntimeEmission = {
+      kind: 'reroute',
+      topic: 'app-job-outcome-rerouted',
+      partition: 3,
+      key: Buffer.from('job-1'),
+      value: Buffer.from([0, 0, 0, 0, 7, 1]),
+      headers: { h: 'v' },
+      timestamp: '1767225600000',
+      source: { topic: 'job-outcome', partition: 1, offset: '9' },
+    };
+    const requests = await collector.collect(fakeTask, [reroute]);
+    expect(requests.flat()).toEqual([{ topic: 'app-job-outcome-rerouted', messages: [{ key: reroute.key, value: reroute.value, partition: 3, timestamp: '1767225600000', headers: { h: 'v' } }] }]);
+    expect(counters.mispartitioned).toEqual({ 'job-outcome': { reroute: 1 } });
+    expect(counters.produced).toEqual({});
+  });
+
+  it('counts a MISPARTITIONED dead letter under its input topic', async () => {
+    const counters = newStreamsCounters();
+    const collector = new RecordCollector(appConfig, fakeSerde, [], counters);
+    await collector.collect(fakeTask, [
+      { kind: 'dead-letter', code: 'MISPARTITIONED', reason: 'r', processor: 'partitioner', key: 'k', raw: { key: Buffer.from('k'), value: null, timestamp: 0, schemaId: null }, source: { topic: 'job-outcome', partition: 1, offset: '3' } },
+    ]);
+    expect(counters.mispartitioned).toEqual({ 'job-outcome': { dlq: 1 } });
+    expect(counters.deadLetters).toEqual({ MISPARTITIONED: 1 });
+  });
+
+  it('writes labels-by-offer as OfferRun projections of the labels it accepts only', async () => {
+    const all = labels();
+    const collector = new RecordCollector(appConfig, fakeSerde, [LABELS_BY_OFFER], newStreamsCounters());
+    const requests = await collector.collect(
+      fakeTask,
+      all.map((l) => ({ kind: 'record', role: 'relevance-labels', key: l.job_id, value: l })),
+    );
+    const repartitioned = requests.flat().filter((t) => t.topic === 'app-labels-by-offer-repartition').flatMap((t) => t.messages);
+    const accepted = all.filter((l) => l.instance.spot || l.status === 'SUCCEEDED');
+    expect(accepted.length).toBeLessThan(all.length);
+    expect(repartitioned.map((m) => m.value?.toString())).toEqual(accepted.map((l) => `internal offer-runs:${JSON.stringify(offerRun(l))}`));
+    expect(repartitioned.map((m) => m.key)).toEqual(accepted.map((l) => `${l.instance.provider}/${l.instance.region}/${l.instance.instance_type}`));
+    // The labels topic itself still gets every label whole.
+    expect(requests.flat().filter((t) => t.topic === appConfig.topics['relevance-labels']).flatMap((t) => t.messages)).toHaveLength(all.length);
   });
 });
