@@ -30,7 +30,9 @@ export async function ensureTopics(kafka: Kafka, config: Config, storeNames: rea
     const missing = topicPlan(config, storeNames, repartitionTopics).filter((t) => !existing.has(t.topic));
     if (missing.length > 0) {
       await admin.createTopics({
-        waitForLeaders: true,
+        // Waited for below (kafkajs' own wait gives up on UNKNOWN_TOPIC_OR_PARTITION, which a
+        // KRaft broker answers until a new topic's metadata reached it: a loaded box hits it).
+        waitForLeaders: false,
         topics: missing.map((t) => ({
           topic: t.topic,
           numPartitions: config.kafka.partitions,
@@ -38,9 +40,21 @@ export async function ensureTopics(kafka: Kafka, config: Config, storeNames: rea
           configEntries: t.compacted ? [{ name: 'cleanup.policy', value: 'compact' }] : [],
         })),
       });
+      await waitForLeaders(admin, missing.map((t) => t.topic));
     }
   } finally {
     await admin.disconnect();
+  }
+}
+
+/** Until the broker knows `topics` and every partition of theirs has a leader (30 s at most). */
+async function waitForLeaders(admin: Admin, topics: readonly string[]): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    const { topics: metadata } = await withMetadata(() => admin.fetchTopicMetadata({ topics: [...topics] }));
+    const leaderless = metadata.filter((t) => t.partitions.length === 0 || t.partitions.some((p) => p.leader < 0));
+    if (leaderless.length === 0) return;
+    if (attempt >= 150) throw new Error(`topics without a leader 30 s after they were created: ${leaderless.map((t) => t.name).join(', ')}`);
+    await new Promise((r) => setTimeout(r, 200));
   }
 }
 
@@ -89,7 +103,7 @@ export async function ensureReroutedTopics(kafka: Kafka, config: Config, inputs:
   try {
     const wanted = new Map(inputs.map(({ topic }) => [reroutedTopic(config.kafka.applicationId, topic), topic]));
     const compacted = new Set(inputs.filter((i) => i.compacted).map((i) => i.topic));
-    const counts = await partitionCounts(admin, inputs.map((i) => i.topic));
+    const counts = await withMetadata(() => partitionCounts(admin, inputs.map((i) => i.topic)));
     const existing = new Set(await admin.listTopics());
     const missing = [...wanted].filter(([rerouted]) => !existing.has(rerouted));
     if (missing.length > 0) {
