@@ -86,8 +86,15 @@ export const DEFAULTS = {
   streams: {
     /** How late (event time) a record may arrive after stream time and still count. */
     graceMs: 5 * 60_000,
-    /** Upper bound on records handled in one transaction. */
+    /** Upper bound on records a task takes out of its buffers in one processing round. */
     maxBatchRecords: 1_000,
+    /**
+     * How often the open transactions commit (Kafka Streams' commit.interval.ms under EOS):
+     * outputs are sent as they are produced, inside each task's open transaction, and every
+     * task with an open one commits once per interval, side by side, or at once when the
+     * input has run dry (low latency at low load). 0 commits after every processing round.
+     */
+    commitIntervalMs: 100,
     /** Stream time that passes between two punctuations (TTL sweeps). */
     punctuateIntervalMs: 60_000,
     /** kafkajs fetch size per partition. */
@@ -396,7 +403,7 @@ export const ConfigSchema = z
         z.ZodString
       >,
     ),
-    streams: z.object({ graceMs: nonNegative, punctuateIntervalMs: positive, maxBatchRecords: z.number().int().min(1), maxBytesPerPartition: z.number().int().min(1024), maxTaskIdleMs: nonNegative, maxBufferedRecords: z.number().int().min(1), mispartitioned: z.enum(['reroute', 'dlq']), processingErrors: z.enum(['dlq', 'fail']), stateDir: z.string().min(1).nullable(), snapshotsEnabled: z.boolean(), snapshotIntervalMs: nonNegative, snapshotMinRecords: z.number().int().min(1) }),
+    streams: z.object({ graceMs: nonNegative, punctuateIntervalMs: positive, maxBatchRecords: z.number().int().min(1), commitIntervalMs: nonNegative, maxBytesPerPartition: z.number().int().min(1024), maxTaskIdleMs: nonNegative, maxBufferedRecords: z.number().int().min(1), mispartitioned: z.enum(['reroute', 'dlq']), processingErrors: z.enum(['dlq', 'fail']), stateDir: z.string().min(1).nullable(), snapshotsEnabled: z.boolean(), snapshotIntervalMs: nonNegative, snapshotMinRecords: z.number().int().min(1) }),
     validation: z.object({ minEventTimeMs: nonNegative, maxFutureSkewMs: nonNegative, maxRecordBytes: z.number().int().min(64), maxStringLength: z.number().int().min(1) }),
     feedback: z.object({
       pendingTtlMs: positive,

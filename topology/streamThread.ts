@@ -1,9 +1,15 @@
 /**
  * The stream thread: the loop. A consumer group over the co-partitioned input topics hands
  * every fetched batch to `ingest`, which decodes it into its task's buffer; the task then
- * works through the buffers, smallest event time first (PartitionGroup), one transaction per
- * `maxBatchRecords` (`processAndCommit`), committing the offsets of every topic it took from.
- * Batches and timer-driven rounds run one at a time: they share the tasks and the producer.
+ * works through the buffers, smallest event time first (PartitionGroup), `maxBatchRecords` at
+ * a time (`process`), and sends what it produced at once inside its open transaction.
+ *
+ * Commit cadence (Kafka Streams' commit.interval.ms under EOS): every task with an open
+ * transaction commits it, with the offsets of every topic it took from, side by side with the
+ * other tasks (each has its own producer), once `streams.commitIntervalMs` has passed since
+ * the oldest was opened, or as soon as a fetch round has reached the end of its input (input
+ * ran dry: low latency at low load), before a rebalance, and at shutdown (`commitPending`).
+ * Batches, commits and timer-driven rounds run one at a time: they share the tasks.
  *
  * Lifecycle: `start()` once; `shutdown()` lets the batch in flight finish and commit, then
  * leaves the group. A failed transaction corrupts the tasks: they are dropped and restored
@@ -22,6 +28,7 @@ import { processRecords } from './operators/processRecords.ts';
 import type { TopicSerde } from './serde.ts';
 import type { RecordCollector } from './recordCollector.ts';
 import type { TaskManager } from './taskManager.ts';
+import type { TransactionalSender } from './transactionalSender.ts';
 import { bump, type StreamsCounters } from './streamsCounters.ts';
 import type { MispartitionGuard } from './mispartitioned.ts';
 import type { InternalRecord } from '../schemas/catalog.ts';
@@ -59,6 +66,12 @@ export class StreamThread {
   private readonly fetchesByNode = new Map<number, number>();
   /** Partitions whose task waits for an input that is behind: each fetch lets them try again. */
   private readonly waiting = new Set<number>();
+  /** Per partition whose task has an open transaction: the records it took, by source, and when the first was taken. */
+  private readonly pending = new Map<number, { bySource: Map<string, number>; startedNs: bigint; offsets: Map<string, bigint> }>();
+  /** Commits the open transactions once the commit interval has passed. */
+  private commitTimer?: NodeJS.Timeout;
+  /** Whether a batch of the current fetch round ended short of its partition's end (more is there to fetch at once). */
+  private roundBehind = false;
   private consumer?: Consumer;
   private running = false;
   private joined = false;
@@ -100,8 +113,14 @@ export class StreamThread {
       for (const parts of Object.values(payload.memberAssignment)) for (const p of parts as number[]) partitions.add(p);
       const revoked = tasks.assign(partitions);
       this.clearScheduled();
-      // Closed once no commit of theirs is in flight (the new owners fence them anyway).
-      if (revoked.length > 0) void this.exclusive(async () => void (await Promise.all(revoked.map((s) => s.close()))));
+      // Open transactions commit before anything of the new generation is processed: the
+      // consumer fetches again from the committed offsets, and what a commit covers is skipped
+      // by the tasks' floors. Revoked tasks commit too, then close; if their new owner fenced
+      // them first, nothing of theirs commits (TASK_MIGRATED).
+      void this.exclusive(async () => {
+        await this.commitInBackground(revoked);
+        await Promise.all(revoked.map((s) => s.close()));
+      });
       for (const key of this.fetched.keys()) if (!partitions.has(Number(key.slice(key.lastIndexOf('|') + 1)))) this.fetched.delete(key);
       this.generation++;
       this.joined = true;
@@ -110,6 +129,15 @@ export class StreamThread {
     });
     consumer.on(consumer.events.REBALANCING, () => {
       this.generation++;
+      // Kafka Streams commits its tasks when a rebalance takes them: the work done is kept.
+      if (this.pending.size > 0) void this.exclusive(() => this.commitInBackground());
+    });
+    // The previous fetch round's batches are all handled: commit now if it reached the end of
+    // its input (nothing more to batch with), else at the interval.
+    consumer.on(consumer.events.FETCH_START, () => {
+      if (this.pending.size === 0) return;
+      if (!this.roundBehind || this.commitDue()) void this.exclusive(() => this.commitInBackground());
+      else this.armCommitTimer();
     });
     // A fetch of only control records or aborted data does not reach eachBatch, yet moves
     // the position: an input that was behind by them is caught up.
@@ -124,6 +152,7 @@ export class StreamThread {
       if (group.totalBuffered > 0) this.scheduleProcess(payload.partition, 0);
     });
     consumer.on(consumer.events.FETCH, ({ payload }) => {
+      this.roundBehind = false;
       const node = (payload as { nodeId?: number }).nodeId ?? -1;
       this.fetchesByNode.set(node, (this.fetchesByNode.get(node) ?? 0) + 1);
       for (const p of this.waiting) this.scheduleProcess(p, 0);
@@ -161,6 +190,8 @@ export class StreamThread {
       this.dropAll(false); // [restore] a failed restore (a timeout, say) leaves the snapshots as they are: they hold committed state
       throw new TaskCorruptedError(`restoring the tasks for ${batch.topic}/${batch.partition} failed: ${(err as Error).message}`, { cause: err });
     }
+    // More than a commit marker after the batch: the next fetch has records at once.
+    if (Number(batch.offsetLag()) > 1) this.roundBehind = true;
     let messages = batch.messages;
     const committed = tasks.committedOffset(batch.topic, batch.partition);
     if (committed !== undefined && messages.length > 0 && BigInt((messages[0] as (typeof messages)[number]).offset) < committed) {
@@ -196,12 +227,21 @@ export class StreamThread {
       if (group.buffered(batch.topic) >= config.streams.maxBufferedRecords) tasks.pauseInput(batch.topic, batch.partition);
     }
     try {
-      await this.processAndCommit(batch.partition, heartbeat, isStale);
+      await this.process(batch.partition, heartbeat, isStale);
     } catch (err) {
       if (err instanceof TaskMigratedError) return this.dropMigrated(batch.partition, err);
       if (err instanceof HeartbeatFailed) {
-        // Everything taken so far committed: the tasks stay; the buffers go, and kafkajs
-        // rejoins the group or hands the batch again.
+        // The group is rebalancing: what was taken commits (the tasks' own producers fence
+        // it if they moved), the tasks stay, the buffers go, and kafkajs rejoins the group or
+        // hands the batch again.
+        try {
+          await this.commitPending();
+        } catch (commitErr) {
+          if (!(commitErr instanceof TaskMigratedError)) {
+            this.dropAll();
+            throw new TaskCorruptedError(`committing before a rebalance failed: ${(commitErr as Error).message}`, { cause: commitErr });
+          }
+        }
         this.o.tasks.rewindBuffers();
         this.clearScheduled();
         throw err.cause;
@@ -213,12 +253,14 @@ export class StreamThread {
   }
 
   /**
-   * Works through a task's buffered input in event-time order, one transaction per
-   * `maxBatchRecords`, until the buffers are empty or an input that is behind has nothing
-   * buffered (then a timer retries within the idle bound). Throws when a transaction fails.
+   * Works through a task's buffered input in event-time order, `maxBatchRecords` at a time,
+   * until the buffers are empty or an input that is behind has nothing buffered (then a timer
+   * retries within the idle bound); what each round produces is sent at once in the task's
+   * open transaction. Commits when the commit interval has passed meanwhile. Throws when a
+   * commit fails.
    */
-  private async processAndCommit(partition: number, heartbeat?: () => Promise<void>, isStale?: () => boolean): Promise<void> {
-    const { tasks, collector, counters } = this.o;
+  private async process(partition: number, heartbeat?: () => Promise<void>, isStale?: () => boolean): Promise<void> {
+    const { tasks, collector } = this.o;
     const generation = this.generation;
     const max = this.o.config.streams.maxBatchRecords;
     for (;;) {
@@ -226,7 +268,6 @@ export class StreamThread {
       const group = tasks.group(partition);
       const sender = tasks.sender(partition);
       if (!task || !group || !sender || !this.running || generation !== this.generation || isStale?.()) return;
-      const started = process.hrtime.bigint();
       const { records, waitMs } = group.take(max, Date.now(), this.fetchRound);
       if (waitMs !== undefined) this.waiting.add(partition);
       else this.waiting.delete(partition);
@@ -238,26 +279,92 @@ export class StreamThread {
       emissions.push(...task.maybePunctuate());
       const requests = await collector.collect(task, emissions);
       const offsets = nextOffsets(records);
-      const committed = await sender.commit(requests, offsets, () => generation === this.generation);
-      if (!committed) {
-        // A rebalance began: the partition may move. Nothing of this batch committed.
-        this.dropAll(false);
-        return;
-      }
-      group.markCommitted();
-      for (const [topic, next] of offsets) tasks.markCommitted(topic, partition, next);
-      await tasks.committed(partition, sender.lastWritten); // [restore] committed state only: a snapshot may be taken now
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      for (const [src, n] of this.countBySource(records)) {
-        bump(counters.consumed, src, n);
-        this.o.onBatchCommitted(src, n, seconds);
-      }
+      sender.send(requests, offsets);
+      this.notePending(partition, records, offsets);
+      if (this.commitDue()) await this.commitPending();
+      else this.armCommitTimer();
       tasks.resumeProcessedInputs(partition);
       try {
         await heartbeat?.();
       } catch (err) {
         throw new HeartbeatFailed(err);
       }
+    }
+  }
+
+  /** What a task took into its open transaction, for the commit to account for. */
+  private notePending(partition: number, records: readonly TakenRecord[], offsets: ReadonlyMap<string, bigint>): void {
+    let p = this.pending.get(partition);
+    if (!p) this.pending.set(partition, (p = { bySource: new Map(), startedNs: process.hrtime.bigint(), offsets: new Map() }));
+    for (const [src, n] of this.countBySource(records)) p.bySource.set(src, (p.bySource.get(src) ?? 0) + n);
+    for (const [topic, next] of offsets) if ((p.offsets.get(topic) ?? -1n) < next) p.offsets.set(topic, next);
+  }
+
+  /** Whether the oldest open transaction has been open for the commit interval. */
+  private commitDue(): boolean {
+    let oldest = Number.POSITIVE_INFINITY;
+    for (const p of this.pending.keys()) oldest = Math.min(oldest, this.o.tasks.sender(p)?.openSince ?? Number.POSITIVE_INFINITY);
+    return Date.now() - oldest >= this.o.config.streams.commitIntervalMs;
+  }
+
+  private armCommitTimer(): void {
+    if (this.commitTimer || this.pending.size === 0 || !this.running) return;
+    const timer = setTimeout(() => {
+      this.commitTimer = undefined;
+      void this.exclusive(() => this.commitInBackground());
+    }, this.o.config.streams.commitIntervalMs);
+    timer.unref();
+    this.commitTimer = timer;
+  }
+
+  /**
+   * Commits every open transaction, the tasks side by side (each has its own producer), then
+   * marks what they took as committed. `revoked`: senders of tasks a rebalance just took from
+   * this instance, which commit too. A fenced task is dropped as migrated; any other failure
+   * is thrown, once every commit has settled.
+   */
+  private async commitPending(revoked: readonly TransactionalSender[] = []): Promise<void> {
+    clearTimeout(this.commitTimer);
+    this.commitTimer = undefined;
+    if (this.pending.size === 0) return;
+    const { tasks, counters } = this.o;
+    const taken = [...this.pending];
+    this.pending.clear();
+    const senders = new Map(revoked.map((s) => [s.partition, s]));
+    const results = await Promise.allSettled(
+      taken.map(async ([partition, p]) => {
+        const sender = tasks.sender(partition) ?? senders.get(partition);
+        if (!sender) return; // its task was dropped: its producer closed, nothing of its transaction commits
+        await sender.commitOpen();
+        if (tasks.task(partition)) {
+          tasks.group(partition)?.markCommitted();
+          for (const [topic, next] of p.offsets) tasks.markCommitted(topic, partition, next);
+          await tasks.committed(partition, sender.lastWritten); // [restore] committed state only: a snapshot may be taken now
+        }
+        const seconds = Number(process.hrtime.bigint() - p.startedNs) / 1e9;
+        for (const [src, n] of p.bySource) {
+          bump(counters.consumed, src, n);
+          this.o.onBatchCommitted(src, n, seconds);
+        }
+      }),
+    );
+    let failure: unknown;
+    results.forEach((r, i) => {
+      if (r.status === 'fulfilled') return;
+      const partition = (taken[i] as (typeof taken)[number])[0];
+      if (r.reason instanceof TaskMigratedError) this.dropMigrated(partition, r.reason);
+      else failure ??= r.reason;
+    });
+    if (failure !== undefined) throw failure;
+  }
+
+  /** `commitPending` outside a batch (a timer, a fetch start, a rebalance): a failure restores the tasks and fetches their input again. */
+  private async commitInBackground(revoked: readonly TransactionalSender[] = []): Promise<void> {
+    try {
+      await this.commitPending(revoked);
+    } catch (err) {
+      this.o.logger.warn({ err }, 'commit failed; tasks dropped and input fetched again from the committed offsets');
+      this.dropAll();
     }
   }
 
@@ -311,9 +418,12 @@ export class StreamThread {
     this.processTimers.clear();
   }
 
-  /** The tasks are dropped and restored on next use, their input fetched again from the committed offsets; `corrupted` (the default) also discards their snapshots. */
+  /** The tasks are dropped and restored on next use, their input fetched again from the committed offsets; `corrupted` (the default) also discards their snapshots. Open transactions are abandoned (the producers' next owners abort them). */
   private dropAll(corrupted = true): void {
     this.o.tasks.dropAll(corrupted);
+    this.pending.clear();
+    clearTimeout(this.commitTimer);
+    this.commitTimer = undefined;
     this.clearScheduled();
   }
 
@@ -322,6 +432,7 @@ export class StreamThread {
     bump(this.o.counters.events, 'task_migrated');
     this.o.logger.warn({ partition, err: err.message }, 'task migrated: a newer owner fenced its producer; the task is dropped and nothing of its transaction committed');
     this.o.tasks.dropMigrated(partition);
+    this.pending.delete(partition);
     this.waiting.delete(partition);
     clearTimeout(this.processTimers.get(partition));
     this.processTimers.delete(partition);
@@ -348,7 +459,8 @@ export class StreamThread {
       void this.exclusive(async () => {
         if (!this.running || !this.joined) return;
         try {
-          await this.processAndCommit(partition);
+          await this.process(partition);
+          await this.commitPending(); // a round outside a fetch: its input is what there is
         } catch (err) {
           if (err instanceof TaskMigratedError) return this.dropMigrated(partition, err);
           this.o.logger.warn({ err, partition }, 'processing failed; tasks dropped and input fetched again from the committed offsets');
@@ -360,13 +472,14 @@ export class StreamThread {
     this.processTimers.set(partition, timer);
   }
 
-  /** Shuts down: the batch in flight finishes and commits, then the group is left. */
+  /** Shuts down: the batch in flight finishes, every open transaction commits, then the group is left. */
   async shutdown(): Promise<void> {
     if (!this.running) return;
     this.running = false;
     this.joined = false;
     this.clearScheduled();
     await this.serial;
+    await this.exclusive(() => this.commitInBackground());
     await this.consumer?.disconnect().catch((err) => this.o.logger.warn({ err }, 'consumer disconnect failed'));
   }
 }

@@ -16,7 +16,7 @@
  * After a commit whose abort failed (`broken`), the outcome is unknown: the task is dropped
  * and made again, and a new sender's `init()` makes the coordinator settle it first.
  */
-import { Partitioners, type Kafka, type Message, type Producer, type RecordMetadata } from 'kafkajs';
+import { Partitioners, type Kafka, type Message, type Producer, type RecordMetadata, type Transaction } from 'kafkajs';
 import type { Config } from '../config/options.ts';
 import { TaskMigratedError } from '../common/errors.ts';
 import type { Logger } from '../common/logger.ts';
@@ -24,6 +24,21 @@ import { bump, type StreamsCounters } from './streamsCounters.ts';
 
 /** One request of a transaction: records per topic, at most one broker request's worth. */
 export type TopicMessages = Array<{ topic: string; messages: Message[] }>;
+
+/** The task's transaction open since its last commit: its sends, chained, and what it holds for a retry. */
+interface OpenTransaction {
+  readonly openedAt: number;
+  /** Everything sent in it, kept to send again in a fresh transaction when the commit is retried. */
+  readonly requests: TopicMessages[];
+  /** Per input topic, the offset after the last record taken: what the commit commits. */
+  readonly offsets: Map<string, bigint>;
+  readonly written: Map<string, { next: bigint; records: number }>;
+  /** The sends, one after another (an idempotent producer keeps one request in flight); never rejects. */
+  chain: Promise<void>;
+  txn?: Transaction;
+  /** The first failure of a send: the transaction cannot commit. */
+  error?: unknown;
+}
 
 /** `<applicationId>-<partition>`: the task's transactional id, the same on whichever instance owns it. */
 export function taskTransactionalId(applicationId: string, partition: number): string {
@@ -49,6 +64,7 @@ export class TransactionalSender {
   private brokenBy: 'uncertain' | 'fenced' | null = null;
   /** [restore] What the last committed transaction wrote, per `topic|partition`: the offset after its last record, and how many records. */
   lastWritten: ReadonlyMap<string, { next: bigint; records: number }> = new Map();
+  private open?: OpenTransaction;
 
   constructor(
     private readonly kafka: Kafka,
@@ -99,6 +115,80 @@ export class TransactionalSender {
     return this.producer;
   }
 
+  /** When the open transaction began (the first send since the last commit); undefined when none is open. */
+  get openSince(): number | undefined {
+    return this.open?.openedAt;
+  }
+
+  /**
+   * Sends `requests` in the task's open transaction (begun by the first send after a commit)
+   * without waiting for them: processing goes on while they travel. `offsets` (per input
+   * topic, the offset after the last record taken) are committed with the transaction by
+   * `commitOpen`. A failed send surfaces there.
+   */
+  send(requests: readonly TopicMessages[], offsets: ReadonlyMap<string, bigint>): void {
+    if (this.brokenBy) throw new Error(`the producer of task ${this.partition} is ${this.brokenBy}; the task must be made again`);
+    const producer = this.transactional;
+    const open: OpenTransaction = (this.open ??= { openedAt: Date.now(), requests: [], offsets: new Map(), written: new Map(), chain: Promise.resolve() });
+    open.requests.push(...requests);
+    for (const [topic, next] of offsets) if ((open.offsets.get(topic) ?? -1n) < next) open.offsets.set(topic, next);
+    open.chain = open.chain
+      .then(async () => {
+        if (open.error !== undefined) return;
+        open.txn ??= await producer.transaction();
+        for (const topicMessages of requests) noteWritten(open.written, topicMessages, await open.txn.sendBatch({ topicMessages, acks: -1 }));
+      })
+      .catch((err: unknown) => {
+        open.error ??= err ?? new Error('send failed');
+      });
+  }
+
+  /**
+   * Commits the open transaction: waits for its sends, adds the input offsets and commits.
+   * True when there was nothing open. A transaction the coordinator was not ready for is sent
+   * again whole in a fresh one (`commit`). Throws a TaskMigratedError when fenced, and the
+   * failure when the transaction failed for good (`broken` when its outcome is unknown).
+   */
+  async commitOpen(): Promise<boolean> {
+    const open = this.open;
+    if (!open) return true;
+    this.open = undefined;
+    await open.chain;
+    const txn = open.txn;
+    try {
+      if (open.error !== undefined) throw open.error;
+      if (!txn) throw new Error(`task ${this.partition}: an open transaction without a transaction`);
+      await txn.sendOffsets({ consumerGroupId: this.groupId, topics: this.offsetTopics(open.offsets) });
+      await txn.commit();
+      this.counters.transactions++;
+      this.lastWritten = open.written;
+      return true;
+    } catch (err) {
+      if (isFenced(err)) {
+        this.brokenBy = 'fenced';
+        throw new TaskMigratedError(`task ${this.partition} was fenced by a newer owner of ${this.transactionalId}: ${(err as Error).message}`, { cause: err });
+      }
+      let aborted = true;
+      if (txn) {
+        await txn.abort().catch(() => {
+          aborted = false;
+        });
+      }
+      if (!aborted) {
+        this.brokenBy = 'uncertain';
+        throw err;
+      }
+      if (!(err as { retriable?: boolean }).retriable) throw err;
+      bump(this.counters.events, 'transaction_retries');
+      await new Promise((r) => setTimeout(r, 20));
+      return this.commit(open.requests, open.offsets, () => true);
+    }
+  }
+
+  private offsetTopics(offsets: ReadonlyMap<string, bigint>) {
+    return [...offsets].map(([topic, next]) => ({ topic, partitions: [{ partition: this.partition, offset: next.toString() }] }));
+  }
+
   /**
    * Sends `requests` and commits the task's input `offsets` in one transaction. False
    * (aborted) when `stillCurrent()` says a rebalance began meanwhile. Throws a
@@ -116,10 +206,7 @@ export class TransactionalSender {
       const written = new Map<string, { next: bigint; records: number }>();
       try {
         for (const topicMessages of requests) noteWritten(written, topicMessages, await txn.sendBatch({ topicMessages, acks: -1 }));
-        await txn.sendOffsets({
-          consumerGroupId: this.groupId,
-          topics: [...offsets].map(([topic, next]) => ({ topic, partitions: [{ partition: this.partition, offset: next.toString() }] })),
-        });
+        await txn.sendOffsets({ consumerGroupId: this.groupId, topics: this.offsetTopics(offsets) });
         if (!stillCurrent()) {
           await txn.abort();
           return false;
@@ -152,7 +239,9 @@ export class TransactionalSender {
     }
   }
 
+  /** Disconnects; a transaction still open is left to the next owner of the id, whose init aborts it. */
   async close(): Promise<void> {
+    this.open = undefined;
     await this.producer?.disconnect().catch((err) => this.logger.warn({ err, partition: this.partition }, 'producer disconnect failed'));
   }
 }
