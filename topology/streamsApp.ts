@@ -1,8 +1,8 @@
 /**
  * The Kafka runtime (Kafka Streams' KafkaStreams): a consumer group over the co-partitioned
- * input topics feeds each partition's task, and every batch commits through one Kafka
- * transaction holding its outputs, its dead letters, its store changes and its input
- * offsets. Downstream readers use read_committed, so each input affects the outputs exactly
+ * input topics feeds each partition's task, whose work commits through Kafka transactions
+ * (one open per task, committed on a cadence) holding its outputs, its dead letters, its store
+ * changes and its input offsets. Downstream readers use read_committed, so each input affects the outputs exactly
  * once, however often the service crashes.
  *
  * This class assembles the parts and is what the application holds:
@@ -16,8 +16,8 @@
  *   retries, uncertain outcomes;
  * - the global tables (globalTable.ts), read whole on every instance.
  *
- * Lifecycle: `start()` once; `stop()` lets the batch in flight finish and commit, then leaves
- * the group. A failed transaction corrupts the tasks: they are dropped and restored from
+ * Lifecycle: `start()` once; `stop()` lets the batch in flight finish, commits every open
+ * transaction, then leaves the group. A failed transaction corrupts the tasks: they are dropped and restored from
  * their changelogs, and the batch is consumed again from the committed offsets.
  */
 import type { Kafka } from 'kafkajs';

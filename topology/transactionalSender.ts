@@ -12,7 +12,9 @@
  * TaskMigratedError.
  *
  * Lifecycle: `init()` once, before the task's stores are restored and its committed offsets
- * read; then `commit()` any number of times, one at a time; `close()` when the task goes.
+ * read; then any number of transactions, one at a time: `send()` as often as the task
+ * produces (the first opens the transaction), `commitOpen()` to commit it (the stream thread's
+ * commit cadence); `close()` when the task goes.
  * After a commit whose abort failed (`broken`), the outcome is unknown: the task is dropped
  * and made again, and a new sender's `init()` makes the coordinator settle it first.
  */
