@@ -525,6 +525,10 @@ export const ConfigSchema = z
     if (c.kafka.saslMechanism !== 'none' && (!c.kafka.saslUsername || !c.kafka.saslPassword)) {
       ctx.addIssue({ code: 'custom', path: ['kafka', 'saslUsername'], message: 'SASL needs a username and a password' });
     }
+    if (c.streams.commitIntervalMs * 2 > c.kafka.transactionTimeoutMs) {
+      // An open transaction older than the timeout is aborted by the broker: its work is lost and the task restored.
+      ctx.addIssue({ code: 'custom', path: ['streams', 'commitIntervalMs'], message: 'must be at most half of kafka.transactionTimeoutMs (the broker aborts a transaction open longer than that)' });
+    }
     if ((c.registry.username === null) !== (c.registry.password === null)) {
       ctx.addIssue({ code: 'custom', path: ['registry', 'username'], message: 'registry basic auth needs both username and password' });
     }

@@ -30,6 +30,7 @@ describe('configuration', () => {
     [{ ARTENIC_CLICKHOUSE_DATABASE: 'x; DROP' }, /clickhouse\.database/],
     [{ ARTENIC_TOPICS_DLQ: 'job-dispatch' }, /two roles share one topic name/],
     [{ ARTENIC_KAFKA_SSL: 'maybe' }, /kafka\.ssl.*true or false/],
+    [{ ARTENIC_STREAMS_COMMIT_INTERVAL_MS: '6000' }, /streams\.commitIntervalMs.*half of kafka\.transactionTimeoutMs/],
   ])('names the bad setting: %o', (env, message) => {
     expect(() => loadConfig({ env })).toThrow(ConfigError);
     expect(() => loadConfig({ env })).toThrow(message);
