@@ -31,26 +31,10 @@ import { buildLabel } from '../processors/feedback/join.ts';
 import { EventGenerator } from '../simulate/generator.ts';
 import { decodeRecords, type Decoded, type SourceMessage } from '../topology/operators/decodeRecords.ts';
 import { TopicSerde } from '../topology/serde.ts';
+import { memoryRegistry } from '../test/helpers/memoryRegistry.ts';
 
 const RECORDS = Number(process.argv[2] ?? 20_000);
 const REPS = Number(process.argv[3] ?? 7);
-
-function memoryRegistry(): SchemaRegistry {
-  const byId = new Map<number, unknown>();
-  const bySchema = new Map<string, number>();
-  return {
-    register: async ({ schema }: { schema: string }) => {
-      let id = bySchema.get(schema);
-      if (id === undefined) {
-        id = bySchema.size + 1;
-        bySchema.set(schema, id);
-        byId.set(id, JSON.parse(schema));
-      }
-      return { id };
-    },
-    getSchema: async (id: number) => byId.get(id),
-  } as unknown as SchemaRegistry;
-}
 
 async function main(): Promise<void> {
   const config = loadConfig({ env: {}, overrides: {} });

@@ -3,8 +3,10 @@ import { readFileSync } from 'node:fs';
 import { Kafka, logLevel, type KafkaConfig, type SASLOptions } from 'kafkajs';
 import type { Config } from '../config/options.ts';
 import type { Logger } from '../common/logger.ts';
+import { stopIdleRequestQueueTimers } from './kafkajsIdleTimer.ts';
 
 export function createKafka(config: Config, logger: Logger, clientIdSuffix = ''): Kafka {
+  stopIdleRequestQueueTimers(); // kafkajs 2.2.4 spins a 1 ms timer per idle connection otherwise
   const k = config.kafka;
   if (k.brokers.length === 0) throw new Error('kafka.brokers is empty: configure ARTENIC_KAFKA_BROKERS or use `make run`');
   const sasl: SASLOptions | undefined =

@@ -7,7 +7,6 @@
  * `bad-and-evolving-input-is-dead-lettered-or-decoded-and-the-stream-goes-on`.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { KafkaMessage } from 'kafkajs';
 import { loadConfig } from '../../../config/options.ts';
 import { INPUT_TOPICS, TOPIC_ROLES, type TopicRole } from '../../../schemas/catalog.ts';
@@ -20,29 +19,7 @@ import type { Emission } from '../../../topology/processor.ts';
 import { TopicSerde } from '../../../topology/serde.ts';
 import { StreamTask } from '../../../topology/task.ts';
 import { buildCorpus, corpusRecords, EVOLVED_SCHEMAS, type CorpusKind, type EvolvedName } from '../../helpers/badInputCorpus.ts';
-
-/** Hands out ids by subject and serves schemas by id, as a registry would. */
-function memoryRegistry(): SchemaRegistry & { byId: Map<number, unknown> } {
-  const byId = new Map<number, unknown>();
-  const bySchema = new Map<string, number>();
-  return {
-    byId,
-    register: async ({ schema }: { schema: string }) => {
-      let id = bySchema.get(schema);
-      if (id === undefined) {
-        id = bySchema.size + 1;
-        bySchema.set(schema, id);
-        byId.set(id, JSON.parse(schema));
-      }
-      return { id };
-    },
-    getSchema: async (id: number) => {
-      const s = byId.get(id);
-      if (!s) throw Object.assign(new Error(`Schema ${id} not found (404)`), { status: 404 });
-      return s;
-    },
-  } as unknown as SchemaRegistry & { byId: Map<number, unknown> };
-}
+import { memoryRegistry } from '../../helpers/memoryRegistry.ts';
 
 describe('bad- and evolving-input corpus, decode and processors without Kafka', () => {
   const config = loadConfig({ env: {}, overrides: { validation: { maxRecordBytes: 100_000 } } });
