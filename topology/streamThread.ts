@@ -237,10 +237,8 @@ export class StreamThread {
         try {
           await this.commitPending();
         } catch (commitErr) {
-          if (!(commitErr instanceof TaskMigratedError)) {
-            this.dropAll();
-            throw new TaskCorruptedError(`committing before a rebalance failed: ${(commitErr as Error).message}`, { cause: commitErr });
-          }
+          this.dropAll();
+          throw new TaskCorruptedError(`committing before a rebalance failed: ${(commitErr as Error).message}`, { cause: commitErr });
         }
         this.o.tasks.rewindBuffers();
         this.clearScheduled();
@@ -320,8 +318,9 @@ export class StreamThread {
   /**
    * Commits every open transaction, the tasks side by side (each has its own producer), then
    * marks what they took as committed. `revoked`: senders of tasks a rebalance just took from
-   * this instance, which commit too. A fenced task is dropped as migrated; any other failure
-   * is thrown, once every commit has settled.
+   * this instance, which commit too. A fenced task is dropped as migrated (a revoked one is
+   * gone already: its new owner was first); any other failure is thrown, once every commit has
+   * settled.
    */
   private async commitPending(revoked: readonly TransactionalSender[] = []): Promise<void> {
     clearTimeout(this.commitTimer);
@@ -352,8 +351,9 @@ export class StreamThread {
     results.forEach((r, i) => {
       if (r.status === 'fulfilled') return;
       const partition = (taken[i] as (typeof taken)[number])[0];
-      if (r.reason instanceof TaskMigratedError) this.dropMigrated(partition, r.reason);
-      else failure ??= r.reason;
+      if (!(r.reason instanceof TaskMigratedError)) failure ??= r.reason;
+      else if (senders.has(partition) && !tasks.task(partition)) bump(counters.events, 'task_migrated');
+      else this.dropMigrated(partition, r.reason);
     });
     if (failure !== undefined) throw failure;
   }
