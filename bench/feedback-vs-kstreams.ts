@@ -2,7 +2,7 @@
  * `make bench`: this project's feedback slice beside a Kafka Streams port of it
  * (bench/kstreams: exactly_once_v2, one stream thread, Processor API, logged key-value
  * store, Avro in the Confluent wire format against the same registry), on one local broker,
- * in one run, repetitions interleaved (the order alternates). Each implementation runs as a
+ * in one run, repetitions interleaved (the order rotates). Each implementation runs as a
  * process of its own, so its CPU is read from /proc:
  *   1. backlog drain, cold (a fresh process) and warm (the same process, a second backlog
  *      published while it is stopped with SIGSTOP): events/s over the steady state, from the
@@ -14,18 +14,22 @@
  *   3. latency at steady offered loads (500 and 2,000 events/s by default): outcome published
  *      -> label visible under read_committed, p50 / p99, with transactions/s, records per
  *      transaction and CPU of the process and the broker at that load;
- *   4. the labels of both for the same backlog, compared byte for byte (the Avro body after
- *      the 5-byte wire-format header, and the key);
+ *   4. the labels of every implementation for the same backlog, compared byte for byte (the
+ *      Avro body after the 5-byte wire-format header, and the key);
  *   5. raw kafkajs consumers over the same backlog: consume-only, and with Avro decoding
  *      (avsc, the writer schema by id, no validation), so a ratio against them means something;
  *      their clock runs from joining the group (before the first fetch) to the last record.
  * Writes bench/results/feedback-vs-kstreams.json and prints Markdown for BENCHMARKS.md.
  *
- * Settings (environment): BENCH_REPS (6: even, so each order runs as often), BENCH_JOBS (20,000 jobs = 40,000 events per
- * backlog), BENCH_LATENCY_SECONDS (15 per load), BENCH_LATENCY_RATES (jobs/s, "250,1000" =
- * 500 and 2,000 events/s), BENCH_KSTREAMS_STORE (memory | rocksdb).
+ * Settings (environment): BENCH_REPS (6: a multiple of the number of implementations, so each
+ * runs first as often), BENCH_JOBS (20,000 jobs = 40,000 events per backlog),
+ * BENCH_LATENCY_SECONDS (15 per load), BENCH_LATENCY_RATES (jobs/s, "250,1000" = 500 and 2,000
+ * events/s), BENCH_KSTREAMS_STORE (memory | rocksdb), BENCH_BEFORE_ROOT (unset: none; a checkout
+ * of this project at another commit, e.g. a `git worktree add --detach` with node_modules and
+ * schemas/generated in place: its bench/feedback-slice.ts runs as a third implementation,
+ * "this project, before (<commit>)", in every section, to measure a change within one run).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -49,6 +53,8 @@ const LATENCY_SECONDS = Number(process.env.BENCH_LATENCY_SECONDS ?? 15);
 /** Offered loads in jobs per second (two events each). */
 const LATENCY_RATES = (process.env.BENCH_LATENCY_RATES ?? '250,1000').split(',').map(Number);
 const KSTREAMS_STORE = process.env.BENCH_KSTREAMS_STORE ?? 'memory';
+/** Another checkout of this project whose feedback slice runs beside this one's. */
+const BEFORE_ROOT = process.env.BENCH_BEFORE_ROOT || undefined;
 /** Before each load is measured it runs this long, so a punctuation over the backlog's state or a rate change is not in the figures. */
 const LEAD_IN_MS = 2_000;
 const DRAIN_TIMEOUT_MS = 10 * 60_000;
@@ -61,8 +67,14 @@ const RESULTS_DIR = join(REPO_ROOT, 'bench', 'results');
 /** Kafka Streams' state directory (RocksDB files with BENCH_KSTREAMS_STORE=rocksdb), removed at the end. */
 const KSTREAMS_STATE_DIR = join(RESULTS_DIR, 'kstreams-state');
 
-type Impl = 'node' | 'kstreams';
-const IMPL_NAME: Record<Impl, string> = { node: 'this project (Node, kafkajs)', kstreams: 'Kafka Streams 4.1.1 (Java 17)' };
+type Impl = 'node' | 'before' | 'kstreams';
+/** The implementations of this run, in the order of the tables. */
+const IMPLS: readonly Impl[] = BEFORE_ROOT === undefined ? ['node', 'kstreams'] : ['node', 'before', 'kstreams'];
+const IMPL_NAME: Record<Impl, string> = {
+  node: 'this project (Node, kafkajs)',
+  before: BEFORE_ROOT === undefined ? '' : `this project, before (${execFileSync('git', ['-C', BEFORE_ROOT, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim()})`,
+  kstreams: 'Kafka Streams 4.1.1 (Java 17)',
+};
 
 // ---------------------------------------------------------------------------------------
 // CPU from /proc
@@ -89,7 +101,7 @@ function threadName(statPath: string): string {
 
 /** Which part of a process a thread is, by the name Linux keeps (15 characters). */
 function threadRole(impl: Impl, pid: number, tid: number, name: string): string {
-  if (impl === 'node') return tid === pid ? 'main' : /^V8/.test(name) ? 'v8-workers' : 'other';
+  if (impl !== 'kstreams') return tid === pid ? 'main' : /^V8/.test(name) ? 'v8-workers' : 'other';
   if (name.startsWith('k-StreamThread')) return 'stream';
   if (name.startsWith('kafka-producer')) return 'producer';
   if (/Compiler/.test(name)) return 'jit';
@@ -128,7 +140,7 @@ function cpuBetween(a: CpuSample, b: CpuSample) {
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
 
 // ---------------------------------------------------------------------------------------
-// The two implementations as child processes, driven over stdin
+// The implementations as child processes, driven over stdin
 
 interface Stats {
   transactions: number;
@@ -155,9 +167,10 @@ class ImplProcess {
 
   static start(impl: Impl, spec: { brokers: string[]; registryUrl: string; applicationId: string; topics: Record<TopicRole, string>; config: Config }, logFile: string): ImplProcess {
     let child: ChildProcess;
-    if (impl === 'node') {
+    if (impl !== 'kstreams') {
       const arg = JSON.stringify({ brokers: spec.brokers, registryUrl: spec.registryUrl, applicationId: spec.applicationId, topics: spec.topics });
-      child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'bench', 'feedback-slice.ts'), arg], { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+      const root = impl === 'before' ? (BEFORE_ROOT as string) : REPO_ROOT;
+      child = spawn(process.execPath, ['--import', 'tsx', join(root, 'bench', 'feedback-slice.ts'), arg], { cwd: root, stdio: ['pipe', 'pipe', 'pipe'] });
     } else {
       const c = spec.config;
       const arg = JSON.stringify({
@@ -435,18 +448,21 @@ async function readLabels(brokers: string[], topic: string, keys: Set<string>, t
   return byKey;
 }
 
-function compareLabels(expected: Set<string>, a: Map<string, Buffer[]>, b: Map<string, Buffer[]>) {
+/** A key is identical when every implementation wrote exactly one label for it, the same bytes. */
+function compareLabels(expected: Set<string>, byImpl: Partial<Record<Impl, Map<string, Buffer[]>>>) {
+  const maps = Object.values(byImpl);
   let identical = 0;
   let duplicated = 0;
   const differing: string[] = [];
   for (const key of expected) {
-    const x = a.get(key);
-    const y = b.get(key);
-    if ((x?.length ?? 0) > 1 || (y?.length ?? 0) > 1) duplicated++;
-    if (x && y && x.length === 1 && y.length === 1 && (x[0] as Buffer).equals(y[0] as Buffer)) identical++;
+    const lists = maps.map((m) => m.get(key) ?? []);
+    if (lists.some((l) => l.length > 1)) duplicated++;
+    const first = lists[0]?.[0];
+    if (first && lists.every((l) => l.length === 1 && (l[0] as Buffer).equals(first))) identical++;
     else if (differing.length < 5) differing.push(key);
   }
-  return { expected: expected.size, identical, duplicated, nodeLabels: a.size, kstreamsLabels: b.size, differing };
+  const labels = Object.fromEntries(Object.entries(byImpl).map(([impl, m]) => [impl, m.size]));
+  return { expected: expected.size, identical, duplicated, labels, differing };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -555,12 +571,12 @@ function summarise(runs: ImplRun[], checks: Array<ReturnType<typeof compareLabel
   const raw = runs.filter((r) => r.rawBaselines).map((r) => r.rawBaselines as NonNullable<ImplRun['rawBaselines']>);
   const rawDecode = median(raw.map((b) => b.avroDecode.eventsPerSecond));
   lines.push(
-    `Machine: ${meta.machine}; ${meta.date}; load average (1/5/15 min) ${meta.loadBefore.map((x) => x.toFixed(2)).join(' / ')} at the start, ${meta.loadAfter.map((x) => x.toFixed(2)).join(' / ')} at the end. ${REPS} repetitions, the order alternating; medians, with the range over repetitions in brackets. Backlog: ${fmt(2 * JOBS)} events (${fmt(JOBS)} dispatch + ${fmt(JOBS)} outcome), 4 partitions, one local broker; Kafka Streams store: ${KSTREAMS_STORE}, exactly_once_v2, one stream thread.`,
+    `Machine: ${meta.machine}; ${meta.date}; load average (1/5/15 min) ${meta.loadBefore.map((x) => x.toFixed(2)).join(' / ')} at the start, ${meta.loadAfter.map((x) => x.toFixed(2)).join(' / ')} at the end. ${REPS} repetitions, the order rotating; medians, with the range over repetitions in brackets. Backlog: ${fmt(2 * JOBS)} events (${fmt(JOBS)} dispatch + ${fmt(JOBS)} outcome), 4 partitions, one local broker; Kafka Streams store: ${KSTREAMS_STORE}, exactly_once_v2, one stream thread.`,
     '',
     '| backlog drain (steady state) | cold events/s | warm events/s | warm vs raw + Avro | cold start-up (s) |',
     '|---|---:|---:|---:|---:|',
   );
-  for (const impl of ['node', 'kstreams'] as const) {
+  for (const impl of IMPLS) {
     const rs = by(impl);
     const warm = median(rs.map((r) => r.warm.eventsPerSecond));
     lines.push(
@@ -575,7 +591,7 @@ function summarise(runs: ImplRun[], checks: Array<ReturnType<typeof compareLabel
     '|---|---:|---:|---:|---:|',
   );
   const perCpu = (events: number, seconds: number) => (seconds > 0 ? events / seconds : Number.NaN);
-  for (const impl of ['node', 'kstreams'] as const) {
+  for (const impl of IMPLS) {
     const rs = by(impl);
     const both = (f: (d: DrainResult) => number, digits = 0) => `${fmt(median(rs.map((r) => f(r.cold))), digits)} / ${fmt(median(rs.map((r) => f(r.warm))), digits)}`;
     lines.push(
@@ -588,7 +604,7 @@ function summarise(runs: ImplRun[], checks: Array<ReturnType<typeof compareLabel
     "Steady state: from the first committed offset to the last (the implementations; start-up is launch, or SIGCONT when warm, to that first commit), from joining the group to the last record (the raw consumers). Working threads: Kafka Streams' stream thread plus its producer's I/O thread; the Node process's main thread. CPU over the steady state of each drain, from /proc/<pid>/stat and /proc/<pid>/task/*/stat (by thread name); the raw consumers' is the bench process's own while it consumed.",
     '',
   );
-  for (const impl of ['node', 'kstreams'] as const) {
+  for (const impl of IMPLS) {
     const rs = by(impl);
     const roles = [...new Set(rs.flatMap((r) => [...Object.keys(r.cold.cpu.threads), ...Object.keys(r.warm.cpu.threads)]))].sort();
     const list = (f: (r: ImplRun) => DrainResult) => roles.map((role) => `${role} ${fmt(median(rs.map((r) => f(r).cpu.threads[role] ?? 0)), 2)}`).join(', ');
@@ -601,7 +617,7 @@ function summarise(runs: ImplRun[], checks: Array<ReturnType<typeof compareLabel
     '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   );
   for (const [i, rate] of LATENCY_RATES.entries()) {
-    for (const impl of ['node', 'kstreams'] as const) {
+    for (const impl of IMPLS) {
       const ls = by(impl).map((r) => r.loads[i] as LoadResult);
       lines.push(
         `| ${fmt(2 * rate)} | ${IMPL_NAME[impl]} | ${fmt(median(ls.map((l) => l.sentEventsPerSecond)))} | ${fmt(median(ls.map((l) => l.labels)))} (${fmt(median(ls.map((l) => l.expectedLabels)))}) | ${fmt(median(ls.map((l) => l.p50Ms)))} | ${fmt(median(ls.map((l) => l.p99Ms)))} | ${range(ls.map((l) => l.p99Ms))} | ${fmt(median(ls.map((l) => l.transactionsPerSecond)), 1)} | ${fmt(median(ls.map((l) => l.recordsPerTransaction)), 1)} | ${fmt(median(ls.map((l) => l.processCpuPercent)))} | ${fmt(median(ls.map((l) => l.brokerCpuPercent)))} |`,
@@ -617,7 +633,7 @@ function summarise(runs: ImplRun[], checks: Array<ReturnType<typeof compareLabel
   const expected = checks.reduce((s, c) => s + c.expected, 0);
   lines.push(
     '',
-    `Labels, byte for byte (key and Avro body after the wire-format header), over both backlogs of every repetition: **${fmt(identical)} of ${fmt(expected)} identical**${checks.some((c) => c.duplicated > 0) ? `; ${checks.reduce((s, c) => s + c.duplicated, 0)} keys had more than one label` : ''}.`,
+    `Labels, byte for byte (key and Avro body after the wire-format header), over both backlogs of every repetition: **${fmt(identical)} of ${fmt(expected)} identical** across ${IMPLS.map((i) => IMPL_NAME[i]).join(', ')}${checks.some((c) => c.duplicated > 0) ? `; ${checks.reduce((s, c) => s + c.duplicated, 0)} keys had more than one label` : ''}.`,
   );
   return lines.join('\n');
 }
@@ -633,6 +649,7 @@ function checkPrerequisites(): void {
   if (!existsSync(KSTREAMS_JAR) || !existsSync(join(KSTREAMS_DIR, 'lib'))) {
     throw new Error(`Kafka Streams peer not built: ${KSTREAMS_JAR} is missing. Run \`make kstreams-peer\` (needs Maven and Java 17) first.`);
   }
+  if (BEFORE_ROOT !== undefined && !existsSync(join(BEFORE_ROOT, 'bench', 'feedback-slice.ts'))) throw new Error(`BENCH_BEFORE_ROOT: no bench/feedback-slice.ts under ${BEFORE_ROOT}`);
 }
 
 async function main(): Promise<void> {
@@ -655,14 +672,15 @@ async function main(): Promise<void> {
     const checks: Array<ReturnType<typeof compareLabels>> = [];
     try {
       for (let rep = 1; rep <= REPS; rep++) {
-        const order: Impl[] = rep % 2 === 1 ? ['node', 'kstreams'] : ['kstreams', 'node'];
+        // The order rotates, so each implementation runs first (cold page cache, lone JIT) as often.
+        const order = IMPLS.map((_, i) => IMPLS[(i + rep - 1) % IMPLS.length] as Impl);
         console.error(`repetition ${rep} of ${REPS}: ${order.join(', ')}`);
-        const pair: ImplRun[] = [];
-        for (const [i, impl] of order.entries()) pair.push(await runImpl(impl, rep, i === 0, env));
-        runs.push(...pair);
-        const node = pair.find((r) => r.impl === 'node') as ImplRun;
-        const ks = pair.find((r) => r.impl === 'kstreams') as ImplRun;
-        const check = compareLabels(node.labelled, await readLabels(brokers, node.labelsTopic, node.labelled), await readLabels(brokers, ks.labelsTopic, ks.labelled));
+        const these: ImplRun[] = [];
+        for (const [i, impl] of order.entries()) these.push(await runImpl(impl, rep, i === 0, env));
+        runs.push(...these);
+        const labels: Partial<Record<Impl, Map<string, Buffer[]>>> = {};
+        for (const r of IMPLS.map((impl) => these.find((t) => t.impl === impl) as ImplRun)) labels[r.impl] = await readLabels(brokers, r.labelsTopic, r.labelled);
+        const check = compareLabels((these[0] as ImplRun).labelled, labels);
         checks.push(check);
         console.error(`  labels: ${check.identical} of ${check.expected} identical${check.differing.length ? `; differing keys e.g. ${check.differing.join(', ')}` : ''}`);
       }
@@ -675,7 +693,7 @@ async function main(): Promise<void> {
     writeFileSync(join(RESULTS_DIR, 'feedback-vs-kstreams.json'), JSON.stringify({ ...meta, reps: REPS, jobs: JOBS, latencySeconds: LATENCY_SECONDS, kstreamsStore: KSTREAMS_STORE, runs: runs.map(strip), checks }, null, 2));
     console.log(summarise(runs, checks, meta));
     if (checks.some((c) => c.identical !== c.expected)) {
-      throw new Error('labels differ between this project and the Kafka Streams port: see bench/results/feedback-vs-kstreams.json');
+      throw new Error(`labels differ between ${IMPLS.map((i) => IMPL_NAME[i]).join(', ')}: see bench/results/feedback-vs-kstreams.json`);
     }
   } finally {
     await registryService?.stop();
