@@ -146,9 +146,9 @@ export class TopicSerde {
     }
   }
 
-  /** Registers every topic's schema under `<topic>-value` (idempotent) and remembers the ids. */
-  async registerAll(): Promise<Map<TopicRole, number>> {
-    for (const role of TOPIC_ROLES) {
+  /** Registers every topic's schema (or those of `roles`) under `<topic>-value` (idempotent) and remembers the ids. */
+  async registerAll(roles: readonly TopicRole[] = TOPIC_ROLES): Promise<Map<TopicRole, number>> {
+    for (const role of roles) {
       const { id } = await this.registry.register(
         { type: SchemaType.AVRO, schema: JSON.stringify(topicSchema(role)) },
         { subject: `${this.topicNames[role]}-value` },
