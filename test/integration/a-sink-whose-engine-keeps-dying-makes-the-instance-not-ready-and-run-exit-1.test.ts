@@ -14,6 +14,9 @@
  *   `/readyz` within milliseconds of the failure, so the 503 is checked in the first case.)
  * Each would fail if the proxy kept respawning, if the sink retried a given-up engine, if
  * readiness ignored the failure, or if `run` exited 0 or went on running.
+ * And the other way round, within the budget: two deaths out of four allowed, the second while
+ * the respawned engine opens its directory, leave the instance ready and every row written (an
+ * early death used to fail the waiting insert as non-retriable, which the sink took for the give-up).
  */
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,6 +25,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../config/options.ts';
 import { ArtenicError } from '../../common/errors.ts';
 import { createLogger } from '../../common/logger.ts';
+import { queryRows } from '../../infra/clickhouse/client.ts';
 import { startService, type RunningServiceHandle } from '../../app/service.ts';
 import { EventGenerator } from '../../simulate/generator.ts';
 import { Publisher } from '../../simulate/publisher.ts';
@@ -167,6 +171,63 @@ describe('a sink whose engine keeps dying', () => {
       const log = readFileSync(logFile, 'utf8');
       expect(log).toMatch(/"component":"clickhouse sink"[^\n]*a vital component stopped for good/);
       expect(log).toContain('not restarting it');
+    });
+  });
+
+  describe('within its budget', () => {
+    const base = testConfig();
+    const config: Config = { ...base, clickhouse: { ...base.clickhouse, engineMaxRestarts: 3, engineRestartWindowMs: 60_000 } };
+    let service: RunningServiceHandle | undefined;
+    afterAll(() => service?.stop());
+
+    it('two deaths out of four allowed, the second while the respawn starts, leave the instance ready and every row written', async () => {
+      const fatal: Error[] = [];
+      service = await startService(config, createLogger('warn'), { onFatal: (err) => fatal.push(err) });
+      const s = service;
+      const g = new EventGenerator({ seed: 143, runId: 'engine-respawn' });
+      await publishDispatches(config, s.serde, g, 20, start);
+      await waitUntil('the sink inserted the first rows', async () => (s.sink.counters.rowsInserted.job_dispatch ?? 0) >= 20);
+
+      // Dispatches keep coming, so that inserts wait for the respawned engine.
+      const publisher = await Publisher.connect(createKafka(config, createLogger('warn'), '-publisher-2'), s.serde, config.topics);
+      let sent = 20;
+      let publishing = true;
+      const traffic = (async () => {
+        while (publishing) {
+          for (let i = 0; i < 5; i++, sent++) {
+            const j = g.job(start + sent * 1_000);
+            await publisher.add('job-dispatch', j.dispatch.job_id, j.dispatch);
+          }
+          await publisher.flush();
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      })();
+      await new Promise((r) => setTimeout(r, 1_000));
+      const first = engineOf(config.clickhouse.dataDir, process.pid);
+      expect(first).not.toBeNull();
+      process.kill(first as number, 'SIGKILL');
+      // The respawn, killed as soon as chdb names it in the status file (while it opens the directory).
+      let second: number | null = null;
+      const deadline = Date.now() + 30_000;
+      while ((second === null || second === first) && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 5));
+        second = engineOf(config.clickhouse.dataDir, process.pid);
+      }
+      expect(second).not.toBeNull();
+      process.kill(second as number, 'SIGKILL');
+      await new Promise((r) => setTimeout(r, 2_000));
+      publishing = false;
+      await traffic;
+      await publisher.close();
+
+      const written = async () => Number((await queryRows<{ n: string }>(s.clickhouse, `SELECT count() AS n FROM ${config.clickhouse.database}.job_dispatch FINAL`))[0]?.n);
+      await waitUntil('every dispatch written', async () => (await written()) === sent, 60_000);
+      console.log(`within budget: ${sent} dispatches written after 2 kills; ${s.sink.counters.insertFailures} inserts retried`);
+      expect(fatal.map((e) => e.message)).toEqual([]);
+      expect(s.sink.failed).toBeNull();
+      expect(await readyz(s.httpUrl)).toBe(200);
+      // One engine again, a child of this process.
+      expect(engineOf(config.clickhouse.dataDir, process.pid)).not.toBeNull();
     });
   });
 });
