@@ -1,8 +1,9 @@
 /**
  * A vital component that stops for good must take the instance out of service: here a global
- * table's consumer, refused by the broker. Of the faults a broker can cause, kafkajs restarts
- * its consumer after every retriable one (a deleted topic, an unreachable registry, a lost
- * coordinator); it gives up only on a non-retriable one, such as an authorization failure. So
+ * table's consumer, refused by the broker. kafkajs 2.2 (consumer/index.js, retry/index.js)
+ * restarts a consumer after any retriable error (a lost coordinator, an unknown topic, the
+ * serde's RegistryUnavailableError) and gives up only on a non-retriable one, such as an
+ * authorization failure. So
  * the broker here runs an authorizer that lets everyone do everything while no ACL names a
  * resource (KRaft's StandardAuthorizer, `allow.everyone.if.no.acl.found`), and once the service
  * runs, the test adds one DENY ACL on the prefix of the instance-catalog global table's group
