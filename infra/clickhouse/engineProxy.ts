@@ -106,10 +106,14 @@ export class EngineProcess {
 
   private start(): Promise<ChildProcess> {
     if (this.gaveUp) return Promise.reject(this.gaveUp);
-    this.started ??= this.spawn().catch((err: unknown) => {
-      this.started = null;
-      throw err;
-    });
+    if (!this.started) {
+      // Forgotten only while still current: a child that exited early was already respawned by onExit, whose start stays (else a second child would be started beside it).
+      const started: Promise<ChildProcess> = this.spawn().catch((err: unknown) => {
+        if (this.started === started) this.started = null;
+        throw err;
+      });
+      this.started = started;
+    }
     return this.started;
   }
 
@@ -141,7 +145,8 @@ export class EngineProcess {
           reject(locked ? new EngineLockedError(this.path, this.holderOf(this.path), { cause: fromWire(m.error) }) : fromWire(m.error));
         }
       };
-      const onEarlyExit = (code: number | null, signal: NodeJS.Signals | null) => reject(new EngineCrashedError(`the ClickHouse engine process exited before it opened ${this.path} (code ${code}, signal ${signal})`, { retriable: false }));
+      // Retriable like any other death: onExit counts it, and once past the limit start() refuses with the non-retriable give-up.
+      const onEarlyExit = (code: number | null, signal: NodeJS.Signals | null) => reject(new EngineCrashedError(`the ClickHouse engine process exited before it opened ${this.path} (code ${code}, signal ${signal})`, { retriable: true }));
       child.on('message', onMessage);
       child.once('exit', onEarlyExit);
     });

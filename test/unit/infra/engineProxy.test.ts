@@ -5,7 +5,7 @@
  * directory another process holds refused with that process's PID.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,6 +24,19 @@ const fresh = () => {
 };
 const configOf = (dataDir: string, engineMaxRestarts = 3) => ({ url: null, username: 'default', password: null, database: 'default', dataDir, engineMaxRestarts, engineRestartWindowMs: 60_000 });
 const limitsOf = (n: number) => ({ maxRestarts: n, restartWindowMs: 60_000 });
+/** The live processes whose arguments name `dir` (engine hosts on it), from /proc. */
+function enginesOn(dir: string): number[] {
+  return readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .filter((p) => {
+      try {
+        return readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0').includes(dir);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
 afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
@@ -116,6 +129,35 @@ describe('the embedded engine in a child process', () => {
       expect((gaveUp as Error).message).toMatch(/died 3 times within 60000 ms/);
     } finally {
       await reader.close();
+      await client.close();
+    }
+  }, 30_000);
+
+  it('a respawned child that dies before it opened the directory fails the statements waiting for it as retriable, within the limit', async () => {
+    const dir = fresh();
+    const client = createClickHouse(configOf(dir, 3));
+    const engine = engineFor(resolve(dir), limitsOf(3), engineHolder);
+    try {
+      await client.command({ query: 'CREATE TABLE k (x UInt8) ENGINE = MergeTree ORDER BY x' });
+      const first = engine.pid;
+      const died = new Promise<void>((r) => (engine.onDeath = () => r()));
+      engine.kill();
+      await died;
+      // Sent while the respawn starts: it waits for the new child, which is killed before it is ready.
+      const waiting = queryRows(client, 'SELECT 1').then(() => null, (e: unknown) => e);
+      const deadline = Date.now() + 10_000;
+      while ((engine.pid === null || engine.pid === first) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 1));
+      expect(engine.pid).not.toBeNull();
+      engine.kill();
+      const err = await waiting;
+      expect(err).toBeInstanceOf(EngineCrashedError);
+      expect((err as Error).message).toMatch(/exited before it opened/);
+      // Two deaths of the three allowed: not given up, so a caller retries, and it comes back.
+      expect((err as EngineCrashedError).retriable).toBe(true);
+      expect(await queryRows(client, 'SELECT count() AS n FROM k')).toEqual([{ n: 0 }]);
+      // One child for the directory, the one the proxy tracks (no second one started beside the respawn).
+      expect(enginesOn(resolve(dir))).toEqual([engine.pid]);
+    } finally {
       await client.close();
     }
   }, 30_000);
