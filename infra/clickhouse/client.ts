@@ -109,18 +109,31 @@ function alive(pid: number): boolean {
 
 /**
  * The service of an engine host process (Linux's /proc): its parent; 0 when the service is gone
- * (the host was re-parented, or its parent is dead); null for any other process or where /proc
- * says nothing.
+ * (the host was re-parented, or its parent is dead) or the process itself is exiting; null for
+ * any other process or where /proc says nothing.
  */
 function engineOwner(pid: number): number | null {
   try {
+    // Exiting or a zombie: going away, as an orphaned engine does once it has closed; waited
+    // for, not reported as a holder.
+    if (exiting(pid)) return 0;
     if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('engineHost')) return null;
     const ppid = Number(/^PPid:\s*(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
     if (!Number.isInteger(ppid)) return null;
-    // Re-parented to init or to a subreaper that is no engine's service: its service died.
-    return ppid > 1 && alive(ppid) && ppidIsService(pid, ppid) ? ppid : 0;
+    // Re-parented to init or to a subreaper that is no engine's service, or its service is
+    // exiting (SIGKILLed a moment ago): its service died.
+    return ppid > 1 && alive(ppid) && !exiting(ppid) && ppidIsService(pid, ppid) ? ppid : 0;
   } catch {
     return null;
+  }
+}
+
+/** A process whose memory (its command line with it) is already released, or a zombie: it is exiting. */
+function exiting(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8') === '' || /^State:\s*[ZX]/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  } catch {
+    return true; // gone meanwhile
   }
 }
 
