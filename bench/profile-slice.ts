@@ -1,0 +1,237 @@
+/**
+ * Where the feedback slice's main-thread time goes: bench/feedback-slice.ts run under
+ * `node --cpu-prof` over a backlog, as bench/feedback-vs-kstreams.ts drains it (one local
+ * broker and registry, fresh topics, BENCH_JOBS jobs = 2 events each). Cold: a fresh process
+ * drains the first backlog; warm: the same process, stopped (SIGSTOP) while a second backlog
+ * is published, drains it after SIGCONT. Each steady window runs from the group's first
+ * committed offset past the previous end to the last, as in the bench; the profile's samples
+ * are cut to those windows by their timestamps (V8's and process.hrtime are both
+ * CLOCK_MONOTONIC). Prints Markdown: self time by bucket (package or source folder, GC,
+ * idle) and the top functions by self time, per window; keeps the .cpuprofile under
+ * bench/results/profile-slice/.
+ *
+ * Usage: npx tsx bench/profile-slice.ts (BENCH_JOBS, default 20,000; BENCH_PROFILE_INTERVAL_US,
+ * default 1,000).
+ */
+import { spawn } from 'node:child_process';
+import { createWriteStream, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { Kafka, logLevel, type Admin } from 'kafkajs';
+import { loadConfig } from '../config/options.ts';
+import { REPO_ROOT, startKafka, startRegistry } from '../infra/local/localStack.ts';
+import { TOPIC_ROLES, type TopicRole } from '../schemas/catalog.ts';
+import { EventGenerator } from '../simulate/generator.ts';
+import { Publisher } from '../simulate/publisher.ts';
+import { ensureTopics } from '../topology/admin.ts';
+import { createKafka } from '../topology/kafka.ts';
+import { createRegistry, TopicSerde } from '../topology/serde.ts';
+import { committedOffsets, endOffsets, repartitionsDrained } from './kafkaBench.ts';
+
+const JOBS = Number(process.env.BENCH_JOBS ?? 20_000);
+const INTERVAL_US = Number(process.env.BENCH_PROFILE_INTERVAL_US ?? 1_000);
+const OUT_DIR = join(REPO_ROOT, 'bench', 'results', 'profile-slice');
+const DRAIN_TIMEOUT_MS = 10 * 60_000;
+const TOP = 25;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** CLOCK_MONOTONIC in µs, the clock of a .cpuprofile's timestamps. */
+const monoUs = () => Number(process.hrtime.bigint() / 1000n);
+
+interface Window {
+  name: string;
+  fromUs: number;
+  toUs: number;
+  events: number;
+}
+
+async function publishBacklog(publisher: Publisher, seed: number, startMs: number): Promise<void> {
+  const generator = new EventGenerator({ seed, runId: `prof-${seed}` });
+  for (let i = 0; i < JOBS; i += 1000) {
+    await publisher.addJobs(Array.from({ length: Math.min(1000, JOBS - i) }, (_, k) => generator.job(startMs + (i + k) * 1000)));
+    await publisher.flush();
+  }
+}
+
+/** Waits for the group to commit `target` input offsets and drain its repartition topics; the steady window from the first commit past `base`. */
+async function drain(admin: Admin, groupId: string, inputs: string[], base: number, target: number, name: string): Promise<Window> {
+  const deadline = Date.now() + DRAIN_TIMEOUT_MS;
+  let first: { us: number; committed: number } | undefined;
+  for (;;) {
+    if (Date.now() > deadline) throw new Error(`${name}: not drained within ${DRAIN_TIMEOUT_MS / 1000} s`);
+    const done = await committedOffsets(admin, groupId, inputs);
+    if (first === undefined && done > base) first = { us: monoUs(), committed: done };
+    if (done >= target && (await repartitionsDrained(admin, groupId))) {
+      const f = first as NonNullable<typeof first>;
+      return { name, fromUs: f.us, toUs: monoUs(), events: target - f.committed };
+    }
+    await sleep(50);
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// The profile
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
+}
+interface Profile {
+  nodes: ProfileNode[];
+  startTime: number;
+  endTime: number;
+  samples: number[];
+  timeDeltas: number[];
+}
+
+/** The bucket of a frame: a package, a folder of this project, node's internals, V8's pseudo-frames. */
+function bucket(frame: ProfileNode['callFrame']): string {
+  const { functionName: fn, url } = frame;
+  if (url === '') {
+    if (fn === '(garbage collector)') return 'GC';
+    if (fn === '(idle)') return 'idle';
+    if (fn === '(program)') return '(program): native, not attributed';
+    return 'V8 builtins / native';
+  }
+  const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url);
+  if (pkg) return pkg[1] as string;
+  if (url.startsWith('node:')) return 'node internals';
+  const own = url.replace(/^file:\/\//, '').startsWith(`${REPO_ROOT}/`) ? url.replace(/^file:\/\//, '').slice(REPO_ROOT.length + 1).split('/') : [];
+  if (own.length > 1) return `${own[0]}/`;
+  return 'other';
+}
+
+function shortUrl(url: string): string {
+  if (url === '') return '';
+  const pkg = /node_modules\/(.*)$/.exec(url);
+  if (pkg) return pkg[1] as string;
+  return url.replace(/^file:\/\//, '').replace(`${REPO_ROOT}/`, '').replace(/^node:/, 'node:');
+}
+
+function summarise(profile: Profile, w: Window): string {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const selfByBucket = new Map<string, number>();
+  const selfByFn = new Map<string, { us: number; bucket: string }>();
+  let t = profile.startTime;
+  let total = 0;
+  for (let i = 0; i < profile.samples.length; i++) {
+    const delta = profile.timeDeltas[i] ?? 0;
+    t += delta;
+    if (t < w.fromUs || t > w.toUs) continue;
+    // Each sample's weight is the time to the next one (as Chrome's DevTools count it).
+    const us = profile.timeDeltas[i + 1] ?? 0;
+    const node = byId.get(profile.samples[i] as number) as ProfileNode;
+    const b = bucket(node.callFrame);
+    selfByBucket.set(b, (selfByBucket.get(b) ?? 0) + us);
+    const f = node.callFrame;
+    const key = `${f.functionName || '(anonymous)'} | ${shortUrl(f.url)}${f.url ? `:${f.lineNumber + 1}` : ''}`;
+    const e = selfByFn.get(key) ?? { us: 0, bucket: b };
+    e.us += us;
+    selfByFn.set(key, e);
+    total += us;
+  }
+  const idle = selfByBucket.get('idle') ?? 0;
+  const busy = total - idle;
+  const pct = (us: number) => ((100 * us) / total).toFixed(1);
+  const pctBusy = (us: number, b: string) => (b === 'idle' ? '' : ((100 * us) / busy).toFixed(1));
+  const lines = [
+    `**${w.name}**: ${w.events.toLocaleString('en-US')} events in ${((w.toUs - w.fromUs) / 1e6).toFixed(2)} s wall (${Math.round((w.events * 1e6) / (w.toUs - w.fromUs)).toLocaleString('en-US')} events/s); main thread sampled ${(total / 1e6).toFixed(2)} s, of it not idle ${(busy / 1e6).toFixed(2)} s = **${(busy / w.events).toFixed(1)} µs per event** (idle ${pct(idle)}%).`,
+    '',
+    '| bucket (self time) | ms | % of window | % of non-idle | µs per event |',
+    '|---|---:|---:|---:|---:|',
+  ];
+  for (const [b, us] of [...selfByBucket].sort((a, c) => c[1] - a[1])) lines.push(`| ${b} | ${Math.round(us / 1000).toLocaleString('en-US')} | ${pct(us)} | ${pctBusy(us, b)} | ${(us / w.events).toFixed(1)} |`);
+  lines.push('', `| top ${TOP} functions by self time | bucket | ms | % of non-idle |`, '|---|---|---:|---:|');
+  for (const [key, e] of [...selfByFn].filter(([, e]) => e.bucket !== 'idle').sort((a, c) => c[1].us - a[1].us).slice(0, TOP)) {
+    lines.push(`| \`${key.replace(/\|/g, '\\|')}\` | ${e.bucket} | ${Math.round(e.us / 1000).toLocaleString('en-US')} | ${pctBusy(e.us, e.bucket)} |`);
+  }
+  return lines.join('\n');
+}
+
+// ---------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
+  rmSync(OUT_DIR, { recursive: true, force: true });
+  mkdirSync(OUT_DIR, { recursive: true });
+  const loadBefore = loadavg();
+  const date = new Date().toISOString();
+  const kafkaService = await startKafka();
+  let registryService: Awaited<ReturnType<typeof startRegistry>> | undefined;
+  try {
+    registryService = await startRegistry();
+    const brokers = kafkaService.brokers;
+    const registryUrl = registryService.url;
+    const suffix = `prof-${Date.now()}`;
+    const topics = Object.fromEntries(TOPIC_ROLES.map((r) => [r, `${r}-${suffix}`])) as Record<TopicRole, string>;
+    const applicationId = `bench-${suffix}`;
+    const config = loadConfig({ env: {}, overrides: { kafka: { brokers, applicationId }, registry: { url: registryUrl }, topics, log: { level: 'warn' } } });
+    const logger = pino({ name: 'profile', level: 'warn' }, pino.destination(2));
+    const kafka = createKafka(config, logger);
+    const serde = new TopicSerde(createRegistry({ url: registryUrl, username: null, password: null }), topics);
+    await serde.registerAll();
+    await ensureTopics(kafka, config, []);
+    const publisher = await Publisher.connect(createKafka(config, logger, '-bench'), serde, topics);
+    const admin = new Kafka({ clientId: 'profile-admin', brokers, logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    const inputs = [topics['job-dispatch'], topics['job-outcome']];
+    const start = Date.UTC(2026, 9, 1);
+    await publishBacklog(publisher, 1, start);
+    const end1 = await endOffsets(admin, inputs);
+    const arg = JSON.stringify({ brokers, registryUrl, applicationId, topics });
+    const child = spawn(process.execPath, [`--cpu-prof`, `--cpu-prof-dir=${OUT_DIR}`, `--cpu-prof-interval=${INTERVAL_US}`, '--import', 'tsx', join(REPO_ROOT, 'bench', 'feedback-slice.ts'), arg], {
+      cwd: REPO_ROOT,
+      stdio: ['pipe', 'ignore', 'pipe'],
+    });
+    child.stderr.pipe(createWriteStream(join(OUT_DIR, 'slice.log')));
+    const reap = () => child.kill('SIGKILL');
+    process.once('exit', reap);
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    const windows: Window[] = [];
+    try {
+      windows.push(await drain(admin, applicationId, inputs, 0, end1, 'Cold drain (steady state)'));
+      console.error(`cold: ${windows[0]?.events} events`);
+      child.kill('SIGSTOP');
+      try {
+        await publishBacklog(publisher, 3, start + JOBS * 1000);
+      } finally {
+        child.kill('SIGCONT');
+      }
+      const end2 = await endOffsets(admin, inputs);
+      windows.push(await drain(admin, applicationId, inputs, end1, end2, 'Warm drain (steady state)'));
+      console.error(`warm: ${windows[1]?.events} events`);
+    } finally {
+      child.stdin.end('stop\n');
+      const timer = setTimeout(reap, 60_000);
+      const code = await exited;
+      clearTimeout(timer);
+      process.removeListener('exit', reap);
+      if (code !== 0) console.error(`slice exited ${code}; see ${join(OUT_DIR, 'slice.log')}`);
+      await publisher.close();
+      await admin.disconnect();
+    }
+    const file = readdirSync(OUT_DIR).find((f) => f.endsWith('.cpuprofile'));
+    if (!file) throw new Error(`no .cpuprofile in ${OUT_DIR}`);
+    const profile = JSON.parse(readFileSync(join(OUT_DIR, file), 'utf8')) as Profile;
+    for (const w of windows) {
+      if (w.fromUs < profile.startTime || w.toUs > profile.endTime) console.error(`warning: ${w.name} is not within the profile's time span; clocks differ?`);
+    }
+    const machine = `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+    const la = (xs: number[]) => xs.map((x) => x.toFixed(2)).join(' / ');
+    console.log(`Machine: ${machine}; ${date}; load average (1/5/15 min) ${la(loadBefore)} at the start, ${la(loadavg())} at the end. Backlog: ${(2 * JOBS).toLocaleString('en-US')} events per drain; sampling every ${INTERVAL_US} µs; profile ${join('bench/results/profile-slice', file)}.\n`);
+    for (const w of windows) console.log(`${summarise(profile, w)}\n`);
+  } finally {
+    await registryService?.stop();
+    await kafkaService.stop();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
