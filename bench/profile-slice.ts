@@ -44,6 +44,19 @@ interface Window {
   fromUs: number;
   toUs: number;
   events: number;
+  /** CPU-s of the slice's main thread over the window, from /proc (the profile's samples are wall time). */
+  mainCpuS: number;
+}
+
+/** utime + stime of a thread, in seconds (clock ticks of 10 ms). */
+function threadCpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
 }
 
 async function publishBacklog(publisher: Publisher, seed: number, startMs: number): Promise<void> {
@@ -55,16 +68,20 @@ async function publishBacklog(publisher: Publisher, seed: number, startMs: numbe
 }
 
 /** Waits for the group to commit `target` input offsets and drain its repartition topics; the steady window from the first commit past `base`. */
-async function drain(admin: Admin, groupId: string, inputs: string[], base: number, target: number, name: string): Promise<Window> {
+async function drain(pid: number, admin: Admin, groupId: string, inputs: string[], base: number, target: number, name: string): Promise<Window> {
   const deadline = Date.now() + DRAIN_TIMEOUT_MS;
-  let first: { us: number; committed: number } | undefined;
+  let first: { us: number; committed: number; cpuS: number } | undefined;
   for (;;) {
     if (Date.now() > deadline) throw new Error(`${name}: not drained within ${DRAIN_TIMEOUT_MS / 1000} s`);
-    const done = await committedOffsets(admin, groupId, inputs);
-    if (first === undefined && done > base) first = { us: monoUs(), committed: done };
+    // The group's coordinator may still be loading its offsets (GROUP_LOAD_IN_PROGRESS, retriable).
+    const done = await committedOffsets(admin, groupId, inputs).catch((err: unknown) => {
+      if ((err as { retriable?: boolean }).retriable) return -1;
+      throw err;
+    });
+    if (first === undefined && done > base) first = { us: monoUs(), committed: done, cpuS: threadCpuSeconds(pid) };
     if (done >= target && (await repartitionsDrained(admin, groupId))) {
       const f = first as NonNullable<typeof first>;
-      return { name, fromUs: f.us, toUs: monoUs(), events: target - f.committed };
+      return { name, fromUs: f.us, toUs: monoUs(), events: target - f.committed, mainCpuS: threadCpuSeconds(pid) - f.cpuS };
     }
     await sleep(50);
   }
@@ -112,21 +129,47 @@ function shortUrl(url: string): string {
 
 function summarise(profile: Profile, w: Window): string {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  /** The bucket of the first frame up the stack that is a package's or this project's: who asked for the node internals or builtins. */
+  const callerNode = (id: number): ProfileNode | undefined => {
+    for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
+      const n = byId.get(at) as ProfileNode;
+      const b = bucket(n.callFrame);
+      if (b !== 'node internals' && b !== 'V8 builtins / native' && !b.startsWith('(program)')) return n;
+    }
+    return undefined;
+  };
+  const caller = (id: number): string => {
+    const n = callerNode(id);
+    return n ? bucket(n.callFrame) : 'node internals';
+  };
+  const frameKey = (f: ProfileNode['callFrame']) => `${f.functionName || '(anonymous)'} | ${shortUrl(f.url)}${f.url ? `:${f.lineNumber + 1}` : ''}`;
+  /** Node internals' and builtins' self time by the function of ours or a package's that called them. */
+  const nativeByCallerFn = new Map<string, { us: number; bucket: string }>();
   const selfByBucket = new Map<string, number>();
+  const byCaller = new Map<string, number>();
   const selfByFn = new Map<string, { us: number; bucket: string }>();
   let t = profile.startTime;
   let total = 0;
   for (let i = 0; i < profile.samples.length; i++) {
-    const delta = profile.timeDeltas[i] ?? 0;
-    t += delta;
-    if (t < w.fromUs || t > w.toUs) continue;
-    // Each sample's weight is the time to the next one (as Chrome's DevTools count it).
-    const us = profile.timeDeltas[i + 1] ?? 0;
+    t += profile.timeDeltas[i] ?? 0;
+    // Each sample stands for the time to the next one (as Chrome's DevTools count it), clipped to the window.
+    const us = Math.min(t + (profile.timeDeltas[i + 1] ?? 0), w.toUs) - Math.max(t, w.fromUs);
+    if (us <= 0) continue;
     const node = byId.get(profile.samples[i] as number) as ProfileNode;
     const b = bucket(node.callFrame);
+    const c = caller(node.id);
+    byCaller.set(c, (byCaller.get(c) ?? 0) + us);
+    if (b === 'node internals' || b === 'V8 builtins / native') {
+      const cn = callerNode(node.id);
+      const k = cn ? frameKey(cn.callFrame) : '(none)';
+      const e = nativeByCallerFn.get(k) ?? { us: 0, bucket: cn ? bucket(cn.callFrame) : '' };
+      e.us += us;
+      nativeByCallerFn.set(k, e);
+    }
     selfByBucket.set(b, (selfByBucket.get(b) ?? 0) + us);
-    const f = node.callFrame;
-    const key = `${f.functionName || '(anonymous)'} | ${shortUrl(f.url)}${f.url ? `:${f.lineNumber + 1}` : ''}`;
+    const key = frameKey(node.callFrame);
     const e = selfByFn.get(key) ?? { us: 0, bucket: b };
     e.us += us;
     selfByFn.set(key, e);
@@ -137,14 +180,21 @@ function summarise(profile: Profile, w: Window): string {
   const pct = (us: number) => ((100 * us) / total).toFixed(1);
   const pctBusy = (us: number, b: string) => (b === 'idle' ? '' : ((100 * us) / busy).toFixed(1));
   const lines = [
-    `**${w.name}**: ${w.events.toLocaleString('en-US')} events in ${((w.toUs - w.fromUs) / 1e6).toFixed(2)} s wall (${Math.round((w.events * 1e6) / (w.toUs - w.fromUs)).toLocaleString('en-US')} events/s); main thread sampled ${(total / 1e6).toFixed(2)} s, of it not idle ${(busy / 1e6).toFixed(2)} s = **${(busy / w.events).toFixed(1)} µs per event** (idle ${pct(idle)}%).`,
+    `**${w.name}**: ${w.events.toLocaleString('en-US')} events in ${((w.toUs - w.fromUs) / 1e6).toFixed(2)} s wall (${Math.round((w.events * 1e6) / (w.toUs - w.fromUs)).toLocaleString('en-US')} events/s); main thread sampled ${(total / 1e6).toFixed(2)} s, not idle ${(busy / 1e6).toFixed(2)} s (${(busy / w.events).toFixed(1)} µs per event, wall time: includes time runnable but not scheduled), idle ${pct(idle)}%; main thread CPU from /proc ${w.mainCpuS.toFixed(2)} s = **${((w.mainCpuS * 1e6) / w.events).toFixed(1)} CPU-µs per event** (profiler on).`,
     '',
-    '| bucket (self time) | ms | % of window | % of non-idle | µs per event |',
-    '|---|---:|---:|---:|---:|',
+    '| bucket | self ms | self % of non-idle | with the node internals and builtins it called, % of non-idle |',
+    '|---|---:|---:|---:|',
   ];
-  for (const [b, us] of [...selfByBucket].sort((a, c) => c[1] - a[1])) lines.push(`| ${b} | ${Math.round(us / 1000).toLocaleString('en-US')} | ${pct(us)} | ${pctBusy(us, b)} | ${(us / w.events).toFixed(1)} |`);
+  for (const [b, us] of [...selfByBucket].sort((a, c) => c[1] - a[1])) {
+    const withCalls = byCaller.get(b);
+    lines.push(`| ${b} | ${Math.round(us / 1000).toLocaleString('en-US')} | ${pctBusy(us, b)} | ${b === 'idle' || withCalls === undefined ? '' : pctBusy(withCalls, b)} |`);
+  }
   lines.push('', `| top ${TOP} functions by self time | bucket | ms | % of non-idle |`, '|---|---|---:|---:|');
   for (const [key, e] of [...selfByFn].filter(([, e]) => e.bucket !== 'idle').sort((a, c) => c[1].us - a[1].us).slice(0, TOP)) {
+    lines.push(`| \`${key.replace(/\|/g, '\\|')}\` | ${e.bucket} | ${Math.round(e.us / 1000).toLocaleString('en-US')} | ${pctBusy(e.us, e.bucket)} |`);
+  }
+  lines.push('', '| node internals and builtins, by the function that called them | bucket | ms | % of non-idle |', '|---|---|---:|---:|');
+  for (const [key, e] of [...nativeByCallerFn].sort((a, c) => c[1].us - a[1].us).slice(0, 10)) {
     lines.push(`| \`${key.replace(/\|/g, '\\|')}\` | ${e.bucket} | ${Math.round(e.us / 1000).toLocaleString('en-US')} | ${pctBusy(e.us, e.bucket)} |`);
   }
   return lines.join('\n');
@@ -191,7 +241,7 @@ async function main(): Promise<void> {
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
     const windows: Window[] = [];
     try {
-      windows.push(await drain(admin, applicationId, inputs, 0, end1, 'Cold drain (steady state)'));
+      windows.push(await drain(child.pid as number, admin, applicationId, inputs, 0, end1, 'Cold drain (steady state)'));
       console.error(`cold: ${windows[0]?.events} events`);
       child.kill('SIGSTOP');
       try {
@@ -200,7 +250,7 @@ async function main(): Promise<void> {
         child.kill('SIGCONT');
       }
       const end2 = await endOffsets(admin, inputs);
-      windows.push(await drain(admin, applicationId, inputs, end1, end2, 'Warm drain (steady state)'));
+      windows.push(await drain(child.pid as number, admin, applicationId, inputs, end1, end2, 'Warm drain (steady state)'));
       console.error(`warm: ${windows[1]?.events} events`);
     } finally {
       child.stdin.end('stop\n');
