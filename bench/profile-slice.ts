@@ -11,7 +11,8 @@
  * bench/results/profile-slice/.
  *
  * Usage: npx tsx bench/profile-slice.ts (BENCH_JOBS, default 20,000; BENCH_PROFILE_INTERVAL_US,
- * default 1,000).
+ * default 1,000; BENCH_CPU_PROF=0: no profiler, the drain rates and main-thread CPU only, a
+ * reference for another bench in the same session).
  */
 import { spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -31,6 +32,7 @@ import { committedOffsets, endOffsets, repartitionsDrained } from './kafkaBench.
 
 const JOBS = Number(process.env.BENCH_JOBS ?? 20_000);
 const INTERVAL_US = Number(process.env.BENCH_PROFILE_INTERVAL_US ?? 1_000);
+const PROFILE = process.env.BENCH_CPU_PROF !== '0';
 const OUT_DIR = join(REPO_ROOT, 'bench', 'results', 'profile-slice');
 const DRAIN_TIMEOUT_MS = 10 * 60_000;
 const TOP = 25;
@@ -231,7 +233,8 @@ async function main(): Promise<void> {
     await publishBacklog(publisher, 1, start);
     const end1 = await endOffsets(admin, inputs);
     const arg = JSON.stringify({ brokers, registryUrl, applicationId, topics });
-    const child = spawn(process.execPath, [`--cpu-prof`, `--cpu-prof-dir=${OUT_DIR}`, `--cpu-prof-interval=${INTERVAL_US}`, '--import', 'tsx', join(REPO_ROOT, 'bench', 'feedback-slice.ts'), arg], {
+    const profiling = PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${OUT_DIR}`, `--cpu-prof-interval=${INTERVAL_US}`] : [];
+    const child = spawn(process.execPath, [...profiling, '--import', 'tsx', join(REPO_ROOT, 'bench', 'feedback-slice.ts'), arg], {
       cwd: REPO_ROOT,
       stdio: ['pipe', 'ignore', 'pipe'],
     });
@@ -262,14 +265,21 @@ async function main(): Promise<void> {
       await publisher.close();
       await admin.disconnect();
     }
+    const machine = `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+    const la = (xs: number[]) => xs.map((x) => x.toFixed(2)).join(' / ');
+    if (!PROFILE) {
+      console.log(`Machine: ${machine}; ${date}; load average (1/5/15 min) ${la(loadBefore)} at the start, ${la(loadavg())} at the end; no profiler.\n`);
+      for (const w of windows) {
+        console.log(`${w.name}: ${w.events} events in ${((w.toUs - w.fromUs) / 1e6).toFixed(2)} s = ${Math.round((w.events * 1e6) / (w.toUs - w.fromUs))} events/s; main thread ${((w.mainCpuS * 1e6) / w.events).toFixed(1)} CPU-µs per event`);
+      }
+      return;
+    }
     const file = readdirSync(OUT_DIR).find((f) => f.endsWith('.cpuprofile'));
     if (!file) throw new Error(`no .cpuprofile in ${OUT_DIR}`);
     const profile = JSON.parse(readFileSync(join(OUT_DIR, file), 'utf8')) as Profile;
     for (const w of windows) {
       if (w.fromUs < profile.startTime || w.toUs > profile.endTime) console.error(`warning: ${w.name} is not within the profile's time span; clocks differ?`);
     }
-    const machine = `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
-    const la = (xs: number[]) => xs.map((x) => x.toFixed(2)).join(' / ');
     console.log(`Machine: ${machine}; ${date}; load average (1/5/15 min) ${la(loadBefore)} at the start, ${la(loadavg())} at the end. Backlog: ${(2 * JOBS).toLocaleString('en-US')} events per drain; sampling every ${INTERVAL_US} µs; profile ${join('bench/results/profile-slice', file)}.\n`);
     for (const w of windows) console.log(`${summarise(profile, w)}\n`);
   } finally {
