@@ -9,7 +9,7 @@
  * changelog, the others read their tail (the markers that make the second outcome a
  * duplicate), and the labels stay exactly once.
  */
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -52,6 +52,7 @@ describe('restart after a crash', () => {
   });
 
   const labelOffsets = () => endOffsets(kafka, config.topics['relevance-labels']);
+  const newestSnapshotWrite = () => Math.max(0, ...snapshotFiles().map((f) => statSync(join(snapshotDir, f)).mtimeMs));
   const snapshotFiles = () => {
     try {
       return readdirSync(snapshotDir).filter((f) => f.endsWith('.snapshot.jsonl'));
@@ -78,6 +79,10 @@ describe('restart after a crash', () => {
     const expectedBefore = expectedLabels(complete, config).size;
     await waitUntil('every label of the complete jobs', async () => (await labelOffsets()) >= expectedBefore, 120_000);
     await waitUntil('a snapshot of every task', async () => snapshotFiles().length >= config.kafka.partitions, 60_000);
+    // The snapshots due after the last commits are written (off the commit path): killed in the
+    // middle of one, the tail would also hold that commit's changes, which under the commit
+    // cadence may be several hundred.
+    await waitUntil('the snapshots settled', async () => Date.now() - newestSnapshotWrite() > 2_000, 60_000);
     expect(await service.kill('SIGKILL')).toBeNull();
 
     // The tail: outcomes of some pending dispatches, written while the service is down.
