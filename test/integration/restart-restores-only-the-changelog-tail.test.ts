@@ -96,9 +96,12 @@ describe('restart after a crash', () => {
     // A whole-changelog restore reads at least one record per live key: every pending dispatch and every completed-job marker.
     const liveKeys = PENDING + JOBS;
     expect(fromSnapshots).toBeGreaterThan(liveKeys * 0.5);
-    // The tail: what each task wrote after its last snapshot (fewer than MIN_RECORDS changes
-    // each, as a snapshot is due after any commit past them), even if a rebalance restores a task twice.
-    expect(restored).toBeLessThan(2 * config.kafka.partitions * MIN_RECORDS);
+    // The tail: what each task wrote after its last snapshot. A snapshot is taken at a commit
+    // past MIN_RECORDS changes, unless the previous one is still being written (then at the next
+    // commit, so the last commit's changes may stay in the tail: under the commit cadence one
+    // commit of a backlog holds a few hundred). A whole-changelog restore would read at least one
+    // record per entry the snapshots held.
+    expect(restored).toBeLessThan(fromSnapshots / 4);
     expect(restored).toBeLessThan(liveKeys / 4);
     const afterTail = restored;
 
