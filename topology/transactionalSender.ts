@@ -166,25 +166,35 @@ export class TransactionalSender {
       this.lastWritten = open.written;
       return true;
     } catch (err) {
-      if (isFenced(err)) {
-        this.brokenBy = 'fenced';
-        throw new TaskMigratedError(`task ${this.partition} was fenced by a newer owner of ${this.transactionalId}: ${(err as Error).message}`, { cause: err });
-      }
-      let aborted = true;
-      if (txn) {
-        await txn.abort().catch(() => {
-          aborted = false;
-        });
-      }
-      if (!aborted) {
-        this.brokenBy = 'uncertain';
-        throw err;
-      }
-      if (!(err as { retriable?: boolean }).retriable) throw err;
-      bump(this.counters.events, 'transaction_retries');
+      await this.abortFailed(err, txn, true);
       await new Promise((r) => setTimeout(r, 20));
       return this.commit(open.requests, open.offsets, () => true);
     }
+  }
+
+  /**
+   * After a failed transaction: a fence is a TaskMigratedError; otherwise the transaction is
+   * aborted, and the failure thrown unless it may be tried again (`mayRetry`, and retriable).
+   * An abort that fails leaves the outcome unknown: never send the same content again blindly.
+   * The task is made again; its new producer's init settles the outcome and the committed
+   * offsets it then reads say which (`broken`).
+   */
+  private async abortFailed(err: unknown, txn: Transaction | undefined, mayRetry: boolean): Promise<void> {
+    if (isFenced(err)) {
+      // The new owner's initialisation aborted this transaction: nothing of it commits.
+      this.brokenBy = 'fenced';
+      throw new TaskMigratedError(`task ${this.partition} was fenced by a newer owner of ${this.transactionalId}: ${(err as Error).message}`, { cause: err });
+    }
+    let aborted = true;
+    await txn?.abort().catch(() => {
+      aborted = false;
+    });
+    if (!aborted) {
+      this.brokenBy = 'uncertain';
+      throw err;
+    }
+    if (!mayRetry || !(err as { retriable?: boolean }).retriable) throw err;
+    bump(this.counters.events, 'transaction_retries');
   }
 
   private offsetTopics(offsets: ReadonlyMap<string, bigint>) {
@@ -218,24 +228,7 @@ export class TransactionalSender {
         this.lastWritten = written;
         return true;
       } catch (err) {
-        if (isFenced(err)) {
-          // The new owner's initialisation aborted this transaction: nothing of it commits.
-          this.brokenBy = 'fenced';
-          throw new TaskMigratedError(`task ${this.partition} was fenced by a newer owner of ${this.transactionalId}: ${(err as Error).message}`, { cause: err });
-        }
-        let aborted = true;
-        await txn.abort().catch(() => {
-          aborted = false;
-        });
-        if (!aborted) {
-          // The commit may or may not have happened: never send the same content again
-          // blindly. The task is made again; its new producer's init settles the outcome and
-          // the committed offsets it then reads say which.
-          this.brokenBy = 'uncertain';
-          throw err;
-        }
-        if (!(err as { retriable?: boolean }).retriable || attempt >= 10) throw err;
-        bump(this.counters.events, 'transaction_retries');
+        await this.abortFailed(err, txn, attempt < 10);
         await new Promise((r) => setTimeout(r, Math.min(20 * 2 ** attempt, 2_000)));
       }
     }
