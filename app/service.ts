@@ -107,13 +107,22 @@ export async function startService(config: Config, logger: Logger, hooks: Servic
       if (stopped) return;
       stopped = true;
       metrics.stop();
-      await sql?.close();
-      await http.close();
-      await streams.stop();
-      await sink.stop();
-      await trainingWorker.close();
-      await tracing.shutdown();
-      await clickhouse.close();
+      // Each step says so when it is slow: a stop that hangs names where.
+      const step = async (name: string, fn: () => Promise<unknown> | undefined): Promise<void> => {
+        const slow = setTimeout(() => logger.warn({ step: name }, `stopping: ${name} has taken over 10 s`), 10_000);
+        try {
+          await fn();
+        } finally {
+          clearTimeout(slow);
+        }
+      };
+      await step('the SQL endpoint', () => sql?.close());
+      await step('the HTTP server', () => http.close());
+      await step('the stream runtime', () => streams.stop());
+      await step('the ClickHouse sink', () => sink.stop());
+      await step('the training worker', () => trainingWorker.close());
+      await step('tracing', () => tracing.shutdown());
+      await step('the ClickHouse engine', () => clickhouse.close());
       logger.info('stopped');
     },
   };

@@ -99,12 +99,24 @@ export function printRows(rows: Array<Record<string, unknown>>, json?: boolean):
   console.log(json ? JSON.stringify(rows, null, 2) : formatTable(rows));
 }
 
-/** Runs `fn` once on SIGINT/SIGTERM, then exits 0; the returned function does the same with another exit code. */
-export function onShutdown(fn: () => Promise<void>): (exitCode: number) => void {
+/** How long a graceful stop may take before the process exits without it. */
+export const SHUTDOWN_TIMEOUT_MS = 60_000;
+
+/**
+ * Runs `fn` once on SIGINT/SIGTERM, then exits 0; the returned function does the same with
+ * another exit code. A stop that does not finish within `timeoutMs` exits 1 without it: a
+ * supervisor's next SIGKILL would do the same later, and nothing is lost either way (the
+ * broker aborts what did not commit; its input is read again from the committed offsets).
+ */
+export function onShutdown(fn: () => Promise<void>, timeoutMs = SHUTDOWN_TIMEOUT_MS): (exitCode: number) => void {
   let stopping = false;
   const stop = (exitCode: number) => {
     if (stopping) return;
     stopping = true;
+    setTimeout(() => {
+      console.error(`error: the graceful stop did not finish within ${timeoutMs / 1000} s; exiting without it (what did not commit is aborted and read again by the next instance)`);
+      process.exit(EXIT_RUNTIME);
+    }, timeoutMs).unref();
     fn().then(
       () => process.exit(exitCode),
       (err) => {
