@@ -4,7 +4,6 @@
  * round trip, the registry here knows no id), and decoded by decodeRecords, not validated again.
  */
 import { describe, expect, it } from 'vitest';
-import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { KafkaMessage } from 'kafkajs';
 import { from, lastValueFrom, toArray } from 'rxjs';
 import { loadConfig } from '../../../config/options.ts';
@@ -15,21 +14,21 @@ import { buildLabel } from '../../../processors/feedback/join.ts';
 import { EventGenerator } from '../../../simulate/generator.ts';
 import { decodeRecords, type Decoded } from '../../../topology/operators/decodeRecords.ts';
 import { TopicSerde } from '../../../topology/serde.ts';
+import { memoryRegistry } from '../../helpers/memoryRegistry.ts';
 
-function memoryRegistry(): SchemaRegistry {
-  const ids = new Map<string, number>();
-  return {
-    register: async ({ schema }: { schema: string }) => ({ id: ids.get(schema) ?? (ids.set(schema, ids.size + 1), ids.size) }),
+/** The shared stand-in, except that it serves no schema by id: the decode must use the writer schema cached at registration, never a registry round trip. */
+function registryWithoutLookups() {
+  return Object.assign(memoryRegistry(), {
     getSchema: async () => {
       throw Object.assign(new Error('not found'), { status: 404 });
     },
-  } as unknown as SchemaRegistry;
+  });
 }
 
 describe('internal records on the sync decode path', () => {
   it('round-trips OfferRun projections through encodeInternalSync and decodeRecords with the cached writer schema', async () => {
     const config = loadConfig({ env: {} });
-    const serde = new TopicSerde(memoryRegistry(), Object.fromEntries(TOPIC_ROLES.map((r) => [r, r])) as Record<TopicRole, string>);
+    const serde = new TopicSerde(registryWithoutLookups(), Object.fromEntries(TOPIC_ROLES.map((r) => [r, r])) as Record<TopicRole, string>);
     await serde.registerAll();
     await serde.registerInternal('offer-runs', 'app-labels-by-offer-repartition');
     const g = new EventGenerator({ seed: 5, runId: 'internal' });

@@ -5,7 +5,6 @@
  * processor cannot tombstone a topic that is not compacted.
  */
 import { describe, expect, it } from 'vitest';
-import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import avro from 'avsc';
 import { loadConfig } from '../../../config/options.ts';
 import { TOPIC_ROLES, topicSchema, type TopicRole } from '../../../schemas/catalog.ts';
@@ -19,16 +18,7 @@ import { LABELS_BY_OFFER, offerRun } from '../../../processors/cost/labelsByOffe
 import { buildLabel } from '../../../processors/feedback/join.ts';
 import { EventGenerator } from '../../../simulate/generator.ts';
 import type { RuntimeEmission } from '../../../topology/mispartitioned.ts';
-
-function memoryRegistry(): SchemaRegistry {
-  const ids = new Map<string, number>();
-  return {
-    register: async ({ schema }: { schema: string }) => ({ id: ids.get(schema) ?? (ids.set(schema, ids.size + 1), ids.size) }),
-    getSchema: async () => {
-      throw Object.assign(new Error('not found'), { status: 404 });
-    },
-  } as unknown as SchemaRegistry;
-}
+import { memoryRegistry } from '../../helpers/memoryRegistry.ts';
 
 const model = { model_version: 'ltr-1', sequence: 1, promoted: false, onnx: null } as unknown as AdvisorModel;
 const modelType = avro.Type.forSchema(topicSchema('advisor-models') as avro.Schema);
