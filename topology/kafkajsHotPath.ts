@@ -1,0 +1,134 @@
+/**
+ * Faster drop-in functions for kafkajs 2.2.4's producer hot path, put in place through Node's
+ * CommonJS module cache (imported for its effect, before kafkajs: see below).
+ *
+ * - `groupMessagesPerPartition` (kafkajs/src/producer/groupMessagesPerPartition.js) groups a
+ *   send's messages by partition with `[...current, message]` for every message: quadratic in
+ *   the messages of a partition (upstream fix tulios/kafkajs#1576, unreleased). It was ~9% of the
+ *   feedback slice's main thread (BENCHMARKS.md, "Where the slice's time goes"). The linear
+ *   version here calls the partitioner once per message in the same order and returns the same
+ *   object: the same partition keys, first seen first, and the messages of a partition in their
+ *   order.
+ *
+ * Why the module cache: kafkajs' sendMessages.js takes the function with
+ * `const groupMessagesPerPartition = require('./groupMessagesPerPartition')` when it is first
+ * loaded, and `import 'kafkajs'` loads it at once (index -> producer -> messageProducer ->
+ * sendMessages), so no patch after that reaches it. This module loads the original file first
+ * and replaces its `require.cache` entry's exports, so that sendMessages.js' later require gets
+ * the replacement. Hence this module must be evaluated before anything imports kafkajs: it is
+ * the first import of the service's entry point (cli/main.ts), of topology/kafka.ts and of the
+ * other modules that import kafkajs' values (ESM evaluates a module's imports in order). Where
+ * kafkajs was loaded first all the same ("too late"), nothing is replaced and `kafkajsHotPath()`
+ * says so; createKafka logs it once.
+ */
+import { createRequire } from 'node:module';
+
+const nodeRequire = createRequire(import.meta.url);
+
+/** What `groupMessagesPerPartition` gets from sendMessages.js (kafkajs' types do not name it). */
+export interface GroupArgs<M> {
+  topic: string;
+  partitionMetadata: readonly unknown[];
+  messages: readonly M[];
+  partitioner: (args: { topic: string; partitionMetadata: readonly unknown[]; message: M }) => number;
+}
+
+export type Grouping<M> = Record<string, M[]>;
+
+/** kafkajs' groupMessagesPerPartition, in one pass: one array per partition, pushed to. */
+export function groupMessagesPerPartition<M>({ topic, partitionMetadata, messages, partitioner }: GroupArgs<M>): Grouping<M> {
+  const result: Grouping<M> = {};
+  if (partitionMetadata.length === 0) return result;
+  for (const message of messages) {
+    const partition = partitioner({ topic, partitionMetadata, message });
+    const list = result[partition];
+    if (list === undefined) result[partition] = [message];
+    else list.push(message);
+  }
+  return result;
+}
+
+/**
+ * - patched: the replacement is what kafkajs uses;
+ * - too-late: kafkajs' user of the module was loaded before this module ran: left as it is;
+ * - changed: the original no longer looks like the one replaced (fixed upstream?): left as it is;
+ * - unavailable: the module (or the replacement) could not be loaded: left as it is.
+ */
+export type PatchOutcome = 'patched' | 'too-late' | 'changed' | 'unavailable';
+
+type Require = NodeJS.Require;
+
+/**
+ * Replaces the exports of kafkajs module `target` in the module cache, before `user` (the module
+ * that takes it at load time) is loaded. `looksLikeOriginal` guards against a kafkajs that
+ * changed the function. Idempotent.
+ */
+export function replaceKafkajsModule(
+  target: string,
+  user: string,
+  replacement: unknown,
+  looksLikeOriginal: (original: unknown) => boolean,
+  req: Require = nodeRequire,
+): PatchOutcome {
+  let targetPath: string;
+  let userPath: string;
+  try {
+    targetPath = req.resolve(target);
+    userPath = req.resolve(user);
+  } catch {
+    return 'unavailable';
+  }
+  const cached = req.cache[targetPath];
+  if (cached !== undefined && cached.exports === replacement) return 'patched';
+  if (req.cache[userPath] !== undefined) return 'too-late';
+  const original: unknown = req(target);
+  if (!looksLikeOriginal(original)) return 'changed';
+  const entry = req.cache[targetPath];
+  if (entry === undefined) return 'unavailable';
+  entry.exports = replacement;
+  return 'patched';
+}
+
+const GROUPING = 'kafkajs/src/producer/groupMessagesPerPartition.js';
+const SEND_MESSAGES = 'kafkajs/src/producer/sendMessages.js';
+
+/** Puts the linear grouping in place of kafkajs' (see the module's comment). */
+export function useLinearGrouping(req: Require = nodeRequire): PatchOutcome {
+  return replaceKafkajsModule(
+    GROUPING,
+    SEND_MESSAGES,
+    groupMessagesPerPartition,
+    (original) => typeof original === 'function' && /\.\.\.current\b/.test(String(original)),
+    req,
+  );
+}
+
+export interface HotPathState {
+  grouping: PatchOutcome;
+}
+
+const state: HotPathState = { grouping: useLinearGrouping() };
+
+/** What was put in place when this module was evaluated. */
+export function kafkajsHotPath(): Readonly<HotPathState> {
+  return state;
+}
+
+interface WarnLogger {
+  warn(obj: object, msg: string): void;
+}
+
+let reported = false;
+
+/** Logs once a process, at warn, what of the hot path is not in place (nothing when all is). */
+export function reportKafkajsHotPath(logger: WarnLogger): void {
+  if (reported) return;
+  reported = true;
+  const missed = Object.entries(state).filter(([, outcome]) => outcome !== 'patched');
+  if (missed.length > 0) {
+    logger.warn(
+      Object.fromEntries(missed),
+      'kafkajs hot-path replacements not in place (too-late: kafkajs was imported before topology/kafkajsHotPath.ts); the producer runs kafkajs’ own, slower code',
+    );
+  }
+}
