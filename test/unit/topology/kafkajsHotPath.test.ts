@@ -1,5 +1,15 @@
 // The module under test goes first: it must run before kafkajs is loaded, as in the service.
-import { groupMessagesPerPartition, kafkajsHotPath, replaceKafkajsModule, reportKafkajsHotPath, type GroupArgs, type Grouping } from '../../../topology/kafkajsHotPath.ts';
+import {
+  groupMessagesPerPartition,
+  kafkajsHotPath,
+  nativeCrc32c,
+  replaceKafkajsModule,
+  reportKafkajsHotPath,
+  useNativeCrc32c,
+  type GroupArgs,
+  type Grouping,
+} from '../../../topology/kafkajsHotPath.ts';
+import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { Kafka } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
@@ -14,17 +24,22 @@ interface Msg {
 }
 type Group = <M>(args: GroupArgs<M>) => Grouping<M>;
 
-/** kafkajs' own groupMessagesPerPartition, loaded afresh beside the cached (replaced) one. */
-function originalGrouping(): Group {
-  const path = require.resolve(GROUPING);
+const CRC32C = 'kafkajs/src/protocol/recordBatch/crc32C/index.js';
+const RECORD_BATCH = 'kafkajs/src/protocol/recordBatch/v0/index.js';
+type Crc = (buffer: Uint8Array) => number;
+
+/** kafkajs' own module `id`, loaded afresh beside the cached (replaced) one. */
+function original<T>(id: string): T {
+  const path = require.resolve(id);
   const cached = require.cache[path];
   delete require.cache[path];
   try {
-    return require(path) as Group;
+    return require(path) as T;
   } finally {
     if (cached) require.cache[path] = cached;
   }
 }
+const originalGrouping = (): Group => original<Group>(GROUPING);
 
 /** A small deterministic PRNG (mulberry32): the same cases every run. */
 function prng(seed: number): () => number {
@@ -152,5 +167,58 @@ describe('kafkajs hot path: linear groupMessagesPerPartition', () => {
     const warnings: object[] = [];
     reportKafkajsHotPath({ warn: (obj) => warnings.push(obj) });
     expect(warnings).toEqual([]); // all in place: nothing logged
+  });
+});
+
+describe('kafkajs hot path: native CRC32C for record batches', () => {
+  it('is in place: the CRC32C module kafkajs requires is @node-rs/crc32', () => {
+    expect(kafkajsHotPath().crc32c).toBe('patched');
+    const kafkajsOwn = original<Crc>(CRC32C);
+    expect(String(kafkajsOwn)).toMatch(/unsigned\(crc32C\(buffer\)\)/); // kafkajs' index.js
+    expect(String(require(CRC32C))).toMatch(/crc32c\(buffer\)/); // ours, calling @node-rs/crc32
+  });
+
+  it("gives kafkajs' value, byte for byte, on random buffers: empty, odd lengths, views at odd offsets, large", () => {
+    const js = original<Crc>(CRC32C);
+    const native = require(CRC32C) as Crc;
+    const lengths = [0, 1, 2, 3, 5, 7, 8, 9, 15, 16, 17, 31, 33, 63, 64, 65, 127, 255, 1000, 1023, 4097, 16_385, 100_003];
+    for (const n of lengths) {
+      const buf = randomBytes(n);
+      expect(native(buf)).toBe(js(buf));
+      // A Buffer that is a view into a larger one (as kafkajs' encoder's buffers can be).
+      const wide = randomBytes(n + 11);
+      const view = wide.subarray(3, 3 + n);
+      expect(native(view)).toBe(js(view));
+      expect(native(new Uint8Array(view))).toBe(js(view));
+    }
+    for (let i = 0; i < 200; i++) {
+      const buf = randomBytes(Math.floor(Math.random() * 3000));
+      expect(native(buf)).toBe(js(buf));
+    }
+    expect(native(Buffer.alloc(0))).toBe(0);
+    expect(native(Buffer.from('123456789'))).toBe(0xe3069283);
+  });
+
+  it("kafkajs' own record batch carries the CRC32C of its body, as kafkajs computes it", async () => {
+    // kafkajs loads the record batch encoder when it first builds a produce request: after the patch.
+    type RecordBatch = (args: object) => Promise<{ buffer: Buffer }>;
+    const { RecordBatch: recordBatch } = require(RECORD_BATCH) as { RecordBatch: RecordBatch };
+    const js = original<Crc>(CRC32C);
+    const encodeRecord = require('kafkajs/src/protocol/recordBatch/record/v0/index.js') as (r: object) => unknown;
+    const records = Array.from({ length: 37 }, (_, i) => encodeRecord({ key: Buffer.from(`k${i}`), value: randomBytes(i * 3), offsetDelta: i }));
+    const { buffer } = await recordBatch({ records, lastOffsetDelta: records.length - 1 });
+    // firstOffset int64, length int32, partitionLeaderEpoch int32, magic int8, then the CRC over the rest.
+    expect(buffer.readUInt32BE(17)).toBe(js(buffer.subarray(21)));
+  });
+
+  it('keeps kafkajs\' own where the package cannot be loaded', () => {
+    const failing = Object.assign(
+      () => {
+        throw new Error('Cannot find module');
+      },
+      { resolve: require.resolve, cache: require.cache },
+    ) as unknown as NodeJS.Require;
+    expect(nativeCrc32c(failing)).toBeNull();
+    expect(useNativeCrc32c(require, null)).toBe('unavailable');
   });
 });
