@@ -6,6 +6,7 @@ import {
   replaceKafkajsModule,
   reportKafkajsHotPath,
   useNativeCrc32c,
+  type EncoderClass,
   type GroupArgs,
   type Grouping,
 } from '../../../topology/kafkajsHotPath.ts';
@@ -162,8 +163,8 @@ describe('kafkajs hot path: linear groupMessagesPerPartition', () => {
 
   it('leaves kafkajs as it is when its user module is already loaded (too late), and says so', () => {
     // sendMessages.js is loaded by now: a replacement of a module it requires comes too late.
-    expect(replaceKafkajsModule('kafkajs/src/producer/createTopicData.js', SEND_MESSAGES, () => undefined, () => true)).toBe('too-late');
-    expect(replaceKafkajsModule('kafkajs/src/no/such/module.js', SEND_MESSAGES, () => undefined, () => true)).toBe('unavailable');
+    expect(replaceKafkajsModule('kafkajs/src/producer/createTopicData.js', SEND_MESSAGES, () => ({}), () => true)).toBe('too-late');
+    expect(replaceKafkajsModule('kafkajs/src/no/such/module.js', SEND_MESSAGES, () => ({}), () => true)).toBe('unavailable');
     const warnings: object[] = [];
     reportKafkajsHotPath({ warn: (obj) => warnings.push(obj) });
     expect(warnings).toEqual([]); // all in place: nothing logged
@@ -220,5 +221,67 @@ describe('kafkajs hot path: native CRC32C for record batches', () => {
     ) as unknown as NodeJS.Require;
     expect(nativeCrc32c(failing)).toBeNull();
     expect(useNativeCrc32c(require, null)).toBe('unavailable');
+  });
+});
+
+describe('kafkajs hot path: pooled Encoder', () => {
+  const ENCODER = 'kafkajs/src/protocol/encoder.js';
+  type Enc = Record<string, (...args: unknown[]) => Enc> & { buffer: Buffer; buf: Buffer; offset: number };
+  type EncClass = new (initialSize?: number) => Enc;
+
+  it('is in place: the Encoder kafkajs requires is the pooled subclass, small buffers from the pool', () => {
+    expect(kafkajsHotPath().encoder).toBe('patched');
+    const Pooled = require(ENCODER) as EncoderClass;
+    const Original = original<EncoderClass>(ENCODER);
+    expect(Pooled).not.toBe(Original);
+    const e = new Pooled();
+    expect(e.buf.length).toBe(512);
+    expect(e.buf.buffer.byteLength).toBeGreaterThan(512); // a slice of Node's pool
+    expect([...e.buf].every((b) => b === 0)).toBe(true);
+    expect(new Pooled(100_000).buf.length).toBe(131_072);
+    // Static methods are inherited from kafkajs' class.
+    expect((Pooled as unknown as { sizeOfVarInt(v: number): number }).sizeOfVarInt(300)).toBe(2);
+  });
+
+  it("encodes the same bytes as kafkajs' Encoder for random sequences of writes", () => {
+    const Pooled = require(ENCODER) as unknown as EncClass;
+    const Original = original<EncClass>(ENCODER);
+    const rand = prng(7);
+    const pick = <T,>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)] as T;
+    const ints = [0, 1, -1, 63, 64, 127, 128, 255, 256, 16_383, 16_384, 2 ** 21, 2 ** 28, 2 ** 31 - 1, -(2 ** 31), 2 ** 32 - 1, 2 ** 32, 2 ** 40, 1.5, -7.25];
+    const str = () => 'x'.repeat(Math.floor(rand() * 40)) + pick(['', 'é', '日本', '\u{1F600}', '\ud800']);
+    const bytes = () => randomBytes(Math.floor(rand() * pick([8, 600, 5000])));
+    const ops: Array<[string, () => unknown[]]> = [
+      ['writeInt8', () => [Math.floor(rand() * 256) - 128]],
+      ['writeInt16', () => [Math.floor(rand() * 65_536) - 32_768]],
+      ['writeInt32', () => [pick(ints.filter((v) => Number.isInteger(v) && Math.abs(v) < 2 ** 31))]],
+      ['writeUInt32', () => [Math.floor(rand() * 2 ** 32)]],
+      ['writeInt64', () => [String(Math.floor(rand() * 2 ** 52))]],
+      ['writeString', () => [str()]],
+      ['writeVarIntString', () => [str()]],
+      ['writeBytes', () => [bytes()]],
+      ['writeVarIntBytes', () => [pick([bytes(), str(), null])]],
+      ['writeUVarInt', () => [pick(ints)]],
+      ['writeVarInt', () => [pick(ints)]],
+      ['writeVarLong', () => [Math.floor(rand() * 2 ** 40) - 2 ** 39]],
+      ['writeBuffer', () => [bytes()]],
+      ['writeArray', () => [[1, 2, 3].map(() => Math.floor(rand() * 1000)), 'int32']],
+    ];
+    for (let round = 0; round < 300; round++) {
+      const a = new Original(pick([0, 1, 10, 511, 4096]));
+      const b = new Pooled(pick([0, 1, 10, 511, 4096]));
+      const steps = Math.floor(rand() * 60);
+      for (let i = 0; i < steps; i++) {
+        const [name, args] = pick(ops);
+        const values = args();
+        a[name]!(...values);
+        b[name]!(...values);
+      }
+      // Nested encoders (records in a batch).
+      a.writeEncoder!(new Original().writeVarInt!(5));
+      b.writeEncoder!(new Pooled().writeVarInt!(5));
+      expect(b.buffer.equals(a.buffer)).toBe(true);
+      expect(b.offset).toBe(a.offset);
+    }
   });
 });
