@@ -25,7 +25,7 @@
  * BENCH_TRAINER=thread: the full topology trains in its main thread, as a replay and
  * bench/feedback-e2e.ts do, rather than in the service's training worker).
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -48,8 +48,11 @@ const OUT_DIR = join(REPO_ROOT, 'bench', 'results', 'profile-slice');
 const DRAIN_TIMEOUT_MS = 10 * 60_000;
 const TOP = 25;
 /** Which topologies run, in this order in the first repetition (it rotates). */
-const TOPOLOGIES = (process.env.BENCH_TOPOLOGY ?? 'feedback').split(',').map((t) => t.trim()) as Array<'feedback' | 'full'>;
-for (const t of TOPOLOGIES) if (t !== 'feedback' && t !== 'full') throw new Error(`BENCH_TOPOLOGY: unknown topology ${t}`);
+const TOPOLOGIES = (process.env.BENCH_TOPOLOGY ?? 'feedback').split(',').map((t) => t.trim()) as Array<'feedback' | 'full' | 'full-before'>;
+for (const t of TOPOLOGIES) if (t !== 'feedback' && t !== 'full' && t !== 'full-before') throw new Error(`BENCH_TOPOLOGY: unknown topology ${t}`);
+/** Another checkout (with node_modules, schemas/generated and this bench/feedback-slice.ts in place) whose full topology runs as `full-before`. */
+const BEFORE_ROOT = process.env.BENCH_BEFORE_ROOT || undefined;
+if (TOPOLOGIES.includes('full-before') && !BEFORE_ROOT) throw new Error('BENCH_TOPOLOGY full-before needs BENCH_BEFORE_ROOT');
 const REPS = Number(process.env.BENCH_REPS ?? 1);
 const WARM = process.env.BENCH_WARM !== '0';
 const CATALOG = process.env.BENCH_CATALOG !== '0';
@@ -229,10 +232,11 @@ function summarise(profile: Profile, w: Window): string {
 
 // ---------------------------------------------------------------------------------------
 
-type Topology = 'feedback' | 'full';
+type Topology = 'feedback' | 'full' | 'full-before';
 const TOPOLOGY_NAME: Record<Topology, string> = {
   feedback: 'feedback slice',
   full: 'full topology',
+  'full-before': `full topology, before (${BEFORE_ROOT ? execFileSync('git', ['-C', BEFORE_ROOT, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim() : ''})`,
 };
 
 interface RunResult {
@@ -283,10 +287,11 @@ async function runOne(ctx: { brokers: string[]; registryUrl: string; logger: Log
   }
   await publishBacklog(publisher, 1, start);
   const end1 = await endOffsets(admin, inputs);
-  const arg = JSON.stringify({ brokers, registryUrl, applicationId, topics, topology, trainer: TRAINER });
+  const arg = JSON.stringify({ brokers, registryUrl, applicationId, topics, topology: topology === 'feedback' ? 'feedback' : 'full', trainer: TRAINER });
+  const root = topology === 'full-before' ? (BEFORE_ROOT as string) : REPO_ROOT;
   const profiling = profile ? ['--cpu-prof', `--cpu-prof-dir=${outDir}`, `--cpu-prof-interval=${INTERVAL_US}`] : [];
-  const child = spawn(process.execPath, [...profiling, '--import', 'tsx', join(REPO_ROOT, 'bench', 'feedback-slice.ts'), arg], {
-    cwd: REPO_ROOT,
+  const child = spawn(process.execPath, [...profiling, '--import', 'tsx', join(root, 'bench', 'feedback-slice.ts'), arg], {
+    cwd: root,
     stdio: ['pipe', 'ignore', 'pipe'],
   });
   child.stderr.pipe(createWriteStream(join(outDir, 'child.log')));
@@ -360,29 +365,32 @@ async function main(): Promise<void> {
       }
     }
     console.log(`Machine: ${machine}; ${date}; load average (1/5/15 min) ${la(loadBefore)} at the start, ${la(loadavg())} at the end${PROFILE ? `; sampling every ${INTERVAL_US} µs` : '; no profiler'}. ${setup}\n`);
+    /** The topologies whose events/s are divided by the first's. */
+    const OTHERS = TOPOLOGIES.slice(1);
     const windowNames = [...new Set(runs.flatMap((r) => r.windows.map((w) => w.name)))];
     const cpuPerEvent = (w: Window | undefined) => (w ? ((w.mainCpuS * 1e6) / w.events).toFixed(1) : '');
-    console.log('| rep | order | 1-min load at its start | ' + TOPOLOGIES.flatMap((t) => windowNames.map((n) => `${TOPOLOGY_NAME[t]}, ${n.split(' ')[0]?.toLowerCase()} events/s (main-thread CPU-µs/event)`)).join(' | ') + (TOPOLOGIES.length === 2 ? ' | ' + windowNames.map((n) => `ratio ${TOPOLOGY_NAME[TOPOLOGIES[1] as Topology]} / ${TOPOLOGY_NAME[TOPOLOGIES[0] as Topology]}, ${n.split(' ')[0]?.toLowerCase()}`).join(' | ') : '') + ' |');
-    console.log('|---|---|---|' + TOPOLOGIES.flatMap(() => windowNames.map(() => '---:|')).join('') + (TOPOLOGIES.length === 2 ? windowNames.map(() => '---:|').join('') : ''));
-    const ratios: number[][] = windowNames.map(() => []);
+    console.log('| rep | order | 1-min load at its start | ' + TOPOLOGIES.flatMap((t) => windowNames.map((n) => `${TOPOLOGY_NAME[t]}, ${n.split(' ')[0]?.toLowerCase()} events/s (main-thread CPU-µs/event)`)).join(' | ') + OTHERS.flatMap((t) => windowNames.map((n) => ` | ratio ${TOPOLOGY_NAME[t]} / ${TOPOLOGY_NAME[TOPOLOGIES[0] as Topology]}, ${n.split(' ')[0]?.toLowerCase()}`)).join('') + ' |');
+    console.log('|---|---|---|' + TOPOLOGIES.flatMap(() => windowNames.map(() => '---:|')).join('') + OTHERS.flatMap(() => windowNames.map(() => '---:|')).join(''));
+    const ratios: number[][] = OTHERS.flatMap(() => windowNames.map(() => []));
     for (let rep = 0; rep < REPS; rep++) {
       const mine = runs.filter((r) => r.rep === rep);
       const cells = TOPOLOGIES.flatMap((t) => windowNames.map((n) => {
         const w = mine.find((r) => r.topology === t)?.windows.find((x) => x.name === n);
         return w ? `${rate(w).toLocaleString('en-US')} (${cpuPerEvent(w)})` : '';
       }));
-      const ratioCells = TOPOLOGIES.length === 2 ? windowNames.map((n, k) => {
-        const [a, b] = TOPOLOGIES.map((t) => mine.find((r) => r.topology === t)?.windows.find((x) => x.name === n));
+      const ratioCells = OTHERS.flatMap((t, j) => windowNames.map((n, k) => {
+        const a = mine.find((r) => r.topology === TOPOLOGIES[0])?.windows.find((x) => x.name === n);
+        const b = mine.find((r) => r.topology === t)?.windows.find((x) => x.name === n);
         if (!a || !b) return '';
         const ratio = rate(b) / rate(a);
-        ratios[k]?.push(ratio);
+        ratios[j * windowNames.length + k]?.push(ratio);
         return ratio.toFixed(2);
-      }) : [];
+      }));
       console.log(`| ${rep + 1} | ${mine.map((r) => r.topology).join(', ')} | ${mine.map((r) => r.load[0]?.toFixed(2)).join(', ')} | ${[...cells, ...ratioCells].join(' | ')} |`);
     }
     if (REPS > 1) {
       const medians = TOPOLOGIES.flatMap((t) => windowNames.map((n) => Math.round(median(runs.filter((r) => r.topology === t).flatMap((r) => r.windows.filter((x) => x.name === n).map(rate)))).toLocaleString('en-US')));
-      console.log(`| median | | | ${[...medians, ...(TOPOLOGIES.length === 2 ? ratios.map((r) => (r.length ? median(r).toFixed(2) : '')) : [])].join(' | ')} |`);
+      console.log(`| median | | | ${[...medians, ...ratios.map((r) => (r.length ? median(r).toFixed(2) : ''))].join(' | ')} |`);
     }
     console.log('');
     if (runs.some((r) => r.migrated > 0)) console.log(`Tasks fenced and dropped ("task migrated" in the child's log): ${runs.filter((r) => r.migrated > 0).map((r) => `${r.rep + 1}-${r.topology}: ${r.migrated}`).join(', ')}\n`);
