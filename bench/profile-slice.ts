@@ -10,15 +10,26 @@
  * idle) and the top functions by self time, per window; keeps the .cpuprofile under
  * bench/results/profile-slice/.
  *
+ * BENCH_TOPOLOGY=feedback,full runs the service's whole topology (every processor of
+ * app/topology.ts; bench/feedback-slice.ts with `"topology": "full"`) beside the slice, each in
+ * a child process of its own and drained the same way over the same backlog (fresh topics per
+ * run, the catalog published first), BENCH_REPS repetitions with the order rotating: a table of
+ * events/s per repetition, their ratio (the second topology over the first) and the medians;
+ * the profiles, when on, per run.
+ *
  * Usage: npx tsx bench/profile-slice.ts (BENCH_JOBS, default 20,000; BENCH_PROFILE_INTERVAL_US,
  * default 1,000; BENCH_CPU_PROF=0: no profiler, the drain rates and main-thread CPU only, a
- * reference for another bench in the same session).
+ * reference for another bench in the same session; BENCH_TOPOLOGY, default feedback: a
+ * comma-separated list of feedback and full; BENCH_REPS, default 1; BENCH_WARM=0: the cold
+ * drain only; BENCH_CATALOG=0: no catalog, as bench/feedback-e2e.ts publishes none;
+ * BENCH_TRAINER=thread: the full topology trains in its main thread, as a replay and
+ * bench/feedback-e2e.ts do, rather than in the service's training worker).
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { loadConfig } from '../config/options.ts';
 import { REPO_ROOT, startKafka, startRegistry } from '../infra/local/localStack.ts';
@@ -36,6 +47,16 @@ const PROFILE = process.env.BENCH_CPU_PROF !== '0';
 const OUT_DIR = join(REPO_ROOT, 'bench', 'results', 'profile-slice');
 const DRAIN_TIMEOUT_MS = 10 * 60_000;
 const TOP = 25;
+/** Which topologies run, in this order in the first repetition (it rotates). */
+const TOPOLOGIES = (process.env.BENCH_TOPOLOGY ?? 'feedback').split(',').map((t) => t.trim()) as Array<'feedback' | 'full' | 'full-before'>;
+for (const t of TOPOLOGIES) if (t !== 'feedback' && t !== 'full' && t !== 'full-before') throw new Error(`BENCH_TOPOLOGY: unknown topology ${t}`);
+/** Another checkout (with node_modules, schemas/generated and this bench/feedback-slice.ts in place) whose full topology runs as `full-before`. */
+const BEFORE_ROOT = process.env.BENCH_BEFORE_ROOT || undefined;
+if (TOPOLOGIES.includes('full-before') && !BEFORE_ROOT) throw new Error('BENCH_TOPOLOGY full-before needs BENCH_BEFORE_ROOT');
+const REPS = Number(process.env.BENCH_REPS ?? 1);
+const WARM = process.env.BENCH_WARM !== '0';
+const CATALOG = process.env.BENCH_CATALOG !== '0';
+const TRAINER = process.env.BENCH_TRAINER === 'thread' ? 'thread' : 'worker';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** CLOCK_MONOTONIC in µs, the clock of a .cpuprofile's timestamps. */
@@ -48,6 +69,8 @@ interface Window {
   events: number;
   /** CPU-s of the slice's main thread over the window, from /proc (the profile's samples are wall time). */
   mainCpuS: number;
+  /** CPU-s of the whole process (every thread: V8's workers, a training worker) over the window. */
+  processCpuS: number;
 }
 
 /** utime + stime of a thread, in seconds (clock ticks of 10 ms). */
@@ -72,7 +95,7 @@ async function publishBacklog(publisher: Publisher, seed: number, startMs: numbe
 /** Waits for the group to commit `target` input offsets and drain its repartition topics; the steady window from the first commit past `base`. */
 async function drain(pid: number, admin: Admin, groupId: string, inputs: string[], base: number, target: number, name: string): Promise<Window> {
   const deadline = Date.now() + DRAIN_TIMEOUT_MS;
-  let first: { us: number; committed: number; cpuS: number } | undefined;
+  let first: { us: number; committed: number; cpuS: number; processCpuS: number } | undefined;
   for (;;) {
     if (Date.now() > deadline) throw new Error(`${name}: not drained within ${DRAIN_TIMEOUT_MS / 1000} s`);
     // The group's coordinator may still be loading its offsets (GROUP_LOAD_IN_PROGRESS, retriable).
@@ -80,10 +103,10 @@ async function drain(pid: number, admin: Admin, groupId: string, inputs: string[
       if ((err as { retriable?: boolean }).retriable) return -1;
       throw err;
     });
-    if (first === undefined && done > base) first = { us: monoUs(), committed: done, cpuS: threadCpuSeconds(pid) };
+    if (first === undefined && done > base) first = { us: monoUs(), committed: done, cpuS: threadCpuSeconds(pid), processCpuS: processCpuSeconds(pid) };
     if (done >= target && (await repartitionsDrained(admin, groupId))) {
       const f = first as NonNullable<typeof first>;
-      return { name, fromUs: f.us, toUs: monoUs(), events: target - f.committed, mainCpuS: threadCpuSeconds(pid) - f.cpuS };
+      return { name, fromUs: f.us, toUs: monoUs(), events: target - f.committed, mainCpuS: threadCpuSeconds(pid) - f.cpuS, processCpuS: processCpuSeconds(pid) - f.processCpuS };
     }
     await sleep(50);
   }
@@ -120,6 +143,11 @@ function bucket(frame: ProfileNode['callFrame']): string {
   const own = url.replace(/^file:\/\//, '').startsWith(`${REPO_ROOT}/`) ? url.replace(/^file:\/\//, '').slice(REPO_ROOT.length + 1).split('/') : [];
   // kafkajs' own work, done by this project's replacements of its modules: counted with kafkajs.
   if (own.join('/') === 'topology/kafkajsHotPath.ts') return 'kafkajs';
+  // Which processor, which part of the runtime: processors/advisor/ and processors/cost/ by file
+  // (processor, trainer, features...; spot, anomalies), the other processors and deeper folders
+  // (processors/advisor/ltr/) by folder, topology/ by file and its sub-folders by folder.
+  if (own[0] === 'processors' && own.length > 2) return own.length === 3 && (own[1] === 'advisor' || own[1] === 'cost') ? own.join('/') : `${own.slice(0, Math.min(3, own.length - 1)).join('/')}/`;
+  if (own[0] === 'topology') return own.length === 2 ? own.join('/') : `${own.slice(0, 2).join('/')}/`;
   if (own.length > 1) return `${own[0]}/`;
   return 'other';
 }
@@ -206,6 +234,114 @@ function summarise(profile: Profile, w: Window): string {
 
 // ---------------------------------------------------------------------------------------
 
+type Topology = 'feedback' | 'full' | 'full-before';
+const TOPOLOGY_NAME: Record<Topology, string> = {
+  feedback: 'feedback slice',
+  full: 'full topology',
+  'full-before': `full topology, before (${BEFORE_ROOT ? execFileSync('git', ['-C', BEFORE_ROOT, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim() : ''})`,
+};
+
+interface RunResult {
+  topology: Topology;
+  windows: Window[];
+  profileFile?: string;
+  exitCode: number | null;
+  /** Tasks dropped by the child because a newer owner fenced them (its log's "task migrated" lines). */
+  migrated: number;
+}
+
+/** utime + stime of a whole process (every thread, the training worker's included), in seconds. */
+function processCpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/**
+ * One child (bench/feedback-slice.ts running `topology`) over fresh topics: the catalog and a
+ * backlog published before it starts, a cold drain, then (stopped with SIGSTOP while the second
+ * backlog is published) a warm one. The same seeds every time, so every run drains the same events.
+ */
+async function runOne(ctx: { brokers: string[]; registryUrl: string; logger: Logger }, topology: Topology, tag: string, profile: boolean): Promise<RunResult> {
+  const { brokers, registryUrl, logger } = ctx;
+  const suffix = `prof-${tag}-${Date.now()}`;
+  const topics = Object.fromEntries(TOPIC_ROLES.map((r) => [r, `${r}-${suffix}`])) as Record<TopicRole, string>;
+  const applicationId = `bench-${suffix}`;
+  const config = loadConfig({ env: {}, overrides: { kafka: { brokers, applicationId }, registry: { url: registryUrl }, topics, log: { level: 'warn' } } });
+  const kafka = createKafka(config, logger);
+  const serde = new TopicSerde(createRegistry({ url: registryUrl, username: null, password: null }), topics);
+  await serde.registerAll();
+  await ensureTopics(kafka, config, []);
+  const publisher = await Publisher.connect(createKafka(config, logger, '-bench'), serde, topics);
+  const admin = new Kafka({ clientId: 'profile-admin', brokers, logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  const outDir = join(OUT_DIR, tag);
+  mkdirSync(outDir, { recursive: true });
+  const inputs = [topics['job-dispatch'], topics['job-outcome']];
+  const start = Date.UTC(2026, 9, 1);
+  if (CATALOG) {
+    await publisher.addCatalog(start - 60_000);
+    await publisher.flush();
+  }
+  await publishBacklog(publisher, 1, start);
+  const end1 = await endOffsets(admin, inputs);
+  const arg = JSON.stringify({ brokers, registryUrl, applicationId, topics, topology: topology === 'feedback' ? 'feedback' : 'full', trainer: TRAINER });
+  const root = topology === 'full-before' ? (BEFORE_ROOT as string) : REPO_ROOT;
+  const profiling = profile ? ['--cpu-prof', `--cpu-prof-dir=${outDir}`, `--cpu-prof-interval=${INTERVAL_US}`] : [];
+  const child = spawn(process.execPath, [...profiling, '--import', 'tsx', join(root, 'bench', 'feedback-slice.ts'), arg], {
+    cwd: root,
+    stdio: ['pipe', 'ignore', 'pipe'],
+  });
+  child.stderr.pipe(createWriteStream(join(outDir, 'child.log')));
+  const reap = () => child.kill('SIGKILL');
+  process.once('exit', reap);
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  const windows: Window[] = [];
+  let exitCode: number | null = null;
+  try {
+    windows.push(await drain(child.pid as number, admin, applicationId, inputs, 0, end1, 'Cold drain (steady state)'));
+    console.error(`${tag}: cold ${windows[0]?.events} events, ${rate(windows[0] as Window)} events/s`);
+    if (WARM) {
+      child.kill('SIGSTOP');
+      try {
+        await publishBacklog(publisher, 3, start + JOBS * 1000);
+      } finally {
+        child.kill('SIGCONT');
+      }
+      const end2 = await endOffsets(admin, inputs);
+      windows.push(await drain(child.pid as number, admin, applicationId, inputs, end1, end2, 'Warm drain (steady state)'));
+      console.error(`${tag}: warm ${windows[1]?.events} events, ${rate(windows[1] as Window)} events/s`);
+    }
+  } finally {
+    child.stdin.end('stop\n');
+    const timer = setTimeout(reap, 60_000);
+    exitCode = await exited;
+    clearTimeout(timer);
+    process.removeListener('exit', reap);
+    if (exitCode !== 0) console.error(`${tag}: child exited ${exitCode}; see ${join(outDir, 'child.log')}`);
+    await publisher.close();
+    // The run's topics go, so the broker's work for the next run is the same.
+    const mine = (await admin.listTopics()).filter((t) => t.endsWith(suffix) || t.startsWith(`${applicationId}-`));
+    await admin.deleteTopics({ topics: mine }).catch((err: unknown) => console.error(`${tag}: deleting topics: ${(err as Error).message}`));
+    await admin.disconnect();
+  }
+  // The main thread's profile (a worker thread writes its own: CPU.<date>.<time>.<pid>.<thread id>.<n>.cpuprofile).
+  const profileFile = profile ? readdirSync(outDir).find((f) => /^CPU\.\d+\.\d+\.\d+\.0\.\d+\.cpuprofile$/.test(f)) : undefined;
+  const migrated = readFileSync(join(outDir, 'child.log'), 'utf8').split('task migrated').length - 1;
+  return { topology, windows, ...(profileFile ? { profileFile: join(outDir, profileFile) } : {}), exitCode, migrated };
+}
+
+const rate = (w: Window) => Math.round((w.events * 1e6) / (w.toUs - w.fromUs));
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+};
+
 async function main(): Promise<void> {
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
   rmSync(OUT_DIR, { recursive: true, force: true });
@@ -216,74 +352,64 @@ async function main(): Promise<void> {
   let registryService: Awaited<ReturnType<typeof startRegistry>> | undefined;
   try {
     registryService = await startRegistry();
-    const brokers = kafkaService.brokers;
-    const registryUrl = registryService.url;
-    const suffix = `prof-${Date.now()}`;
-    const topics = Object.fromEntries(TOPIC_ROLES.map((r) => [r, `${r}-${suffix}`])) as Record<TopicRole, string>;
-    const applicationId = `bench-${suffix}`;
-    const config = loadConfig({ env: {}, overrides: { kafka: { brokers, applicationId }, registry: { url: registryUrl }, topics, log: { level: 'warn' } } });
-    const logger = pino({ name: 'profile', level: 'warn' }, pino.destination(2));
-    const kafka = createKafka(config, logger);
-    const serde = new TopicSerde(createRegistry({ url: registryUrl, username: null, password: null }), topics);
-    await serde.registerAll();
-    await ensureTopics(kafka, config, []);
-    const publisher = await Publisher.connect(createKafka(config, logger, '-bench'), serde, topics);
-    const admin = new Kafka({ clientId: 'profile-admin', brokers, logLevel: logLevel.NOTHING }).admin();
-    await admin.connect();
-    const inputs = [topics['job-dispatch'], topics['job-outcome']];
-    const start = Date.UTC(2026, 9, 1);
-    await publishBacklog(publisher, 1, start);
-    const end1 = await endOffsets(admin, inputs);
-    const arg = JSON.stringify({ brokers, registryUrl, applicationId, topics });
-    const profiling = PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${OUT_DIR}`, `--cpu-prof-interval=${INTERVAL_US}`] : [];
-    const child = spawn(process.execPath, [...profiling, '--import', 'tsx', join(REPO_ROOT, 'bench', 'feedback-slice.ts'), arg], {
-      cwd: REPO_ROOT,
-      stdio: ['pipe', 'ignore', 'pipe'],
-    });
-    child.stderr.pipe(createWriteStream(join(OUT_DIR, 'slice.log')));
-    const reap = () => child.kill('SIGKILL');
-    process.once('exit', reap);
-    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-    const windows: Window[] = [];
-    try {
-      windows.push(await drain(child.pid as number, admin, applicationId, inputs, 0, end1, 'Cold drain (steady state)'));
-      console.error(`cold: ${windows[0]?.events} events`);
-      child.kill('SIGSTOP');
-      try {
-        await publishBacklog(publisher, 3, start + JOBS * 1000);
-      } finally {
-        child.kill('SIGCONT');
-      }
-      const end2 = await endOffsets(admin, inputs);
-      windows.push(await drain(child.pid as number, admin, applicationId, inputs, end1, end2, 'Warm drain (steady state)'));
-      console.error(`warm: ${windows[1]?.events} events`);
-    } finally {
-      child.stdin.end('stop\n');
-      const timer = setTimeout(reap, 60_000);
-      const code = await exited;
-      clearTimeout(timer);
-      process.removeListener('exit', reap);
-      if (code !== 0) console.error(`slice exited ${code}; see ${join(OUT_DIR, 'slice.log')}`);
-      await publisher.close();
-      await admin.disconnect();
-    }
+    const ctx = { brokers: kafkaService.brokers, registryUrl: registryService.url, logger: pino({ name: 'profile', level: 'warn' }, pino.destination(2)) };
     const machine = `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
     const la = (xs: number[]) => xs.map((x) => x.toFixed(2)).join(' / ');
-    if (!PROFILE) {
-      console.log(`Machine: ${machine}; ${date}; load average (1/5/15 min) ${la(loadBefore)} at the start, ${la(loadavg())} at the end; no profiler.\n`);
-      for (const w of windows) {
-        console.log(`${w.name}: ${w.events} events in ${((w.toUs - w.fromUs) / 1e6).toFixed(2)} s = ${Math.round((w.events * 1e6) / (w.toUs - w.fromUs))} events/s; main thread ${((w.mainCpuS * 1e6) / w.events).toFixed(1)} CPU-µs per event`);
+    const setup = `Backlog: ${(2 * JOBS).toLocaleString('en-US')} events per drain (generator seeds 1 then 3)${CATALOG ? ', the catalog published first' : ', no catalog'}; each topology a child process (bench/feedback-slice.ts), the full one training in ${TRAINER === 'thread' ? 'its main thread' : 'the service\'s training worker'}.`;
+    const runs: Array<RunResult & { rep: number; load: number[] }> = [];
+    for (let rep = 0; rep < REPS; rep++) {
+      // The order rotates, so each topology runs first as often (REPS a multiple of their number).
+      const order = TOPOLOGIES.map((_, k) => TOPOLOGIES[(k + rep) % TOPOLOGIES.length] as Topology);
+      for (const topology of order) {
+        const load = loadavg();
+        const run = await runOne(ctx, topology, `${rep + 1}-${topology}`, PROFILE);
+        runs.push({ ...run, rep, load });
       }
-      return;
     }
-    const file = readdirSync(OUT_DIR).find((f) => f.endsWith('.cpuprofile'));
-    if (!file) throw new Error(`no .cpuprofile in ${OUT_DIR}`);
-    const profile = JSON.parse(readFileSync(join(OUT_DIR, file), 'utf8')) as Profile;
-    for (const w of windows) {
-      if (w.fromUs < profile.startTime || w.toUs > profile.endTime) console.error(`warning: ${w.name} is not within the profile's time span; clocks differ?`);
+    console.log(`Machine: ${machine}; ${date}; load average (1/5/15 min) ${la(loadBefore)} at the start, ${la(loadavg())} at the end${PROFILE ? `; sampling every ${INTERVAL_US} µs` : '; no profiler'}. ${setup}\n`);
+    /** The topologies whose events/s are divided by the first's. */
+    const OTHERS = TOPOLOGIES.slice(1);
+    const windowNames = [...new Set(runs.flatMap((r) => r.windows.map((w) => w.name)))];
+    const cpuPerEvent = (w: Window | undefined) => (w ? ((w.mainCpuS * 1e6) / w.events).toFixed(1) : '');
+    console.log('| rep | order | 1-min load at its start | ' + TOPOLOGIES.flatMap((t) => windowNames.map((n) => `${TOPOLOGY_NAME[t]}, ${n.split(' ')[0]?.toLowerCase()} events/s (main-thread CPU-µs/event)`)).join(' | ') + OTHERS.flatMap((t) => windowNames.map((n) => ` | ratio ${TOPOLOGY_NAME[t]} / ${TOPOLOGY_NAME[TOPOLOGIES[0] as Topology]}, ${n.split(' ')[0]?.toLowerCase()}`)).join('') + ' |');
+    console.log('|---|---|---|' + TOPOLOGIES.flatMap(() => windowNames.map(() => '---:|')).join('') + OTHERS.flatMap(() => windowNames.map(() => '---:|')).join(''));
+    const ratios: number[][] = OTHERS.flatMap(() => windowNames.map(() => []));
+    for (let rep = 0; rep < REPS; rep++) {
+      const mine = runs.filter((r) => r.rep === rep);
+      const cells = TOPOLOGIES.flatMap((t) => windowNames.map((n) => {
+        const w = mine.find((r) => r.topology === t)?.windows.find((x) => x.name === n);
+        return w ? `${rate(w).toLocaleString('en-US')} (${cpuPerEvent(w)})` : '';
+      }));
+      const ratioCells = OTHERS.flatMap((t, j) => windowNames.map((n, k) => {
+        const a = mine.find((r) => r.topology === TOPOLOGIES[0])?.windows.find((x) => x.name === n);
+        const b = mine.find((r) => r.topology === t)?.windows.find((x) => x.name === n);
+        if (!a || !b) return '';
+        const ratio = rate(b) / rate(a);
+        ratios[j * windowNames.length + k]?.push(ratio);
+        return ratio.toFixed(2);
+      }));
+      console.log(`| ${rep + 1} | ${mine.map((r) => r.topology).join(', ')} | ${mine.map((r) => r.load[0]?.toFixed(2)).join(', ')} | ${[...cells, ...ratioCells].join(' | ')} |`);
     }
-    console.log(`Machine: ${machine}; ${date}; load average (1/5/15 min) ${la(loadBefore)} at the start, ${la(loadavg())} at the end. Backlog: ${(2 * JOBS).toLocaleString('en-US')} events per drain; sampling every ${INTERVAL_US} µs; profile ${join('bench/results/profile-slice', file)}.\n`);
-    for (const w of windows) console.log(`${summarise(profile, w)}\n`);
+    if (REPS > 1) {
+      const medians = TOPOLOGIES.flatMap((t) => windowNames.map((n) => Math.round(median(runs.filter((r) => r.topology === t).flatMap((r) => r.windows.filter((x) => x.name === n).map(rate)))).toLocaleString('en-US')));
+      console.log(`| median | | | ${[...medians, ...ratios.map((r) => (r.length ? median(r).toFixed(2) : ''))].join(' | ')} |`);
+    }
+    console.log('');
+    if (runs.some((r) => r.migrated > 0)) console.log(`Tasks fenced and dropped ("task migrated" in the child's log): ${runs.filter((r) => r.migrated > 0).map((r) => `${r.rep + 1}-${r.topology}: ${r.migrated}`).join(', ')}\n`);
+    if (runs.some((r) => r.exitCode !== 0)) console.log(`Children that did not exit 0: ${runs.filter((r) => r.exitCode !== 0).map((r) => `${r.rep + 1}-${r.topology} (${r.exitCode})`).join(', ')}\n`);
+    if (!PROFILE) return;
+    for (const run of runs) {
+      if (!run.profileFile) {
+        console.log(`${run.rep + 1}-${run.topology}: no main-thread .cpuprofile\n`);
+        continue;
+      }
+      const profile = JSON.parse(readFileSync(run.profileFile, 'utf8')) as Profile;
+      for (const w of run.windows) {
+        if (w.fromUs < profile.startTime || w.toUs > profile.endTime) console.error(`warning: ${w.name} is not within the profile's time span; clocks differ?`);
+      }
+      console.log(`### ${TOPOLOGY_NAME[run.topology]} (rep ${run.rep + 1}; profile ${run.profileFile.replace(`${REPO_ROOT}/`, '')})\n`);
+      for (const w of run.windows) console.log(`${summarise(profile, w)}\n`);
+    }
   } finally {
     await registryService?.stop();
     await kafkaService.stop();

@@ -1,7 +1,12 @@
 /** Median / MAD robust scores (Iglewicz and Hoaglin's modified z-score). */
 
 export function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
+  // A Float64Array's numeric sort (no comparator call per step) orders finite numbers as
+  // (a, b) => a - b does; NaN (which that comparator leaves wherever) and -0 (which it keeps
+  // beside +0 in input order) take the general sort, so the result is the same double.
+  let plain = true;
+  for (const x of xs) if (x !== x || Object.is(x, -0)) plain = false;
+  const s = plain ? Float64Array.from(xs).sort() : [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
 }

@@ -6,7 +6,7 @@
 import type { InstanceOffer, OfferRun, SpotRisk } from '../../schemas/generated/records.ts';
 import type { InputRecord, Processor, ProcessorContext } from '../../topology/processor.ts';
 import { LABELS_BY_OFFER, offerKey } from './labelsByOffer.ts';
-import { assessSpot, type SpotPrices, type SpotRules, type SpotStats } from './spotRisk.ts';
+import { assessSpot, spotVerdict, type SpotPrices, type SpotRules, type SpotStats } from './spotRisk.ts';
 
 export const SPOT_STORE = 'spot-offers';
 
@@ -63,9 +63,12 @@ export function spotProcessor(options: SpotOptions): Processor {
         };
       }
       if (state.stats.runs > 0) {
-        const a = assessSpot(state.stats, state.prices, options);
+        // Whether to emit reads the rate, band and verdict alone; the credible interval and the
+        // expected costs (most of assessSpot's work) only for a record that goes out.
+        const v = spotVerdict(state.stats, state.prices, options);
         const last = state.last;
-        if (!last || last.band !== a.riskBand || last.recommend !== a.recommendSpot || Math.abs(last.rate - a.preemptionRate) >= options.emitMinRateDelta) {
+        if (!last || last.band !== v.riskBand || last.recommend !== v.recommendSpot || Math.abs(last.rate - v.preemptionRate) >= options.emitMinRateDelta) {
+          const a = assessSpot(state.stats, state.prices, options);
           const risk: SpotRisk = {
             event_id: `spot:${key}:${state.stats.runs}:${record.eventTime}`,
             event_time: record.eventTime,

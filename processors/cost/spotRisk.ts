@@ -11,7 +11,7 @@
  *   15-20%, >20%.
  * - Recommendation: spot when savings > 30% and rate < 20%, for jobs that checkpoint.
  */
-import { betaPosterior } from './beta.ts';
+import { betaPosterior, posteriorMean } from './beta.ts';
 import { expectedCostRatio, lambdaFromRunProbability } from './expectedCost.ts';
 
 export interface SpotRules {
@@ -60,9 +60,27 @@ export function riskBand(rate: number): (typeof RISK_BANDS)[number] {
   return '>20%';
 }
 
+/** Savings of spot against on-demand, in %; null without a spot price. */
+function savingsOf(prices: SpotPrices | null): number | null {
+  return prices && prices.spot !== null && prices.onDemand > 0 ? ((prices.onDemand - prices.spot) / prices.onDemand) * 100 : null;
+}
+
+export type SpotVerdict = Pick<SpotAssessment, 'preemptionRate' | 'riskBand' | 'recommendSpot'>;
+
+/**
+ * assessSpot's rate, band and recommendation alone (the same values), without the credible
+ * interval's quantiles (two bisections over the incomplete beta function) or the expected
+ * costs: what the spot processor needs to tell whether an offer's risk changed, per label.
+ */
+export function spotVerdict(stats: SpotStats, prices: SpotPrices | null, rules: SpotRules): SpotVerdict {
+  const mean = posteriorMean(stats.preemptedRuns, stats.runs, rules.priorA, rules.priorB);
+  const savingsPct = savingsOf(prices);
+  return { preemptionRate: mean, riskBand: riskBand(mean), recommendSpot: savingsPct !== null && savingsPct > rules.minSavingsPct && mean < rules.maxPreemptionRate };
+}
+
 export function assessSpot(stats: SpotStats, prices: SpotPrices | null, rules: SpotRules): SpotAssessment {
   const rate = betaPosterior(stats.preemptedRuns, stats.runs, rules.priorA, rules.priorB, rules.credibleLevel);
-  const savingsPct = prices && prices.spot !== null && prices.onDemand > 0 ? ((prices.onDemand - prices.spot) / prices.onDemand) * 100 : null;
+  const savingsPct = savingsOf(prices);
   const meanRunHours = stats.runs > 0 && stats.runHours > 0 ? stats.runHours / stats.runs : null;
   let ratio: number | null = null;
   let ratioNoCheckpoint: number | null = null;

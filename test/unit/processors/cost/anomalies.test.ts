@@ -13,6 +13,21 @@ describe('robust statistics', () => {
     expect(mad([1, 2, 3, 4, 100])).toBe(1);
   });
 
+  it('gives the same doubles as a comparator sort, -0 and NaN included', () => {
+    const reference = (xs: readonly number[]) => {
+      const s = [...xs].sort((a, b) => a - b);
+      const m = s.length >> 1;
+      return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+    };
+    const rng = new Random(5);
+    for (let i = 0; i < 500; i++) {
+      const xs = Array.from({ length: 1 + Math.floor(rng.next() * 200) }, () => (rng.next() < 0.2 ? Math.round(rng.next() * 5) : rng.next() * 100 - 20));
+      expect(Object.is(median(xs), reference(xs))).toBe(true);
+      expect(Object.is(mad(xs), reference(xs.map((x) => Math.abs(x - reference(xs)))))).toBe(true);
+    }
+    for (const xs of [[-0, 0], [0, -0], [-0], [1, -0, 0, 2], [Number.NaN, 1, 2], [3, Number.NaN, 1, 2]]) expect(Object.is(median(xs), reference(xs))).toBe(true);
+  });
+
   it('still scores against a constant history', () => {
     expect(robustZ(10, [5, 5, 5, 5]).z).toBe(Number.POSITIVE_INFINITY);
     expect(robustZ(5, [5, 5, 5, 5]).z).toBe(0);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULTS } from '../../../../config/options.ts';
 import { betaCdf, betaPosterior, betaQuantile } from '../../../../processors/cost/beta.ts';
 import { expectedRunHours, lambdaFromRunProbability } from '../../../../processors/cost/expectedCost.ts';
-import { assessSpot, riskBand, spotForJob } from '../../../../processors/cost/spotRisk.ts';
+import { assessSpot, riskBand, spotForJob, spotVerdict } from '../../../../processors/cost/spotRisk.ts';
 import { Random } from '../../../../simulate/random.ts';
 
 const rules = DEFAULTS.spot;
@@ -125,5 +125,42 @@ describe('spot recommendation', () => {
     const a = assessSpot({ runs: 100, preemptedRuns: 30, preemptions: 40, runHours: 800 }, prices(60), rules);
     expect(a.expectedCostRatio).toBeGreaterThan(0.4);
     expect(a.expectedCostRatioNoCheckpoint).toBeGreaterThan(a.expectedCostRatio as number);
+  });
+});
+
+describe('the spot processor\'s cheap paths give the same doubles', () => {
+  /** betaQuantile as it was: always 100 bisection steps. */
+  const fullBisection = (q: number, a: number, b: number) => {
+    let lo = 0;
+    let hi = 1;
+    for (let i = 0; i < 100; i++) {
+      const mid = (lo + hi) / 2;
+      if (betaCdf(mid, a, b) < q) lo = mid;
+      else hi = mid;
+    }
+    return (lo + hi) / 2;
+  };
+
+  it('betaQuantile, stopping once its bounds are adjacent doubles, returns what 100 steps return', () => {
+    const rng = new Random(11);
+    for (let i = 0; i < 300; i++) {
+      const n = Math.floor(rng.next() * 3_000);
+      const k = Math.floor(rng.next() * (n + 1) * (rng.next() < 0.5 ? 0.2 : 1));
+      const a = rules.priorA + k;
+      const b = rules.priorB + n - k;
+      for (const q of [0.05, 0.95, 0.5, 1e-6, 1 - 1e-9, rng.next()]) expect(betaQuantile(q, a, b)).toBe(fullBisection(q, a, b));
+    }
+  });
+
+  it('spotVerdict is assessSpot\'s rate, band and recommendation', () => {
+    const rng = new Random(12);
+    for (let i = 0; i < 500; i++) {
+      const runs = Math.floor(rng.next() * 400);
+      const preemptedRuns = Math.floor(rng.next() * (runs + 1) * 0.4);
+      const stats = { runs, preemptedRuns, preemptions: preemptedRuns, runHours: runs * 3 * rng.next() };
+      const prices = rng.next() < 0.1 ? null : { onDemand: rng.next() < 0.05 ? 0 : 10, spot: rng.next() < 0.1 ? null : 10 * rng.next() };
+      const a = assessSpot(stats, prices, rules);
+      expect(spotVerdict(stats, prices, rules)).toEqual({ preemptionRate: a.preemptionRate, riskBand: a.riskBand, recommendSpot: a.recommendSpot });
+    }
   });
 });
