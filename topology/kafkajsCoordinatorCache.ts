@@ -12,14 +12,16 @@
  * (coordinator type, group or transactional id), the Broker that `findGroupCoordinator` returned.
  * A cached Broker is served only while all of these hold, else it is looked up again (kafkajs'
  * own method, with its retries and metadata refreshes):
- * - no request of a coordinator's kind (the Broker methods listed in COORDINATOR_REQUESTS) has
- *   failed on that Broker since it was cached. Any failure counts, not only NOT_COORDINATOR(_FOR_GROUP),
- *   (GROUP_)COORDINATOR_NOT_AVAILABLE, (GROUP|COORDINATOR)_LOAD_IN_PROGRESS, connection errors
- *   and request timeouts: the cost of a failure that says nothing about the coordinator is one
- *   lookup, which kafkajs paid on every request anyway. The Broker method counts the failure
- *   before it rethrows, so whatever catches it (kafkajs' retriers: initProducerId's, sendOffsets'
- *   and sendMessages', the consumer group's rejoin; or our TransactionalSender's abort and
- *   whole-transaction retry) finds the new coordinator on its next call;
+ * - no request of a coordinator's kind (the Broker methods in COORDINATOR_REQUESTS) has failed
+ *   on that Broker since it was cached with an error that says the coordinator moved or cannot
+ *   be reached: an answer of NOT_COORDINATOR(_FOR_GROUP), (GROUP_)COORDINATOR_NOT_AVAILABLE or
+ *   (GROUP|COORDINATOR)_LOAD_IN_PROGRESS (kafkajs 2.2.4 names them GROUP_*), or any failure that
+ *   is no broker answer (connection refused or closed, request timeout, lock timeout...). Other
+ *   answers (CONCURRENT_TRANSACTIONS, about one AddPartitionsToTxn in two right after an EndTxn
+ *   here; a fence) keep the entry: the coordinator answered. The Broker method counts the
+ *   failure before it rethrows, so whatever catches it (kafkajs' retriers: initProducerId's,
+ *   sendOffsets' and sendMessages', the consumer group's rejoin; or our TransactionalSender's
+ *   abort and whole-transaction retry) finds the new coordinator on its next call;
  * - the Broker is still the one the cluster's metadata holds for its node id (a broker gone from
  *   the metadata, replaced at a new address, or dropped after a closed connection is not);
  * - it is connected (kafkajs reconnects it through a fresh lookup);
@@ -53,6 +55,22 @@ export const COORDINATOR_REQUESTS = [
   'describeGroups',
 ] as const;
 
+/** Broker answers that say the coordinator moved or is not ready: kafkajs 2.2.4's names, and the protocol's. */
+export const COORDINATOR_MOVED = new Set([
+  'NOT_COORDINATOR_FOR_GROUP',
+  'NOT_COORDINATOR',
+  'GROUP_COORDINATOR_NOT_AVAILABLE',
+  'COORDINATOR_NOT_AVAILABLE',
+  'GROUP_LOAD_IN_PROGRESS',
+  'COORDINATOR_LOAD_IN_PROGRESS',
+]);
+
+/** Whether a failed coordinator request says its coordinator is stale: a move, or no broker answer at all. */
+export function coordinatorStale(err: unknown): boolean {
+  const type = (err as { type?: unknown } | null | undefined)?.type;
+  return typeof type !== 'string' || COORDINATOR_MOVED.has(type);
+}
+
 /** How long a coordinator is served from the cache at most, without any failure. */
 export const COORDINATOR_CACHE_TTL_MS = 30_000;
 
@@ -79,7 +97,7 @@ interface Entry {
 }
 
 const PATCHED = Symbol.for('artenic.kafkajs.coordinatorCache');
-/** On a Broker: how many of its coordinator requests have failed. */
+/** On a Broker: how many of its coordinator requests have failed saying the coordinator is stale. */
 const FAILURES = Symbol.for('artenic.kafkajs.coordinatorFailures');
 
 const caches = new WeakMap<object, Map<string, Entry>>();
@@ -129,7 +147,7 @@ export function cacheCoordinators(
   return true;
 }
 
-/** Wraps the Broker's coordinator requests: a failure marks every cache entry of this Broker stale, before it is rethrown. */
+/** Wraps the Broker's coordinator requests: a failure that says the coordinator is stale marks every cache entry of this Broker stale, before it is rethrown. */
 function countFailures(brokerProto: Record<string, unknown>): void {
   for (const name of COORDINATOR_REQUESTS) {
     const original = brokerProto[name] as AnyMethod;
@@ -137,7 +155,7 @@ function countFailures(brokerProto: Record<string, unknown>): void {
       try {
         return await original.apply(this, args);
       } catch (err) {
-        this[FAILURES] = (this[FAILURES] ?? 0) + 1;
+        if (coordinatorStale(err)) this[FAILURES] = (this[FAILURES] ?? 0) + 1;
         throw err;
       }
     };

@@ -136,6 +136,7 @@ describe('kafkajs coordinator cache', () => {
     ['a refused connection', () => new errors.KafkaJSConnectionError!('Connection error: connect ECONNREFUSED', { broker: 'localhost:9091', code: 'ECONNREFUSED' })],
     ['a closed connection', () => new errors.KafkaJSConnectionClosedError!('Closed connection', { host: 'localhost', port: 9091 })],
     ['a request timeout', () => new errors.KafkaJSRequestTimeoutError!('Request EndTxn timed out', { broker: 'localhost:9091' })],
+    ['a lock timeout (a broker connection that never comes up)', () => new errors.KafkaJSLockTimeout!('Timeout while acquiring lock')],
   ];
 
   it.each(coordinatorErrors)('after %s on the cached coordinator, the next lookup finds the new one', async (_name, error) => {
@@ -205,14 +206,18 @@ describe('kafkajs coordinator cache', () => {
     expect(one.nodeId).toBe(1);
   });
 
-  it('a failure of another coordinator request of the same broker invalidates too; a success does not', async () => {
+  it('keeps the coordinator after a success or an answer that says nothing of it (CONCURRENT_TRANSACTIONS, a fence); drops it after an unknown failure', async () => {
     const h = harness();
     const b = await h.cluster.findGroupCoordinator(txn());
-    await (b as unknown as Record<string, (a: object) => Promise<unknown>>).addPartitionsToTxn!({});
-    await h.cluster.findGroupCoordinator(txn());
+    const addPartitions = (b as unknown as Record<string, (a: object) => Promise<unknown>>).addPartitionsToTxn!.bind(b);
+    await addPartitions({});
+    b.fail.addPartitionsToTxn = [createErrorFromCode(51), createErrorFromCode(47)]; // CONCURRENT_TRANSACTIONS, INVALID_PRODUCER_EPOCH
+    await expect(addPartitions({})).rejects.toMatchObject({ type: 'CONCURRENT_TRANSACTIONS' });
+    await expect(addPartitions({})).rejects.toMatchObject({ type: 'INVALID_PRODUCER_EPOCH' });
+    expect(await h.cluster.findGroupCoordinator(txn())).toBe(b);
     expect(h.state.lookups).toBe(1);
-    b.fail.addPartitionsToTxn = [createErrorFromCode(51)]; // CONCURRENT_TRANSACTIONS: says nothing of the coordinator, costs one lookup
-    await expect((b as unknown as Record<string, (a: object) => Promise<unknown>>).addPartitionsToTxn!({})).rejects.toThrow();
+    b.fail.addPartitionsToTxn = [new Error('something no broker said')];
+    await expect(addPartitions({})).rejects.toThrow();
     await h.cluster.findGroupCoordinator(txn());
     expect(h.state.lookups).toBe(2);
   });
