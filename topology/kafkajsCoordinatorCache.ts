@@ -26,8 +26,18 @@
  *   the metadata, replaced at a new address, or dropped after a closed connection is not);
  * - it is connected (kafkajs reconnects it through a fresh lookup);
  * - it was cached less than `ttlMs` ago (30 s): a bound even if none of the above ever fires.
- * No caller therefore needs to drop an entry itself (the TransactionalSender does not): every
- * transaction failure that involved a coordinator failed on a coordinator request first.
+ * No caller therefore needs to drop an entry itself (the TransactionalSender does not): a stale
+ * coordinator shows as a failed coordinator request, which drops the entry before anyone sees
+ * the error; other failures (a produce, CONCURRENT_TRANSACTIONS, a fence) say nothing of the
+ * coordinator; a task made again has a new producer, so a new cluster and an empty cache.
+ *
+ * What it changes: a coordinator that moves while its old broker still answers (a graceful
+ * move; a dead broker fails the connection checks first) is found by one failed request instead
+ * of by a lookup just before each request. The first is AddPartitionsToTxn, which kafkajs' send
+ * retrier sends again to the new one; AddOffsetsToTxn or TxnOffsetCommit fail the transaction,
+ * which our sender aborts and sends again whole (`transaction_retries`); EndTxn fails only if
+ * the move falls inside one transaction, and then, as after any EndTxn failure (kafkajs cannot
+ * abort from COMMITTING), the outcome is unknown and the task is made again.
  *
  * kafkajs' sendOffsets retrier looks for COORDINATOR_NOT_AVAILABLE / NOT_COORDINATOR, names
  * kafkajs 2.2.4's error table does not use (it says GROUP_COORDINATOR_NOT_AVAILABLE /
