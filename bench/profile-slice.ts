@@ -12,7 +12,9 @@
  *
  * Usage: npx tsx bench/profile-slice.ts (BENCH_JOBS, default 20,000; BENCH_PROFILE_INTERVAL_US,
  * default 1,000; BENCH_CPU_PROF=0: no profiler, the drain rates and main-thread CPU only, a
- * reference for another bench in the same session).
+ * reference for another bench in the same session; BENCH_SLICE_ROOT: the checkout whose
+ * feedback slice runs, this one by default; BENCH_COUNT_REQUESTS=1: the slice's Kafka requests
+ * by apiName per committed transaction (EndTxn), over the whole run, from bench/countRequests.ts).
  */
 import { spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -33,6 +35,8 @@ import { committedOffsets, endOffsets, repartitionsDrained } from './kafkaBench.
 const JOBS = Number(process.env.BENCH_JOBS ?? 20_000);
 const INTERVAL_US = Number(process.env.BENCH_PROFILE_INTERVAL_US ?? 1_000);
 const PROFILE = process.env.BENCH_CPU_PROF !== '0';
+const SLICE_ROOT = process.env.BENCH_SLICE_ROOT || REPO_ROOT;
+const COUNT_REQUESTS = process.env.BENCH_COUNT_REQUESTS === '1';
 const OUT_DIR = join(REPO_ROOT, 'bench', 'results', 'profile-slice');
 const DRAIN_TIMEOUT_MS = 10 * 60_000;
 const TOP = 25;
@@ -234,9 +238,12 @@ async function main(): Promise<void> {
     const end1 = await endOffsets(admin, inputs);
     const arg = JSON.stringify({ brokers, registryUrl, applicationId, topics });
     const profiling = PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${OUT_DIR}`, `--cpu-prof-interval=${INTERVAL_US}`] : [];
-    const child = spawn(process.execPath, [...profiling, '--import', 'tsx', join(REPO_ROOT, 'bench', 'feedback-slice.ts'), arg], {
-      cwd: REPO_ROOT,
+    const countsFile = join(OUT_DIR, 'request-counts.json');
+    const counting = COUNT_REQUESTS ? ['--import', join(REPO_ROOT, 'bench', 'countRequests.ts')] : [];
+    const child = spawn(process.execPath, [...profiling, '--import', 'tsx', ...counting, join(SLICE_ROOT, 'bench', 'feedback-slice.ts'), arg], {
+      cwd: SLICE_ROOT,
       stdio: ['pipe', 'ignore', 'pipe'],
+      env: COUNT_REQUESTS ? { ...process.env, BENCH_REQUEST_COUNTS_FILE: countsFile } : process.env,
     });
     child.stderr.pipe(createWriteStream(join(OUT_DIR, 'slice.log')));
     const reap = () => child.kill('SIGKILL');
@@ -268,10 +275,11 @@ async function main(): Promise<void> {
     const machine = `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
     const la = (xs: number[]) => xs.map((x) => x.toFixed(2)).join(' / ');
     if (!PROFILE) {
-      console.log(`Machine: ${machine}; ${date}; load average (1/5/15 min) ${la(loadBefore)} at the start, ${la(loadavg())} at the end; no profiler.\n`);
+      console.log(`Machine: ${machine}; ${date}; load average (1/5/15 min) ${la(loadBefore)} at the start, ${la(loadavg())} at the end; no profiler; slice from ${SLICE_ROOT}.\n`);
       for (const w of windows) {
         console.log(`${w.name}: ${w.events} events in ${((w.toUs - w.fromUs) / 1e6).toFixed(2)} s = ${Math.round((w.events * 1e6) / (w.toUs - w.fromUs))} events/s; main thread ${((w.mainCpuS * 1e6) / w.events).toFixed(1)} CPU-µs per event`);
       }
+      if (COUNT_REQUESTS) printRequestCounts(countsFile);
       return;
     }
     const file = readdirSync(OUT_DIR).find((f) => f.endsWith('.cpuprofile'));
@@ -286,6 +294,18 @@ async function main(): Promise<void> {
     await registryService?.stop();
     await kafkaService.stop();
   }
+}
+
+/** The slice's requests per committed transaction (EndTxn), by apiName, over the whole run (start-up included). */
+function printRequestCounts(file: string): void {
+  const counts = JSON.parse(readFileSync(file, 'utf8')) as Record<string, number>;
+  const txns = counts.EndTxn ?? 0;
+  const apis = Object.keys(counts).sort();
+  console.log(`\nRequests per EndTxn (${txns} EndTxn), by apiName:\n`);
+  console.log(`| ${apis.join(' | ')} | all |`);
+  console.log(`|${apis.map(() => '---:').join('|')}|---:|`);
+  const per = (n: number) => (txns > 0 ? (n / txns).toFixed(2) : 'n/a');
+  console.log(`| ${apis.map((a) => per(counts[a] ?? 0)).join(' | ')} | ${per(Object.values(counts).reduce((a, b) => a + b, 0))} |`);
 }
 
 main().then(
