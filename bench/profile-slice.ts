@@ -239,6 +239,7 @@ async function main(): Promise<void> {
     const arg = JSON.stringify({ brokers, registryUrl, applicationId, topics });
     const profiling = PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${OUT_DIR}`, `--cpu-prof-interval=${INTERVAL_US}`] : [];
     const countsFile = join(OUT_DIR, 'request-counts.json');
+    const spawnedUs = monoUs();
     const counting = COUNT_REQUESTS ? ['--import', join(REPO_ROOT, 'bench', 'countRequests.ts')] : [];
     const child = spawn(process.execPath, [...profiling, '--import', 'tsx', ...counting, join(SLICE_ROOT, 'bench', 'feedback-slice.ts'), arg], {
       cwd: SLICE_ROOT,
@@ -276,6 +277,7 @@ async function main(): Promise<void> {
     const la = (xs: number[]) => xs.map((x) => x.toFixed(2)).join(' / ');
     if (!PROFILE) {
       console.log(`Machine: ${machine}; ${date}; load average (1/5/15 min) ${la(loadBefore)} at the start, ${la(loadavg())} at the end; no profiler; slice from ${SLICE_ROOT}.\n`);
+      console.log(`Start-up (launch to the first commit past the backlog's start): ${(((windows[0]?.fromUs ?? Number.NaN) - spawnedUs) / 1e6).toFixed(2)} s`);
       for (const w of windows) {
         console.log(`${w.name}: ${w.events} events in ${((w.toUs - w.fromUs) / 1e6).toFixed(2)} s = ${Math.round((w.events * 1e6) / (w.toUs - w.fromUs))} events/s; main thread ${((w.mainCpuS * 1e6) / w.events).toFixed(1)} CPU-µs per event`);
       }

@@ -17,8 +17,8 @@
  *   be reached: an answer of NOT_COORDINATOR(_FOR_GROUP), (GROUP_)COORDINATOR_NOT_AVAILABLE or
  *   (GROUP|COORDINATOR)_LOAD_IN_PROGRESS (kafkajs 2.2.4 names them GROUP_*), or any failure that
  *   is no broker answer (connection refused or closed, request timeout, lock timeout...). Other
- *   answers (CONCURRENT_TRANSACTIONS, about one AddPartitionsToTxn in two right after an EndTxn
- *   here; a fence) keep the entry: the coordinator answered. The Broker method counts the
+ *   answers (CONCURRENT_TRANSACTIONS, on the AddPartitionsToTxn of about one transaction in
+ *   five here, right after the previous EndTxn; a fence) keep the entry: the coordinator answered. The Broker method counts the
  *   failure before it rethrows, so whatever catches it (kafkajs' retriers: initProducerId's,
  *   sendOffsets' and sendMessages', the consumer group's rejoin; or our TransactionalSender's
  *   abort and whole-transaction retry) finds the new coordinator on its next call;
