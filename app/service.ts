@@ -75,7 +75,13 @@ export async function startService(config: Config, logger: Logger, hooks: Servic
   sink.onFatal = (err) => vitals.fail('clickhouse sink', err);
   await streams.start();
   await sink.start();
-  const metrics = createMetrics({ streams, sink, kafka });
+  // One readiness check for /readyz and artenic_ready.
+  const notReady = () =>
+    vitals.notReady([
+      { name: 'stream topology', ready: streams.ready },
+      { name: 'clickhouse sink', ready: sink.ready },
+    ]);
+  const metrics = createMetrics({ streams, sink, kafka, ready: () => notReady().length === 0 });
   registerAdvisorMetrics(metrics.registry, () => streams.globalRows('advisor-models'));
   const tracing = startTracing(config, { streams, sink }, logger);
   const pageData = (params: URLSearchParams) =>
@@ -85,7 +91,7 @@ export async function startService(config: Config, logger: Logger, hooks: Servic
     config.http.port,
     {
       registry: metrics.registry,
-      ready: () => vitals.healthy && streams.ready && sink.ready,
+      notReady,
       status: (params) => pageData(params),
       page: async (params, fragment) => (fragment ? renderBody : renderPage)(await pageData(params)),
       unavailable: renderUnavailable,

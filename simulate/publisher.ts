@@ -4,6 +4,7 @@
  * `timeScale` times faster than the wall clock until it catches up, then in real time, so
  * that job outcomes (hours after their dispatch) show up within seconds.
  */
+import '../topology/kafkajsHotPath.ts'; // [hotpath] before kafkajs: see kafkajsHotPath.ts
 import { Partitioners, type Kafka, type Message, type Producer } from 'kafkajs';
 import type { Config } from '../config/options.ts';
 import type { InputTopic } from '../schemas/catalog.ts';

@@ -3,7 +3,7 @@
  * `/` the status page (rendered by the application, with its data), `/fragment` the page's
  * body alone (what the page's script refreshes), `/api/status` its data as JSON, `/metrics`
  * Prometheus, `/healthz` (the process answers) and `/readyz` (the topology and the sink run:
- * 200, else 503). The page's URL parameters reach the application as they are.
+ * 200, else 503 naming what is not ready). The page's URL parameters reach the application as they are.
  */
 import { createServer, type Server } from 'node:http';
 import type { Registry } from 'prom-client';
@@ -11,7 +11,8 @@ import type { Logger } from '../common/logger.ts';
 
 export interface HttpEndpoints {
   registry: Registry;
-  ready(): boolean;
+  /** What keeps the instance from being ready, by component name; empty when ready. */
+  notReady(): readonly string[];
   status(params: URLSearchParams): Promise<unknown>;
   /** The status page, whole (`fragment` false) or its body alone. */
   page(params: URLSearchParams, fragment: boolean): Promise<string>;
@@ -42,8 +43,10 @@ export async function startHttpServer(host: string, port: number, endpoints: Htt
         return;
       case '/healthz':
         return send(200, 'text/plain', 'ok\n');
-      case '/readyz':
-        return endpoints.ready() ? send(200, 'text/plain', 'ready\n') : send(503, 'text/plain', 'not ready\n');
+      case '/readyz': {
+        const problems = endpoints.notReady();
+        return problems.length === 0 ? send(200, 'text/plain', 'ready\n') : send(503, 'text/plain', `not ready: ${problems.join(', ')}\n`);
+      }
       case '/metrics':
         endpoints.registry.metrics().then(
           (text) => send(200, endpoints.registry.contentType, text),

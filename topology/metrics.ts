@@ -25,8 +25,8 @@ function mirror(counter: Counter<string>, label: string, values: Record<string, 
   for (const [k, v] of Object.entries(values)) counter.inc({ [label]: k }, v);
 }
 
-export function createMetrics(args: { streams: StreamsApp; sink: ClickHouseSink; kafka: Kafka; lagIntervalMs?: number }): ServiceMetrics {
-  const { streams, sink, kafka } = args;
+export function createMetrics(args: { streams: StreamsApp; sink: ClickHouseSink; kafka: Kafka; ready: () => boolean; lagIntervalMs?: number }): ServiceMetrics {
+  const { streams, sink, kafka, ready } = args;
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'artenic_' });
   const consumed = new Counter({
@@ -163,10 +163,10 @@ export function createMetrics(args: { streams: StreamsApp; sink: ClickHouseSink;
   });
   new Gauge({
     name: 'artenic_ready',
-    help: '1 when the stream topology and the sink are running.',
+    help: '1 when the instance is ready (what /readyz answers 200 for): the stream topology and the sink run, and no vital component stopped for good.',
     registers: [registry],
     collect() {
-      this.set(streams.ready && sink.ready ? 1 : 0);
+      this.set(ready() ? 1 : 0);
     },
   });
   new Counter({

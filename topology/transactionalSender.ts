@@ -18,6 +18,7 @@
  * After a commit whose abort failed (`broken`), the outcome is unknown: the task is dropped
  * and made again, and a new sender's `init()` makes the coordinator settle it first.
  */
+import './kafkajsHotPath.ts'; // [hotpath] before kafkajs: see kafkajsHotPath.ts
 import { Partitioners, type Kafka, type Message, type Producer, type RecordMetadata, type Transaction } from 'kafkajs';
 import type { Config } from '../config/options.ts';
 import { TaskMigratedError } from '../common/errors.ts';

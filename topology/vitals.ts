@@ -37,6 +37,16 @@ export class Vitals {
   onFailure(listener: (component: string, err: Error) => void): void {
     this.listeners.push(listener);
   }
+
+  /**
+   * What keeps the instance from being ready, by component name (empty: ready): every failed
+   * vital component, else the parts still starting (a stream thread not yet in its group, a
+   * sink not yet running). Names only: an error's text stays in the log, where it was said once.
+   */
+  notReady(parts: ReadonlyArray<{ name: string; ready: boolean }>): string[] {
+    if (this.failed.size > 0) return [...this.failed.keys()];
+    return parts.filter((p) => !p.ready).map((p) => `${p.name} (starting)`);
+  }
 }
 
 /**

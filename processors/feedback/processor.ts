@@ -16,7 +16,7 @@
 import type { JobDispatch, JobOutcome } from '../../schemas/generated/records.ts';
 import type { InputRecord, Processor, ProcessorContext } from '../../topology/processor.ts';
 import { isExpired, onDispatch, onOutcome, type JoinRules, type JoinStep, type PendingJob } from './join.ts';
-import { ExpiryIndex } from './expiryIndex.ts';
+import { ExpiryIndex } from '../expiryIndex.ts';
 
 const expiresAt = (p: PendingJob) => p.expiresAt;
 

@@ -91,6 +91,9 @@ describe('a global table whose consumer the broker refuses', () => {
         expect(await readyz(s.httpUrl)).toBe(503);
       }
       expect((await fetch(`${s.httpUrl}/healthz`)).status).toBe(200);
+      // The body names what is not ready, and the metric says the same as the endpoint.
+      expect(await (await fetch(`${s.httpUrl}/readyz`)).text()).toBe('not ready: global table instance-catalog\n');
+      expect(await (await fetch(`${s.httpUrl}/metrics`)).text()).toMatch(/^artenic_ready 0$/m);
       expect(fatal).toHaveLength(1);
       expect(fatal[0]?.message).toMatch(/authoriz/i);
       // The sink's group is not denied: it still runs.

@@ -125,6 +125,9 @@ describe('a sink whose engine keeps dying', () => {
         expect(await readyz(s.httpUrl)).toBe(503);
       }
       expect((await fetch(`${s.httpUrl}/healthz`)).status).toBe(200);
+      // The body names what is not ready, and the metric says the same as the endpoint.
+      expect(await (await fetch(`${s.httpUrl}/readyz`)).text()).toBe('not ready: clickhouse sink\n');
+      expect(await (await fetch(`${s.httpUrl}/metrics`)).text()).toMatch(/^artenic_ready 0$/m);
       expect(s.sink.ready).toBe(false);
       expect(fatal).toHaveLength(1);
       expect(fatal[0]).toBeInstanceOf(ArtenicError);

@@ -15,7 +15,10 @@
  *    holds committed writes only, so it may be captured. It is, when at least
  *    `intervalMs` passed since the task's last snapshot and at least `minRecords` changes
  *    accumulated since (restored tail records count as changes). The entries are
- *    serialised synchronously (a consistent view) and written in the background.
+ *    serialised synchronously (a consistent view) and written in the background. A snapshot
+ *    due while the previous one is still being written is captured all the same and written
+ *    after it (at most one waits: a disk slower than the commits skips captures, never piles
+ *    them up), so a slow write does not leave a busy commit's changes in the restore tail.
  * 4. `discard(partition)` when the task is corrupted (a transaction failed): its file goes.
  *    `forget(partition)` when the task merely leaves this instance: the file stays.
  * 5. `close(tasks)` on a clean shutdown, after the last commit: a final snapshot of every
@@ -82,6 +85,8 @@ export class TaskSnapshots {
   private readonly tasks = new Map<number, TaskState>();
   /** Per partition: the write (or delete) in progress; the next one for that partition waits for it. */
   private readonly inFlight = new Map<number, Promise<void>>();
+  /** Per partition: snapshot writes captured and not yet finished (the one writing, and at most one waiting). */
+  private readonly unwritten = new Map<number, number>();
   private readonly now: () => number;
 
   constructor(private readonly options: TaskSnapshotOptions) {
@@ -157,7 +162,7 @@ export class TaskSnapshots {
     for (const [store, next] of positions) if (next > (state.positions.get(store) ?? -1n)) state.positions.set(store, next);
     state.changes += changes;
     if (!this.options.enabled || state.changes < this.options.minRecords || this.now() - state.lastSnapshotAt < this.options.intervalMs) return;
-    if (this.inFlight.has(task.partition)) return; // the previous one is still being written: the next commit tries again
+    if ((this.unwritten.get(task.partition) ?? 0) >= 2) return; // one writing, one waiting: the next commit tries again
     await this.snapshot(task, state);
   }
 
@@ -205,7 +210,9 @@ export class TaskSnapshots {
     state.lastSnapshotAt = started;
     const serialized = await serializeSnapshot({ applicationId: this.options.applicationId, partition: task.partition, writtenAt: started }, stores);
     const path = this.pathOf(task.partition);
-    this.chain(task.partition, async () => {
+    const partition = task.partition;
+    this.unwritten.set(partition, (this.unwritten.get(partition) ?? 0) + 1);
+    this.chain(partition, async () => {
       try {
         await writeSnapshotFile(path, serialized);
         this.options.onEvent?.('snapshots_written', 1);
@@ -215,6 +222,10 @@ export class TaskSnapshots {
         state.changes += captured;
         this.options.onEvent?.('snapshot_write_failures', 1);
         this.options.logger.warn({ err, partition: task.partition, path }, 'writing a task snapshot failed; restores read the changelog from the previous snapshot');
+      } finally {
+        const left = (this.unwritten.get(partition) ?? 1) - 1;
+        if (left > 0) this.unwritten.set(partition, left);
+        else this.unwritten.delete(partition);
       }
     });
   }

@@ -91,3 +91,20 @@ describe('vital components', () => {
     expect(membersWithSameClientId(members, { memberId: 'other', clientId: 'app-host-2' })).toEqual([]);
   });
 });
+
+describe('what keeps an instance from being ready', () => {
+  it('names every failed vital component, and the parts still starting only when none failed', () => {
+    const vitals = new Vitals();
+    const parts = [
+      { name: 'stream topology', ready: false },
+      { name: 'clickhouse sink', ready: true },
+    ];
+    expect(vitals.notReady(parts)).toEqual(['stream topology (starting)']);
+    expect(vitals.notReady(parts.map((p) => ({ ...p, ready: true })))).toEqual([]);
+    vitals.fail('global table instance-catalog', new Error('denied: secret-token-123'));
+    vitals.fail('clickhouse sink', new Error('gave up'));
+    expect(vitals.notReady(parts)).toEqual(['global table instance-catalog', 'clickhouse sink']);
+    // Names only: an error's text (which may carry anything) is not repeated outside the log.
+    expect(vitals.notReady(parts).join(' ')).not.toContain('secret');
+  });
+});

@@ -253,11 +253,15 @@ describe('one suggestion per dispatch and per request', () => {
       req('x', T0 + 3 * 3_600_000), // moves stream time past the TTL and grace
       req('a', T0 + 3 * 3_600_000 + 1), // forgotten: suggested again
       ...['b', 'c', 'd', 'e', 'f', 'g'].map((id, i) => req(id, T0 + 3 * 3_600_000 + 10 + i)),
+      // Over the cap the oldest left (x and a at e, b and c at g): b is suggested again, g and e are still remembered.
+      req('b', T0 + 3 * 3_600_000 + 20),
+      req('g', T0 + 3 * 3_600_000 + 21),
+      req('e', T0 + 3 * 3_600_000 + 22),
     ];
     const ids = replayEvents(events, cfg)
       .filter((o) => o.topic === 'instance-suggestions')
       .map((o) => (o as { value: InstanceSuggestion }).value.request_id);
-    expect(ids).toEqual(['a', 'x', 'a', 'b', 'c', 'd', 'e', 'f', 'g']);
+    expect(ids).toEqual(['a', 'x', 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'b']);
   });
 });
 

@@ -72,6 +72,27 @@ describe('TaskSnapshots', () => {
     expect((fresh.stores.get('pending') as LoggedStore<unknown>).changelog.pendingChanges).toBe(0);
   });
 
+  it('captures a snapshot that falls due while the previous one is being written, and writes it after; one more waits for the next commit', async () => {
+    const { snapshots, events } = manager({ intervalMs: 0, minRecords: 1 });
+    const t = task(4);
+    snapshots.restored(4, new Map([['task-meta', 0n], ['pending', 0n]]), 0, false);
+    // Three commits in a row, none waiting for a file write: the first is writing, the second waits, the third is skipped.
+    await snapshots.committed(t, new Map([['pending', 1n]]), commitPuts(t, 'pending', [['a', 1]]));
+    await snapshots.committed(t, new Map([['pending', 2n]]), commitPuts(t, 'pending', [['b', 2]]));
+    await snapshots.committed(t, new Map([['pending', 3n]]), commitPuts(t, 'pending', [['c', 3]]));
+    await snapshots.flush();
+    expect(events.snapshots_written).toBe(2);
+    const load = await manager({ dir: dirname(snapshots.dir) }).snapshots.load(task(4), bounds(0n, 10n));
+    expect(load?.offsets.get('pending')).toBe(2n); // the second commit's state, written after the first
+    // The skipped commit's change stays counted: the next commit captures it.
+    await snapshots.committed(t, new Map([['pending', 4n]]), commitPuts(t, 'pending', [['d', 4]]));
+    await snapshots.flush();
+    expect(events.snapshots_written).toBe(3);
+    const last = await manager({ dir: dirname(snapshots.dir) }).snapshots.load(task(4), bounds(0n, 10n));
+    expect(last?.offsets.get('pending')).toBe(4n);
+    expect(last?.entries).toBe(4);
+  });
+
   it('does not snapshot before the interval passed since the previous one', async () => {
     const { snapshots, events } = manager({ minRecords: 1 });
     const t = task(1);

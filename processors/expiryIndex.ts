@@ -50,6 +50,11 @@ export class ExpiryIndex<V> {
     return index;
   }
 
+  /** The index of a store if one was built, else undefined (a store that never needed one pays nothing). */
+  static existing<V>(store: Store<V>): ExpiryIndex<V> | undefined {
+    return ExpiryIndex.indexes.get(store) as ExpiryIndex<V> | undefined;
+  }
+
   get indexed(): number {
     return this.heap.length;
   }

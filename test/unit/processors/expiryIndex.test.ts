@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ExpiryIndex } from '../../../../processors/feedback/expiryIndex.ts';
+import { ExpiryIndex } from '../../../processors/expiryIndex.ts';
 
 interface Entry {
   expiresAt: number;
