@@ -23,7 +23,10 @@
  * comma-separated list of feedback and full; BENCH_REPS, default 1; BENCH_WARM=0: the cold
  * drain only; BENCH_CATALOG=0: no catalog, as bench/feedback-e2e.ts publishes none;
  * BENCH_TRAINER=thread: the full topology trains in its main thread, as a replay and
- * bench/feedback-e2e.ts do, rather than in the service's training worker).
+ * bench/feedback-e2e.ts do, rather than in the service's training worker); BENCH_SLICE_ROOT: the
+ * checkout whose feedback slice runs as `feedback`, this one by default; BENCH_COUNT_REQUESTS=1:
+ * each child's Kafka requests by apiName per committed transaction (EndTxn), over the whole run,
+ * from bench/countRequests.ts).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -44,6 +47,8 @@ import { committedOffsets, endOffsets, repartitionsDrained } from './kafkaBench.
 const JOBS = Number(process.env.BENCH_JOBS ?? 20_000);
 const INTERVAL_US = Number(process.env.BENCH_PROFILE_INTERVAL_US ?? 1_000);
 const PROFILE = process.env.BENCH_CPU_PROF !== '0';
+const SLICE_ROOT = process.env.BENCH_SLICE_ROOT || REPO_ROOT;
+const COUNT_REQUESTS = process.env.BENCH_COUNT_REQUESTS === '1';
 const OUT_DIR = join(REPO_ROOT, 'bench', 'results', 'profile-slice');
 const DRAIN_TIMEOUT_MS = 10 * 60_000;
 const TOP = 25;
@@ -290,11 +295,15 @@ async function runOne(ctx: { brokers: string[]; registryUrl: string; logger: Log
   await publishBacklog(publisher, 1, start);
   const end1 = await endOffsets(admin, inputs);
   const arg = JSON.stringify({ brokers, registryUrl, applicationId, topics, topology: topology === 'feedback' ? 'feedback' : 'full', trainer: TRAINER });
-  const root = topology === 'full-before' ? (BEFORE_ROOT as string) : REPO_ROOT;
+  const root = topology === 'full-before' ? (BEFORE_ROOT as string) : topology === 'feedback' ? SLICE_ROOT : REPO_ROOT;
   const profiling = profile ? ['--cpu-prof', `--cpu-prof-dir=${outDir}`, `--cpu-prof-interval=${INTERVAL_US}`] : [];
-  const child = spawn(process.execPath, [...profiling, '--import', 'tsx', join(root, 'bench', 'feedback-slice.ts'), arg], {
+  const countsFile = join(outDir, 'request-counts.json');
+  const counting = COUNT_REQUESTS ? ['--import', join(REPO_ROOT, 'bench', 'countRequests.ts')] : [];
+  const spawnedUs = monoUs();
+  const child = spawn(process.execPath, [...profiling, '--import', 'tsx', ...counting, join(root, 'bench', 'feedback-slice.ts'), arg], {
     cwd: root,
     stdio: ['pipe', 'ignore', 'pipe'],
+    env: COUNT_REQUESTS ? { ...process.env, BENCH_REQUEST_COUNTS_FILE: countsFile } : process.env,
   });
   child.stderr.pipe(createWriteStream(join(outDir, 'child.log')));
   const reap = () => child.kill('SIGKILL');
@@ -304,7 +313,7 @@ async function runOne(ctx: { brokers: string[]; registryUrl: string; logger: Log
   let exitCode: number | null = null;
   try {
     windows.push(await drain(child.pid as number, admin, applicationId, inputs, 0, end1, 'Cold drain (steady state)'));
-    console.error(`${tag}: cold ${windows[0]?.events} events, ${rate(windows[0] as Window)} events/s`);
+    console.error(`${tag}: start-up (launch to the first commit past the backlog's start) ${(((windows[0]?.fromUs ?? Number.NaN) - spawnedUs) / 1e6).toFixed(2)} s; cold ${windows[0]?.events} events, ${rate(windows[0] as Window)} events/s`);
     if (WARM) {
       child.kill('SIGSTOP');
       try {
@@ -323,6 +332,10 @@ async function runOne(ctx: { brokers: string[]; registryUrl: string; logger: Log
     clearTimeout(timer);
     process.removeListener('exit', reap);
     if (exitCode !== 0) console.error(`${tag}: child exited ${exitCode}; see ${join(outDir, 'child.log')}`);
+    if (COUNT_REQUESTS) {
+      console.log(`${tag}:`);
+      printRequestCounts(countsFile);
+    }
     await publisher.close();
     // The run's topics go, so the broker's work for the next run is the same.
     const mine = (await admin.listTopics()).filter((t) => t.endsWith(suffix) || t.startsWith(`${applicationId}-`));
@@ -414,6 +427,18 @@ async function main(): Promise<void> {
     await registryService?.stop();
     await kafkaService.stop();
   }
+}
+
+/** The slice's requests per committed transaction (EndTxn), by apiName, over the whole run (start-up included). */
+function printRequestCounts(file: string): void {
+  const counts = JSON.parse(readFileSync(file, 'utf8')) as Record<string, number>;
+  const txns = counts.EndTxn ?? 0;
+  const apis = Object.keys(counts).sort();
+  console.log(`\nRequests per EndTxn (${txns} EndTxn), by apiName:\n`);
+  console.log(`| ${apis.join(' | ')} | all |`);
+  console.log(`|${apis.map(() => '---:').join('|')}|---:|`);
+  const per = (n: number) => (txns > 0 ? (n / txns).toFixed(2) : 'n/a');
+  console.log(`| ${apis.map((a) => per(counts[a] ?? 0)).join(' | ')} | ${per(Object.values(counts).reduce((a, b) => a + b, 0))} |`);
 }
 
 main().then(

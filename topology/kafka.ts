@@ -5,10 +5,12 @@ import { Kafka, logLevel, type KafkaConfig, type SASLOptions } from 'kafkajs';
 import type { Config } from '../config/options.ts';
 import type { Logger } from '../common/logger.ts';
 import { stopIdleRequestQueueTimers } from './kafkajsIdleTimer.ts';
+import { cacheCoordinators } from './kafkajsCoordinatorCache.ts';
 import { reportKafkajsHotPath } from './kafkajsHotPath.ts';
 
 export function createKafka(config: Config, logger: Logger, clientIdSuffix = ''): Kafka {
   stopIdleRequestQueueTimers(); // kafkajs 2.2.4 spins a 1 ms timer per idle connection otherwise
+  cacheCoordinators(); // kafkajs 2.2.4 sends FindCoordinator before every transactional request otherwise
   reportKafkajsHotPath(logger); // [hotpath] warns once if kafkajs was loaded before the replacements
   const k = config.kafka;
   if (k.brokers.length === 0) throw new Error('kafka.brokers is empty: configure ARTENIC_KAFKA_BROKERS or use `make run`');
