@@ -60,9 +60,13 @@ export function riskBand(rate: number): (typeof RISK_BANDS)[number] {
   return '>20%';
 }
 
-/** Savings of spot against on-demand, in %; null without a spot price. */
-function savingsOf(prices: SpotPrices | null): number | null {
-  return prices && prices.spot !== null && prices.onDemand > 0 ? ((prices.onDemand - prices.spot) / prices.onDemand) * 100 : null;
+/** The recommendation's inputs and tests, shared by spotVerdict and assessSpot (one definition). */
+function verdictParts(stats: SpotStats, prices: SpotPrices | null, rules: SpotRules) {
+  const mean = posteriorMean(stats.preemptedRuns, stats.runs, rules.priorA, rules.priorB);
+  const savingsPct = prices && prices.spot !== null && prices.onDemand > 0 ? ((prices.onDemand - prices.spot) / prices.onDemand) * 100 : null;
+  const cheapEnough = savingsPct !== null && savingsPct > rules.minSavingsPct;
+  const safeEnough = mean < rules.maxPreemptionRate;
+  return { mean, savingsPct, cheapEnough, safeEnough, recommendSpot: cheapEnough && safeEnough };
 }
 
 export type SpotVerdict = Pick<SpotAssessment, 'preemptionRate' | 'riskBand' | 'recommendSpot'>;
@@ -73,14 +77,13 @@ export type SpotVerdict = Pick<SpotAssessment, 'preemptionRate' | 'riskBand' | '
  * costs: what the spot processor needs to tell whether an offer's risk changed, per label.
  */
 export function spotVerdict(stats: SpotStats, prices: SpotPrices | null, rules: SpotRules): SpotVerdict {
-  const mean = posteriorMean(stats.preemptedRuns, stats.runs, rules.priorA, rules.priorB);
-  const savingsPct = savingsOf(prices);
-  return { preemptionRate: mean, riskBand: riskBand(mean), recommendSpot: savingsPct !== null && savingsPct > rules.minSavingsPct && mean < rules.maxPreemptionRate };
+  const v = verdictParts(stats, prices, rules);
+  return { preemptionRate: v.mean, riskBand: riskBand(v.mean), recommendSpot: v.recommendSpot };
 }
 
 export function assessSpot(stats: SpotStats, prices: SpotPrices | null, rules: SpotRules): SpotAssessment {
   const rate = betaPosterior(stats.preemptedRuns, stats.runs, rules.priorA, rules.priorB, rules.credibleLevel);
-  const savingsPct = savingsOf(prices);
+  const { savingsPct, cheapEnough, safeEnough, recommendSpot } = verdictParts(stats, prices, rules);
   const meanRunHours = stats.runs > 0 && stats.runHours > 0 ? stats.runHours / stats.runs : null;
   let ratio: number | null = null;
   let ratioNoCheckpoint: number | null = null;
@@ -90,9 +93,6 @@ export function assessSpot(stats: SpotStats, prices: SpotPrices | null, rules: S
     ratio = expectedCostRatio({ ...base, checkpointHours: rules.checkpointHours });
     ratioNoCheckpoint = expectedCostRatio({ ...base, checkpointHours: null });
   }
-  const cheapEnough = savingsPct !== null && savingsPct > rules.minSavingsPct;
-  const safeEnough = rate.mean < rules.maxPreemptionRate;
-  const recommendSpot = cheapEnough && safeEnough;
   const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
   const reason = [
     savingsPct === null ? 'no spot price in the catalog' : `saves ${savingsPct.toFixed(1)}% ${cheapEnough ? '>' : '<='} ${rules.minSavingsPct}%`,
